@@ -1,0 +1,251 @@
+"""`Regularization`: one frozen, validated description of how a model is regularized.
+
+This module imports nothing heavy: it is safe to use before TensorFlow is loaded
+(the CLI parses presets with it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = ["PRESETS", "Regularization"]
+
+
+def _invalid(arg: str, expected: str, value: Any) -> ValueError:
+    """Builds the house-style error: names the argument, what was expected, what came."""
+    return ValueError(
+        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
+    )
+
+
+def _check_bool(arg: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a bool. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+
+
+def _check_number(arg: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a float. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise _invalid(arg, "a finite float", value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Regularization:
+    """How a regkit model is regularized. The defaults add no regularization at all.
+
+    Every builder takes one of these as `reg=`; a single function
+    (`regkit.regularization.kernel_regularizer`) turns it into Keras regularizer objects,
+    so no layer ever builds its own and the string `"l2"` (which silently means 0.01)
+    is never used.
+
+    Args:
+        l1: L1 coefficient on every conv, depthwise and dense kernel.
+        l2: L2 coefficient on every conv, depthwise and dense kernel. Keras adds
+            `l2 * sum(w**2)` to the loss (no factor 1/2).
+        regularize_bias: Also apply L1/L2 to biases.
+        regularize_depthwise: Apply L1/L2 to depthwise kernels (MobileNetV2).
+        regularize_output: Apply L1/L2 to the final classifier. Seeds 000 and 003 leave
+            it unregularized; set False to reproduce them exactly.
+        batch_norm: BatchNormalization after every convolution.
+        bn_momentum: BatchNormalization moving-average momentum.
+        bn_epsilon: BatchNormalization epsilon.
+        dropout: Dropout rate after each conv block's pooling (0 = none).
+        spatial_dropout: SpatialDropout2D rate after each conv block's pooling.
+        head_batch_norm: BatchNormalization after each hidden dense layer of the head.
+        head_dropout: Dropout rate after each hidden dense layer of the head (or before
+            the classifier when the head has no hidden layer, as in MobileNetV2).
+        weight_decay: Decoupled weight decay, applied by the optimizer in
+            `compile_model`, never to BatchNorm gamma/beta or to biases.
+
+    Raises:
+        ValueError: A coefficient is negative or not finite, or a rate is outside [0, 1).
+        TypeError: A field has the wrong type.
+
+    Example:
+        >>> reg = Regularization(l2=1e-4, batch_norm=True, dropout=0.25)
+        >>> reg.active
+        True
+        >>> Regularization.preset("bn+l2").batch_norm
+        True
+    """
+
+    l1: float = 0.0
+    l2: float = 0.0
+    regularize_bias: bool = False
+    regularize_depthwise: bool = True
+    regularize_output: bool = True
+    batch_norm: bool = False
+    bn_momentum: float = 0.99
+    bn_epsilon: float = 1e-3
+    dropout: float = 0.0
+    spatial_dropout: float = 0.0
+    head_batch_norm: bool = False
+    head_dropout: float = 0.0
+    weight_decay: float = 0.0
+
+    _BOOL_FIELDS: ClassVar[tuple[str, ...]] = (
+        "regularize_bias",
+        "regularize_depthwise",
+        "regularize_output",
+        "batch_norm",
+        "head_batch_norm",
+    )
+    _RATE_FIELDS: ClassVar[tuple[str, ...]] = ("dropout", "spatial_dropout", "head_dropout")
+    _COEFF_FIELDS: ClassVar[tuple[str, ...]] = ("l1", "l2", "weight_decay")
+
+    def __post_init__(self) -> None:
+        for name in self._BOOL_FIELDS:
+            _check_bool(name, getattr(self, name))
+        for name in self._COEFF_FIELDS:
+            value = _check_number(name, getattr(self, name))
+            if value < 0:
+                raise _invalid(name, "a float >= 0", getattr(self, name))
+            object.__setattr__(self, name, value)
+        for name in self._RATE_FIELDS:
+            value = _check_number(name, getattr(self, name))
+            if not 0.0 <= value < 1.0:
+                raise _invalid(name, "a float in [0, 1)", getattr(self, name))
+            object.__setattr__(self, name, value)
+        momentum = _check_number("bn_momentum", self.bn_momentum)
+        if not 0.0 <= momentum < 1.0:
+            raise _invalid("bn_momentum", "a float in [0, 1)", self.bn_momentum)
+        object.__setattr__(self, "bn_momentum", momentum)
+        epsilon = _check_number("bn_epsilon", self.bn_epsilon)
+        if epsilon <= 0:
+            raise _invalid("bn_epsilon", "a float > 0", self.bn_epsilon)
+        object.__setattr__(self, "bn_epsilon", epsilon)
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def has_penalty(self) -> bool:
+        """True when L1 or L2 adds terms to `model.losses`."""
+        return self.l1 > 0 or self.l2 > 0
+
+    @property
+    def active(self) -> bool:
+        """True when this configuration regularizes anything at all."""
+        return self != Regularization()
+
+    def describe(self) -> str:
+        """A short human-readable summary such as `"l2=0.0005, bn, dropout=0.25"`."""
+        parts: list[str] = []
+        if self.l1:
+            parts.append(f"l1={self.l1:g}")
+        if self.l2:
+            parts.append(f"l2={self.l2:g}")
+        if self.has_penalty and self.regularize_bias:
+            parts.append("bias")
+        if self.batch_norm:
+            parts.append("bn")
+        if self.dropout:
+            parts.append(f"dropout={self.dropout:g}")
+        if self.spatial_dropout:
+            parts.append(f"spatial_dropout={self.spatial_dropout:g}")
+        if self.head_batch_norm:
+            parts.append("head_bn")
+        if self.head_dropout:
+            parts.append(f"head_dropout={self.head_dropout:g}")
+        if self.weight_decay:
+            parts.append(f"weight_decay={self.weight_decay:g}")
+        return ", ".join(parts) or "none"
+
+    # ------------------------------------------------------------ conversions
+    def to_dict(self) -> dict[str, Any]:
+        """All fields as a plain dict (JSON-ready)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> Regularization:
+        """Inverse of `to_dict`; unknown keys raise ValueError naming them.
+
+        Raises:
+            ValueError: `config` has a key that is not a field.
+        """
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(config) - names)
+        if unknown:
+            raise ValueError(
+                f"Invalid value for argument `config`: unknown Regularization field(s) "
+                f"{unknown}. Valid fields: {sorted(names)}"
+            )
+        return cls(**dict(config))
+
+    def replace(self, **changes: Any) -> Regularization:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def preset(cls, name: str) -> Regularization:
+        """A named configuration used by comparisons.
+
+        Names: `"baseline"` (nothing), `"l2"` (L2 5e-4), `"bn"` (BatchNorm in the body and
+        the head), `"bn+l2"`, `"dropout"` (0.25 after each conv block, 0.5 in the head, as
+        seed 001), `"all"` (everything above: seed 001's regularized model plus L2).
+
+        Raises:
+            ValueError: `name` is not a preset; the message lists the valid names.
+        """
+        if isinstance(name, Regularization):
+            return name
+        key = str(name).strip().lower()
+        if key not in PRESETS:
+            raise ValueError(
+                f"Invalid value for argument `name`: unknown Regularization preset {name!r}. "
+                f"Expected one of: {', '.join(PRESETS)}"
+            )
+        return PRESETS[key]
+
+    @classmethod
+    def preset_names(cls) -> tuple[str, ...]:
+        """The names `preset` accepts, in a stable order."""
+        return tuple(PRESETS)
+
+    @classmethod
+    def coerce(cls, reg: Regularization | str | Mapping[str, Any] | None) -> Regularization:
+        """Accepts what builders accept as `reg=`: None, a preset name, a dict or an instance.
+
+        Raises:
+            ValueError: an unknown preset name or field.
+            TypeError: anything else.
+        """
+        if reg is None:
+            return cls()
+        if isinstance(reg, Regularization):
+            return reg
+        if isinstance(reg, str):
+            return cls.preset(reg)
+        if isinstance(reg, Mapping):
+            return cls.from_dict(reg)
+        raise TypeError(
+            "Invalid type for argument `reg`: expected a Regularization, a preset name, "
+            f"a dict or None. Received: reg={reg!r} of type {type(reg).__name__}"
+        )
+
+
+#: The named variants, in the order reports list them.
+PRESETS: dict[str, Regularization] = {
+    "baseline": Regularization(),
+    "l2": Regularization(l2=5e-4),
+    "bn": Regularization(batch_norm=True, head_batch_norm=True),
+    "bn+l2": Regularization(l2=5e-4, batch_norm=True, head_batch_norm=True),
+    "dropout": Regularization(dropout=0.25, head_dropout=0.5),
+    "all": Regularization(
+        l2=5e-4,
+        batch_norm=True,
+        head_batch_norm=True,
+        dropout=0.25,
+        head_dropout=0.5,
+    ),
+}
