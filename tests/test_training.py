@@ -1,0 +1,228 @@
+"""Tests for regkit.training.compile_model."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from regkit.training import compile_model, output_kind
+
+
+def _bn_model(output: str = "softmax", units: int = 3) -> keras.Model:
+    """Dense -> BN -> ReLU -> Dense: kernels, biases, gamma and beta all present."""
+    inputs = keras.Input((6,))
+    x = keras.layers.Dense(5, name="hidden")(inputs)
+    x = keras.layers.BatchNormalization(name="hidden_bn")(x)
+    x = keras.layers.ReLU()(x)
+    activation = None if output == "logits" else output
+    outputs = keras.layers.Dense(units, activation=activation, name="head_predictions")(x)
+    return keras.Model(inputs, outputs)
+
+
+def _loss_config(model: keras.Model) -> tuple[str, dict]:
+    return type(model.loss).__name__, model.loss.get_config()
+
+
+def test_defaults_sparse_softmax():
+    model = compile_model(_bn_model("softmax"))
+    name, config = _loss_config(model)
+    assert name == "SparseCategoricalCrossentropy"
+    assert config["from_logits"] is False
+    assert type(model.optimizer).__name__ == "Adam"
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert model.optimizer.weight_decay is None
+
+
+def test_logits_detected_from_linear_final_layer():
+    model = compile_model(_bn_model("logits"))
+    assert _loss_config(model)[1]["from_logits"] is True
+    assert output_kind(model) == "logits"
+
+
+def test_softmax_layer_and_activation_layer_count_as_probabilities():
+    inputs = keras.Input((4,))
+    x = keras.layers.Dense(3)(inputs)
+    assert output_kind(keras.Model(inputs, keras.layers.Softmax()(x))) == "softmax"
+    assert output_kind(keras.Model(inputs, keras.layers.Activation("softmax")(x))) == "softmax"
+    seq = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    assert output_kind(seq) == "softmax"
+
+
+def test_unknown_final_activation_asks_for_from_logits():
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="relu")(inputs))
+    with pytest.raises(ValueError, match="Pass `from_logits=True`"):
+        compile_model(model)
+    compile_model(model, from_logits=True)
+    assert _loss_config(model)[1]["from_logits"] is True
+
+
+def test_one_hot_labels_with_label_smoothing():
+    model = compile_model(_bn_model("logits"), labels="one_hot", label_smoothing=0.1)
+    name, config = _loss_config(model)
+    assert name == "CategoricalCrossentropy"
+    assert config["label_smoothing"] == pytest.approx(0.1)
+    assert config["from_logits"] is True
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    y = keras.utils.to_categorical(np.arange(8) % 3, 3)
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "accuracy"}
+    assert np.isfinite(history.history["loss"][0])
+
+
+def test_sparse_labels_reject_label_smoothing():
+    with pytest.raises(ValueError, match="labels='one_hot'"):
+        compile_model(_bn_model(), label_smoothing=0.1)
+
+
+def test_single_unit_output_uses_binary_loss():
+    model = compile_model(_bn_model("sigmoid", units=1), label_smoothing=0.05)
+    name, config = _loss_config(model)
+    assert name == "BinaryCrossentropy"
+    assert config["from_logits"] is False
+    model = compile_model(_bn_model("logits", units=1))
+    assert _loss_config(model)[1]["from_logits"] is True
+
+
+def test_sparse_training_step_and_history_keys():
+    model = compile_model(_bn_model("softmax"), optimizer="sgd", learning_rate=0.05)
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    y = np.arange(8) % 3
+    history = model.fit(x, y, batch_size=4, epochs=1, verbose=0, validation_data=(x, y))
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert np.isfinite(history.history["loss"][0])
+
+
+@pytest.mark.parametrize(
+    ("name", "weight_decay", "cls"),
+    [
+        ("adam", 0.0, "Adam"),
+        ("adam", 1e-4, "AdamW"),
+        ("adamw", 1e-4, "AdamW"),
+        ("sgd", 0.0, "SGD"),
+        ("rmsprop", 0.0, "RMSprop"),
+    ],
+)
+def test_optimizer_by_name(name, weight_decay, cls):
+    model = compile_model(
+        _bn_model(), optimizer=name, learning_rate=0.01, weight_decay=weight_decay
+    )
+    assert type(model.optimizer).__name__ == cls
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+    assert (model.optimizer.weight_decay or 0.0) == pytest.approx(weight_decay)
+
+
+def test_sgd_momentum_default_and_explicit():
+    assert compile_model(_bn_model(), optimizer="sgd").optimizer.momentum == 0.0
+    assert compile_model(_bn_model(), optimizer="sgd", momentum=0.9).optimizer.momentum == 0.9
+    with pytest.raises(ValueError, match="has no momentum argument"):
+        compile_model(_bn_model(), optimizer="adam", momentum=0.9)
+
+
+def test_unknown_optimizer_lists_choices():
+    with pytest.raises(ValueError) as err:
+        compile_model(_bn_model(), optimizer="adagrad")
+    assert str(err.value) == (
+        "Invalid value for argument `optimizer`: expected one of 'adam', 'adamw', 'sgd', "
+        "'rmsprop'. Received: optimizer='adagrad'"
+    )
+
+
+def test_bad_numbers_and_labels():
+    with pytest.raises(ValueError, match=r"Received: weight_decay=-0\.1"):
+        compile_model(_bn_model(), weight_decay=-0.1)
+    with pytest.raises(ValueError, match=r"expected a float in \[0.0, 1.0\)"):
+        compile_model(_bn_model(), labels="one_hot", label_smoothing=1.0)
+    with pytest.raises(ValueError, match="'sparse', 'one_hot'"):
+        compile_model(_bn_model(), labels="categorical")
+    with pytest.raises(TypeError, match="learning_rate"):
+        compile_model(_bn_model(), learning_rate="fast")
+
+
+def test_optimizer_instance_is_used_and_conflicting_args_raise():
+    opt = keras.optimizers.SGD(0.3)
+    model = compile_model(_bn_model(), optimizer=opt)
+    assert model.optimizer is opt
+    with pytest.raises(ValueError, match="set it on the SGD instance"):
+        compile_model(_bn_model(), optimizer=keras.optimizers.SGD(0.3), learning_rate=0.1)
+    with pytest.raises(ValueError, match=r"Received: weight_decay=0\.01"):
+        compile_model(_bn_model(), optimizer=keras.optimizers.SGD(0.3), weight_decay=0.01)
+    with pytest.raises(TypeError, match="optimizer"):
+        compile_model(_bn_model(), optimizer=42)
+
+
+def _decay_steps(model: keras.Model, steps: int) -> None:
+    """Applies `steps` updates with all-zero gradients: only weight decay can move weights."""
+    zeros = [keras.ops.zeros_like(v) for v in model.trainable_variables]
+    for _ in range(steps):
+        model.optimizer.apply_gradients(zip(zeros, model.trainable_variables, strict=True))
+
+
+@pytest.mark.parametrize(
+    "optimizer",
+    ["sgd", "adam", "rmsprop", lambda: keras.optimizers.AdamW(0.1, weight_decay=0.5)],
+)
+def test_weight_decay_skips_batchnorm_and_biases(optimizer):
+    model = _bn_model()
+    if callable(optimizer):
+        compile_model(model, optimizer=optimizer())
+    else:
+        compile_model(model, optimizer=optimizer, learning_rate=0.1, weight_decay=0.5)
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    _decay_steps(model, 3)
+    exempt = {"hidden/bias", "hidden_bn/gamma", "hidden_bn/beta", "head_predictions/bias"}
+    kernels = {"hidden/kernel", "head_predictions/kernel"}
+    assert set(before) == exempt | kernels
+    for var in model.trainable_variables:
+        key = var.path
+        if key in exempt:
+            np.testing.assert_array_equal(var.numpy(), before[var.path], err_msg=key)
+        else:  # decoupled decay: w <- w * (1 - lr * wd) per step
+            np.testing.assert_allclose(
+                var.numpy(), before[var.path] * (1 - 0.1 * 0.5) ** 3, rtol=1e-5, err_msg=key
+            )
+
+
+def test_zero_weight_decay_moves_nothing():
+    model = compile_model(_bn_model(), optimizer="sgd", learning_rate=0.1)
+    before = [v.numpy().copy() for v in model.trainable_variables]
+    _decay_steps(model, 2)
+    for var, old in zip(model.trainable_variables, before, strict=True):
+        np.testing.assert_array_equal(var.numpy(), old)
+
+
+def test_built_optimizer_with_decay_is_refused():
+    opt = keras.optimizers.AdamW(0.1, weight_decay=0.1)
+    model = _bn_model()
+    opt.build(model.trainable_variables)
+    with pytest.raises(ValueError, match="already built"):
+        compile_model(model, optimizer=opt)
+
+
+def test_jit_compile_auto_and_steps_per_execution():
+    model = compile_model(_bn_model(), steps_per_execution=2)
+    assert model.steps_per_execution == 2
+    # "auto" is Keras' own choice: never XLA on a CPU-only machine.
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        assert model.jit_compile is False
+
+
+def test_custom_metrics_replace_accuracy():
+    model = compile_model(_bn_model(), metrics=["sparse_top_k_categorical_accuracy"])
+    x = np.zeros((4, 6), "float32")
+    logs = model.evaluate(x, np.zeros(4, "int32"), verbose=0, return_dict=True)
+    assert set(logs) == {"loss", "sparse_top_k_categorical_accuracy"}
+
+
+def test_compiled_model_round_trips_without_custom_objects(tmp_path):
+    model = compile_model(_bn_model("logits"), optimizer="adam", weight_decay=1e-4)
+    x = np.random.default_rng(1).normal(size=(4, 6)).astype("float32")
+    model.fit(x, np.arange(4) % 3, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-6)
+    assert type(loaded.optimizer).__name__ == "AdamW"
