@@ -1061,21 +1061,19 @@ def _plan_comparison(
     if "reg" in kwargs:
         raise _invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
 
-    import keras
+    from regkit.training import OPTIMIZERS
 
-    for opt_name in {optimizer} | {v.optimizer for v in plan_variants.values() if v.optimizer}:
+    for opt_name in [optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)]:
         if not isinstance(opt_name, str):
             raise TypeError(
                 "Invalid type for argument `optimizer`: expected an optimizer name (str). "
-                f"Received: optimizer={opt_name!r}"
+                f"Received: optimizer={opt_name!r} of type {type(opt_name).__name__}"
             )
-        try:
-            keras.optimizers.get(opt_name)
-        except ValueError as exc:
+        if opt_name.lower() not in OPTIMIZERS:
             raise ValueError(
-                f"Invalid value for argument `optimizer`: unknown optimizer {opt_name!r} "
-                "(expected a Keras optimizer name such as 'adam', 'adamw', 'sgd', 'rmsprop')."
-            ) from exc
+                f"Invalid value for argument `optimizer`: unknown optimizer {opt_name!r}. "
+                f"Expected one of: {', '.join(OPTIMIZERS)}"
+            )
 
     from regkit import data as rdata
 
