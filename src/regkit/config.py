@@ -197,15 +197,7 @@ class Regularization:
         Raises:
             ValueError: `name` is not a preset; the message lists the valid names.
         """
-        if isinstance(name, Regularization):
-            return name
-        key = str(name).strip().lower()
-        if key not in PRESETS:
-            raise ValueError(
-                f"Invalid value for argument `name`: unknown Regularization preset {name!r}. "
-                f"Expected one of: {', '.join(PRESETS)}"
-            )
-        return PRESETS[key]
+        return _lookup_preset(name, "name")
 
     @classmethod
     def preset_names(cls) -> tuple[str, ...]:
@@ -225,13 +217,23 @@ class Regularization:
         if isinstance(reg, Regularization):
             return reg
         if isinstance(reg, str):
-            return cls.preset(reg)
+            return _lookup_preset(reg, "reg")
         if isinstance(reg, Mapping):
             return cls.from_dict(reg)
         raise TypeError(
             "Invalid type for argument `reg`: expected a Regularization, a preset name, "
             f"a dict or None. Received: reg={reg!r} of type {type(reg).__name__}"
         )
+
+
+def _lookup_preset(name: str, arg: str) -> Regularization:
+    key = str(name).strip().lower()
+    if key not in PRESETS:
+        raise ValueError(
+            f"Invalid value for argument `{arg}`: unknown Regularization preset {name!r}. "
+            f"Expected one of: {', '.join(PRESETS)}"
+        )
+    return PRESETS[key]
 
 
 #: The named variants, in the order reports list them.

@@ -1,0 +1,297 @@
+"""Model builders: `build_cnn` and `build_mobilenet_v2`, with their architectures as data."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import keras
+
+from regkit._checks import check_choice, check_int_sequence, check_positive_int, invalid
+from regkit.blocks import (
+    NORM_ORDERS,
+    OUTPUTS,
+    _batch_norm,
+    _check_poolable,
+    conv_block,
+    dense_head,
+    inverted_residual,
+    make_divisible,
+)
+from regkit.config import Regularization
+from regkit.regularization import kernel_regularizer
+
+__all__ = [
+    "MOBILENET_V2_STAGES",
+    "InvertedResidualSpec",
+    "build_cnn",
+    "build_mobilenet_v2",
+]
+
+
+class InvertedResidualSpec(NamedTuple):
+    """One MobileNetV2 stage: `repeats` inverted residuals; the first has `stride`."""
+
+    expansion: int
+    filters: int
+    repeats: int
+    stride: int
+
+
+#: MobileNetV2's body (Sandler et al. 2018, table 2), before the width multiplier.
+MOBILENET_V2_STAGES: tuple[InvertedResidualSpec, ...] = (
+    InvertedResidualSpec(1, 16, 1, 1),
+    InvertedResidualSpec(6, 24, 2, 2),
+    InvertedResidualSpec(6, 32, 3, 2),
+    InvertedResidualSpec(6, 64, 4, 2),
+    InvertedResidualSpec(6, 96, 3, 1),
+    InvertedResidualSpec(6, 160, 3, 2),
+    InvertedResidualSpec(6, 320, 1, 1),
+)
+_MOBILENET_STEM_FILTERS = 32
+_MOBILENET_TOP_FILTERS = 1280
+_MOBILENET_MIN_SIZE = 32
+
+
+def _check_input_shape(
+    input_shape: Any, *, allow_none_spatial: bool, min_size: int = 1
+) -> tuple[int | None, int | None, int]:
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
+        raise invalid("input_shape", "a tuple (height, width, channels)", input_shape)
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise invalid("input_shape", "a tuple (height, width, channels) of length 3", input_shape)
+    h, w, c = shape
+    for dim in (h, w):
+        if dim is None and allow_none_spatial:
+            continue
+        if not isinstance(dim, int) or isinstance(dim, bool) or dim < min_size:
+            what = f"height and width ints >= {min_size}"
+            if allow_none_spatial:
+                what += " (or None)"
+            raise invalid("input_shape", f"a tuple (height, width, channels) with {what}", shape)
+    if not isinstance(c, int) or isinstance(c, bool) or c < 1:
+        raise invalid("input_shape", "a tuple (height, width, channels) with channels >= 1", shape)
+    return h, w, c
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name:
+        raise invalid("name", "a non-empty str", name)
+    return name
+
+
+def build_cnn(
+    input_shape: Sequence[int | None],
+    num_classes: int,
+    *,
+    filters: Sequence[int] = (32, 64, 128),
+    convs_per_block: int = 2,
+    dense_units: Sequence[int] = (256,),
+    pooling: str = "flatten",
+    norm_order: str = "conv-act-bn",
+    reg: Regularization | str | None = None,
+    output: str = "softmax",
+    name: str = "cnn",
+    pool: bool | Sequence[bool] = True,
+) -> keras.Model:
+    """A VGG-style CNN: one `conv_block` per entry of `filters`, then a `dense_head`.
+
+    The seeds' models are one call each:
+
+    - seed 000: ``build_cnn((32, 32, 3), 10, filters=(32,), convs_per_block=1,
+      dense_units=(512,), reg=Regularization(l2=0.01, batch_norm=True, head_batch_norm=True,
+      head_dropout=0.5, regularize_output=False))`` (4,203,018 parameters).
+    - seed 001: ``build_cnn((160, 160, 3), 10, reg=Regularization(batch_norm=True,
+      dropout=0.25, head_batch_norm=True, head_dropout=0.5))``.
+    - seed 003: ``build_cnn((32, 32, 3), 10, filters=(32, 64, 128), convs_per_block=1,
+      dense_units=(64,), norm_order="conv-bn-act", pool=(True, True, False), output="logits",
+      reg=Regularization(l2=0.01, batch_norm=True, head_dropout=0.5, regularize_output=False))``.
+
+    Layer names: ``{name}_input``, ``{name}_block{i}_conv{j}``, ``{name}_block{i}_bn{j}``,
+    ``{name}_block{i}_pool``, ``{name}_block{i}_dropout``, ``{name}_head_dense{k}``,
+    ``{name}_head_predictions``.
+
+    Args:
+        input_shape: ``(height, width, channels)``; height/width may be None only when
+            `pooling` is ``"avg"`` or ``"max"``.
+        num_classes: Number of classes (>= 1).
+        filters: Filters of each conv block (one block per entry).
+        convs_per_block: Convolutions per block.
+        dense_units: Hidden dense layer widths of the head (may be empty).
+        pooling: How the head flattens features: ``"flatten"``, ``"avg"`` or ``"max"``.
+        norm_order: ``"conv-act-bn"`` or ``"conv-bn-act"`` (see `conv_block`).
+        reg: A `Regularization`, a preset name, or None for no regularization.
+        output: ``"softmax"`` or ``"logits"``; the final layer computes in float32.
+        name: Model name and layer-name prefix.
+        pool: Max-pool at the end of each block; a sequence gives one flag per block.
+
+    Returns:
+        A functional `keras.Model` of stock Keras layers (saves/loads without custom objects).
+
+    Raises:
+        ValueError: Any argument is out of range or unknown, or the input is too small for
+            the number of poolings; the message names the argument and the value.
+
+    Example:
+        >>> model = build_cnn((32, 32, 3), 10, reg=Regularization.preset("all"))
+        >>> model.output_shape
+        (None, 10)
+    """
+    reg = Regularization.coerce(reg)
+    name = _check_name(name)
+    num_classes = check_positive_int("num_classes", num_classes)
+    filters = check_int_sequence("filters", filters)
+    convs_per_block = check_positive_int("convs_per_block", convs_per_block)
+    dense_units = check_int_sequence("dense_units", dense_units, allow_empty=True)
+    check_choice("pooling", pooling, ("flatten", "avg", "max"))
+    check_choice("norm_order", norm_order, NORM_ORDERS)
+    check_choice("output", output, OUTPUTS)
+    _check_input_shape(input_shape, allow_none_spatial=pooling != "flatten")
+    if isinstance(pool, bool):
+        pools = (pool,) * len(filters)
+    elif isinstance(pool, Sequence) and all(isinstance(p, bool) for p in pool):
+        pools = tuple(pool)
+        if len(pools) != len(filters):
+            raise invalid("pool", f"a bool or {len(filters)} bools (one per block)", pool)
+    else:
+        raise invalid("pool", "a bool or a sequence of bools (one per block)", pool)
+
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    _check_poolable(inputs, sum(pools))
+    x = inputs
+    for i, (width, pool_here) in enumerate(zip(filters, pools, strict=True), start=1):
+        x = conv_block(
+            x,
+            width,
+            convs=convs_per_block,
+            reg=reg,
+            norm_order=norm_order,
+            pool=pool_here,
+            name=f"{name}_block{i}",
+        )
+    outputs = dense_head(
+        x,
+        num_classes,
+        units=dense_units,
+        pooling=pooling,
+        reg=reg,
+        output=output,
+        name=f"{name}_head",
+    )
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_mobilenet_v2(
+    input_shape: Sequence[int | None] = (224, 224, 3),
+    num_classes: int = 1000,
+    *,
+    alpha: float = 1.0,
+    include_top: bool = True,
+    pooling: str | None = "avg",
+    reg: Regularization | str | None = None,
+    output: str = "softmax",
+    name: str = "mobilenet_v2",
+) -> keras.Model:
+    """MobileNetV2 (Sandler et al. 2018) with every regularization knob of `Regularization`.
+
+    With ``reg=Regularization(batch_norm=True)`` the parameter count equals
+    ``keras.applications.MobileNetV2(weights=None)`` for the same input shape, alpha and
+    classes. Unlike keras.applications, BatchNorm is opt-in (``reg.batch_norm``) so that
+    seed 002's three variants are each one call:
+
+    - BN only: ``reg=Regularization(batch_norm=True)``;
+    - L2 only (no BN): ``reg=Regularization(l2=1e-3, regularize_bias=True)``;
+    - BN + L2: ``reg=Regularization(l2=1e-3, regularize_bias=True, batch_norm=True)``;
+
+    each with ``output="logits"``. Convolutions have no bias (so ``regularize_bias`` only
+    reaches the classifier's bias). ``reg.head_dropout`` adds dropout before the classifier;
+    ``reg.dropout``/``spatial_dropout`` are for conv blocks and are not used here.
+
+    Layer names: ``{name}_stem_conv``, ``{name}_block{i}_expand``, ``..._depthwise``,
+    ``..._project`` (and ``_bn``/``_relu`` companions), ``{name}_top_conv``,
+    ``{name}_head_predictions``.
+
+    Args:
+        input_shape: ``(height, width, channels)``, height and width >= 32 (or None).
+        num_classes: Number of classes (used when `include_top`).
+        alpha: Width multiplier (> 0; 0.35 to 1.4 are the published ones).
+        include_top: Add global pooling and the classifier.
+        pooling: ``"avg"`` or ``"max"`` global pooling; with `include_top` False, None
+            returns the 4-D feature map.
+        reg: A `Regularization`, a preset name or None (no BN, no penalty).
+        output: ``"softmax"`` or ``"logits"``.
+        name: Model name and layer-name prefix.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Raises:
+        ValueError: An argument is out of range or unknown; the message names it.
+
+    Example:
+        >>> model = build_mobilenet_v2((32, 32, 3), 10, alpha=0.35, reg="bn")
+        >>> model.output_shape
+        (None, 10)
+    """
+    reg = Regularization.coerce(reg)
+    name = _check_name(name)
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+        raise invalid("alpha", "a float > 0", alpha)
+    if not isinstance(include_top, bool):
+        raise invalid("include_top", "a bool", include_top)
+    check_choice("pooling", pooling, ("avg", "max") if include_top else ("avg", "max", None))
+    check_choice("output", output, OUTPUTS)
+    if include_top:
+        num_classes = check_positive_int("num_classes", num_classes)
+    _check_input_shape(input_shape, allow_none_spatial=True, min_size=_MOBILENET_MIN_SIZE)
+
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = keras.layers.Conv2D(
+        make_divisible(_MOBILENET_STEM_FILTERS * alpha),
+        3,
+        strides=2,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=kernel_regularizer(reg),
+        name=f"{name}_stem_conv",
+    )(inputs)
+    if reg.batch_norm:
+        x = _batch_norm(reg, f"{name}_stem_bn")(x)
+    x = keras.layers.ReLU(6.0, name=f"{name}_stem_relu")(x)
+
+    block = 0
+    for spec in MOBILENET_V2_STAGES:
+        width = make_divisible(int(spec.filters * alpha))
+        for r in range(spec.repeats):
+            x = inverted_residual(
+                x,
+                width,
+                expansion=spec.expansion,
+                stride=spec.stride if r == 0 else 1,
+                reg=reg,
+                name=f"{name}_block{block}",
+            )
+            block += 1
+
+    top = make_divisible(_MOBILENET_TOP_FILTERS * alpha) if alpha > 1.0 else _MOBILENET_TOP_FILTERS
+    x = keras.layers.Conv2D(
+        top,
+        1,
+        use_bias=False,
+        kernel_regularizer=kernel_regularizer(reg),
+        name=f"{name}_top_conv",
+    )(x)
+    if reg.batch_norm:
+        x = _batch_norm(reg, f"{name}_top_bn")(x)
+    x = keras.layers.ReLU(6.0, name=f"{name}_top_relu")(x)
+
+    if include_top:
+        x = dense_head(
+            x, num_classes, units=(), pooling=pooling, reg=reg, output=output, name=f"{name}_head"
+        )
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name=f"{name}_avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x)
+    return keras.Model(inputs, x, name=name)

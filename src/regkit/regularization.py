@@ -1,0 +1,243 @@
+"""Turning a `Regularization` into Keras regularizer objects, and applying it to models.
+
+This module is the only place in regkit that creates regularizer objects: builders ask
+`kernel_regularizer` / `bias_regularizer` and never build their own (and never pass the
+string ``"l2"``, which Keras reads as L2(0.01)).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import keras
+
+from regkit.config import Regularization
+
+__all__ = [
+    "apply_regularization",
+    "bias_regularizer",
+    "decay_exempt_variables",
+    "iter_layers",
+    "kernel_attributes",
+    "kernel_regularizer",
+    "regularization_loss",
+    "regularized_variables",
+]
+
+# Layer class -> its kernels as (variable attribute, config attribute of the regularizer,
+# is-depthwise). Checked with isinstance in order: in Keras 3 DepthwiseConv2D keeps its kernel
+# in `.kernel` but reads `depthwise_regularizer`, and SeparableConv2D has two kernels.
+_Kernel = tuple[str, str, bool]
+_DEPTHWISE: tuple[_Kernel, ...] = (("kernel", "depthwise_regularizer", True),)
+_SEPARABLE: tuple[_Kernel, ...] = (
+    ("depthwise_kernel", "depthwise_regularizer", True),
+    ("pointwise_kernel", "pointwise_regularizer", False),
+)
+_PLAIN: tuple[_Kernel, ...] = (("kernel", "kernel_regularizer", False),)
+_KERNELS: tuple[tuple[type, tuple[_Kernel, ...]], ...] = (
+    (keras.layers.DepthwiseConv1D, _DEPTHWISE),
+    (keras.layers.DepthwiseConv2D, _DEPTHWISE),
+    (keras.layers.SeparableConv1D, _SEPARABLE),
+    (keras.layers.SeparableConv2D, _SEPARABLE),
+    (keras.layers.Conv1D, _PLAIN),
+    (keras.layers.Conv2D, _PLAIN),
+    (keras.layers.Conv3D, _PLAIN),
+    (keras.layers.Conv1DTranspose, _PLAIN),
+    (keras.layers.Conv2DTranspose, _PLAIN),
+    (keras.layers.Conv3DTranspose, _PLAIN),
+    (keras.layers.Dense, _PLAIN),
+    (keras.layers.EinsumDense, _PLAIN),
+)
+
+
+def _make(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
+    if l1 and l2:
+        return keras.regularizers.L1L2(l1=l1, l2=l2)
+    if l2:
+        return keras.regularizers.L2(l2)
+    if l1:
+        return keras.regularizers.L1(l1)
+    return None
+
+
+def kernel_regularizer(reg: Regularization | str | None) -> keras.regularizers.Regularizer | None:
+    """The Keras regularizer for conv, depthwise and dense kernels, or None.
+
+    Args:
+        reg: A `Regularization`, a preset name or None.
+
+    Returns:
+        A fresh `keras.regularizers.L1`, `L2` or `L1L2`, or None when `reg` has no penalty.
+
+    Example:
+        >>> kernel_regularizer(Regularization(l2=1e-4)).get_config()
+        {'l2': 0.0001}
+    """
+    reg = Regularization.coerce(reg)
+    return _make(reg.l1, reg.l2)
+
+
+def bias_regularizer(reg: Regularization | str | None) -> keras.regularizers.Regularizer | None:
+    """The Keras regularizer for biases: the kernel one when `regularize_bias`, else None."""
+    reg = Regularization.coerce(reg)
+    return _make(reg.l1, reg.l2) if reg.regularize_bias else None
+
+
+def iter_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
+    """Every layer of `model`, nested models and their layers included, each once."""
+    seen: set[int] = set()
+    stack = [model]
+    while stack:
+        layer = stack.pop()
+        if id(layer) in seen:
+            continue
+        seen.add(id(layer))
+        if layer is not model:
+            yield layer
+        children = getattr(layer, "layers", None)
+        if children:
+            stack.extend(reversed(list(children)))
+
+
+def kernel_attributes(layer: keras.layers.Layer) -> tuple[tuple[str, str, bool], ...]:
+    """The kernels of `layer` as ``(variable attribute, regularizer attribute, is_depthwise)``.
+
+    Empty for layers without a conv/dense kernel (BatchNorm, pooling, ...).
+    """
+    for cls, kernels in _KERNELS:
+        if isinstance(layer, cls):
+            return kernels
+    return ()
+
+
+def regularized_variables(model: keras.Model) -> list[keras.Variable]:
+    """The kernel variables of every conv, depthwise and dense layer of `model`.
+
+    These are the variables L1/L2 applies to and weight norms are reported for.
+    """
+    out: list[keras.Variable] = []
+    for layer in iter_layers(model):
+        for attr, _, _ in kernel_attributes(layer):
+            var = getattr(layer, attr, None)
+            if var is not None:
+                out.append(var)
+    return out
+
+
+def decay_exempt_variables(model: keras.Model) -> list[keras.Variable]:
+    """Variables decoupled weight decay must not touch: normalization gamma/beta and biases.
+
+    Decaying BatchNorm's gamma towards zero shrinks activations rather than weights, and
+    decaying biases only shifts them; both are conventionally exempt (AdamW, timm).
+    """
+    norm_types = (
+        keras.layers.BatchNormalization,
+        keras.layers.LayerNormalization,
+        keras.layers.GroupNormalization,
+    )
+    out: list[keras.Variable] = []
+    for layer in iter_layers(model):
+        if isinstance(layer, norm_types):
+            out.extend(layer.trainable_weights)
+            continue
+        bias = getattr(layer, "bias", None)
+        if isinstance(bias, keras.Variable):
+            out.append(bias)
+    return out
+
+
+def regularization_loss(model: keras.Model) -> float:
+    """The current sum of `model.losses` as a Python float (0.0 when there are none)."""
+    losses = model.losses
+    if not losses:
+        return 0.0
+    return float(sum(float(keras.ops.convert_to_numpy(v)) for v in losses))
+
+
+def _set_regularizer(
+    layer: keras.layers.Layer, var_attr: str, config_attr: str, regularizer: Any
+) -> None:
+    """Sets a regularizer on a built layer's variable AND on the layer's config attribute.
+
+    The variable's regularizer is what `model.losses` reads; the layer attribute is what
+    `get_config` writes, so a `.keras` save/load rebuilds the layer with it.
+    """
+    setattr(layer, config_attr, regularizer)
+    var = getattr(layer, var_attr, None)
+    if isinstance(var, keras.Variable):
+        var.regularizer = regularizer
+
+
+def apply_regularization(
+    model: keras.Model, reg: Regularization | str | None, *, overwrite: bool = True
+) -> keras.Model:
+    """Adds L1/L2 penalties to an existing, built model in place, keeping its weights.
+
+    Setting `layer.kernel_regularizer` on a built Keras 3 layer is silently ignored, and
+    rebuilding from `get_config` re-initialises every weight; this function avoids both
+    traps: it sets the regularizer on the existing variables (what `model.losses` reads)
+    and on the layer attributes (what `.keras` saving writes). Only L1/L2 settings are
+    used; BatchNorm/Dropout are architectural and need a rebuild.
+
+    Args:
+        model: A built Keras model, e.g. `keras.applications.MobileNetV2(weights=None)`.
+            Nested models are handled.
+        reg: A `Regularization`, a preset name or None. Kernels of conv, depthwise and dense
+            layers get `kernel_regularizer(reg)` (depthwise only if
+            `reg.regularize_depthwise`); biases get one when `reg.regularize_bias`.
+        overwrite: When False, layers that already carry a regularizer keep it.
+
+    Returns:
+        The same model, for chaining. Compiled step functions are dropped, so a model that
+        already trained picks the penalty up at its next `fit`/`evaluate`.
+
+    Raises:
+        TypeError: `model` is not a Keras model.
+        ValueError: `model` is not built yet (call it on data or give it an input shape).
+
+    Example:
+        >>> base = keras.applications.MobileNetV2((32, 32, 3), weights=None, classes=10)
+        >>> model = apply_regularization(base, Regularization(l2=1e-4))
+        >>> len(model.losses)
+        53
+    """
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            "Invalid type for argument `model`: expected a keras.Model. "
+            f"Received: model={model!r} of type {type(model).__name__}"
+        )
+    if not model.built:
+        raise ValueError(
+            "Invalid value for argument `model`: the model is not built, so it has no weights to "
+            f"regularize. Build it first (call it on a batch). Received: model={model.name!r}"
+        )
+    reg = Regularization.coerce(reg)
+    k_reg = kernel_regularizer(reg)
+    b_reg = bias_regularizer(reg)
+    for layer in iter_layers(model):
+        kernels = kernel_attributes(layer)
+        if not kernels:
+            continue
+        targets = [
+            (var_attr, config_attr, None if depthwise and not reg.regularize_depthwise else k_reg)
+            for var_attr, config_attr, depthwise in kernels
+        ]
+        if isinstance(getattr(layer, "bias", None), keras.Variable):
+            targets.append(("bias", "bias_regularizer", b_reg))
+        for var_attr, config_attr, wanted in targets:
+            if overwrite or getattr(layer, config_attr, None) is None:
+                _set_regularizer(layer, var_attr, config_attr, wanted)
+    _drop_traced_functions(model)
+    return model
+
+
+def _drop_traced_functions(model: keras.Model) -> None:
+    """Forgets compiled train/test/predict functions so the next call retraces.
+
+    `model.losses` is read when `fit`/`evaluate` trace their step function; a model that
+    already trained or evaluated would otherwise keep using the old (unregularized) loss.
+    """
+    for attr in ("train_function", "test_function", "predict_function"):
+        if getattr(model, attr, None) is not None:
+            setattr(model, attr, None)

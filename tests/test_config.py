@@ -1,0 +1,121 @@
+"""Regularization: validation, presets, conversions. No TensorFlow needed."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from regkit.config import PRESETS, Regularization
+
+
+def test_defaults_regularize_nothing():
+    reg = Regularization()
+    assert not reg.active
+    assert not reg.has_penalty
+    assert reg.describe() == "none"
+
+
+@pytest.mark.parametrize("name", ["baseline", "l2", "bn", "bn+l2", "dropout", "all"])
+def test_presets_exist_and_differ(name):
+    reg = Regularization.preset(name)
+    assert reg is PRESETS[name]
+    assert reg.active == (name != "baseline")
+
+
+def test_preset_contents():
+    assert Regularization.preset("l2").l2 > 0 and not Regularization.preset("l2").batch_norm
+    assert Regularization.preset("bn").batch_norm and Regularization.preset("bn").l2 == 0
+    assert Regularization.preset("bn+l2").batch_norm and Regularization.preset("bn+l2").l2 > 0
+    dropout = Regularization.preset("dropout")
+    assert (dropout.dropout, dropout.head_dropout) == (0.25, 0.5)
+    everything = Regularization.preset("all")
+    assert everything.l2 > 0 and everything.batch_norm and everything.dropout > 0
+    assert Regularization.preset(" BN+L2 ") == Regularization.preset("bn+l2")
+
+
+def test_unknown_preset_lists_valid_names():
+    with pytest.raises(ValueError) as err:
+        Regularization.preset("l3")
+    message = str(err.value)
+    assert "'l3'" in message
+    for name in PRESETS:
+        assert name in message
+
+
+def test_dropout_error_matches_house_style():
+    with pytest.raises(ValueError) as err:
+        Regularization(dropout=1.5)
+    assert str(err.value) == (
+        "Invalid value for argument `dropout`: expected a float in [0, 1). Received: dropout=1.5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("l2", -0.1, "a float >= 0"),
+        ("l1", -1, "a float >= 0"),
+        ("weight_decay", -1e-4, "a float >= 0"),
+        ("l2", math.nan, "a finite float"),
+        ("l2", math.inf, "a finite float"),
+        ("head_dropout", 1.0, "a float in [0, 1)"),
+        ("spatial_dropout", -0.1, "a float in [0, 1)"),
+        ("bn_momentum", 1.0, "a float in [0, 1)"),
+        ("bn_epsilon", 0.0, "a float > 0"),
+    ],
+)
+def test_bad_values_name_the_field(field, value, expected):
+    with pytest.raises(ValueError) as err:
+        Regularization(**{field: value})
+    assert f"argument `{field}`" in str(err.value)
+    assert expected in str(err.value)
+    assert f"Received: {field}=" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"), [("batch_norm", 1), ("regularize_bias", "yes"), ("l2", "0.01")]
+)
+def test_wrong_types_raise_type_error(field, value):
+    with pytest.raises(TypeError, match=f"`{field}`"):
+        Regularization(**{field: value})
+
+
+def test_frozen_and_hashable():
+    reg = Regularization(l2=1e-4)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reg.l2 = 0.1  # type: ignore[misc]
+    assert {reg: 1}[Regularization(l2=1e-4)] == 1
+
+
+def test_ints_are_stored_as_floats():
+    reg = Regularization(l2=1, dropout=0)
+    assert isinstance(reg.l2, float) and isinstance(reg.dropout, float)
+
+
+def test_dict_round_trip_and_unknown_field():
+    reg = Regularization(l2=1e-3, batch_norm=True, head_dropout=0.5)
+    assert Regularization.from_dict(reg.to_dict()) == reg
+    with pytest.raises(ValueError, match="unknown Regularization field"):
+        Regularization.from_dict({"l2": 0.1, "dropuot": 0.5})
+
+
+def test_replace_validates_again():
+    reg = Regularization(l2=1e-3)
+    assert reg.replace(batch_norm=True).batch_norm
+    with pytest.raises(ValueError, match="dropout"):
+        reg.replace(dropout=2.0)
+
+
+def test_coerce_accepts_the_builder_forms():
+    assert Regularization.coerce(None) == Regularization()
+    assert Regularization.coerce("bn") == PRESETS["bn"]
+    assert Regularization.coerce({"l2": 0.5}).l2 == 0.5
+    with pytest.raises(TypeError, match="argument `reg`"):
+        Regularization.coerce(0.01)  # type: ignore[arg-type]
+
+
+def test_describe_is_readable():
+    text = Regularization.preset("all").describe()
+    assert "l2=0.0005" in text and "bn" in text and "dropout=0.25" in text
