@@ -70,8 +70,9 @@ def conv_block(
     ``Conv2D(relu)`` then ``BatchNormalization`` (if `reg.batch_norm`), `convs` times; for
     ``"conv-bn-act"`` (seed 003): ``Conv2D`` (linear, no bias when BN follows),
     ``BatchNormalization``, ``ReLU``. Then ``MaxPooling2D(2)`` if `pool`, and
-    ``SpatialDropout2D`` / ``Dropout`` if `reg.spatial_dropout` / `reg.dropout` are set. Names: ``{name}_conv{j}``, ``{name}_bn{j}``,
-    ``{name}_relu{j}``, ``{name}_pool``, ``{name}_spatial_dropout``, ``{name}_dropout``.
+    ``SpatialDropout2D`` / ``Dropout`` if `reg.spatial_dropout` / `reg.dropout` are set.
+    Names: ``{name}_conv{j}``, ``{name}_bn{j}``, ``{name}_relu{j}``, ``{name}_pool``,
+    ``{name}_spatial_dropout``, ``{name}_dropout``.
 
     Args:
         x: A rank-4 (batch, height, width, channels) Keras tensor.
