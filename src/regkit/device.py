@@ -1,0 +1,370 @@
+"""Accelerator set-up in one call: memory growth, mixed precision where it pays, seeds.
+
+Replaces the seeds' hand-written GPU boilerplate (seed 001): `setup()` turns on memory
+growth for every GPU, picks ``mixed_float16`` only when every GPU has compute capability
+7.0 or more (Volta and later have float16 tensor cores; older GPUs run it slower), seeds
+Python/NumPy/TensorFlow and can enable op determinism. It reports what it found and did,
+is safe to call twice, and on a CPU-only machine reports "no GPU" and changes nothing.
+
+TensorFlow is imported inside the functions, so importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import platform
+from collections.abc import Sequence
+from typing import Any
+
+from regkit._checks import invalid
+
+__all__ = ["DeviceReport", "describe", "info", "setup", "strategy"]
+
+#: Minimum compute capability with float16 tensor cores (Volta).
+MIN_FLOAT16_CAPABILITY = (7, 0)
+_POLICIES = ("mixed_float16", "mixed_bfloat16", "float32")
+_MIXED_CHOICES = ("auto", True, False, *_POLICIES)
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceReport:
+    """What `setup()` found and did (or, from `info()`, would do).
+
+    Attributes:
+        gpus: Names of the physical GPUs, e.g. ``("/physical_device:GPU:0",)``.
+        compute_capabilities: One ``(major, minor)`` per GPU, None where TensorFlow
+            does not say.
+        memory_growth: One line per GPU: ``"on"``, ``"already on"`` or why it could
+            not be set (TensorFlow refuses once the GPUs are initialised).
+        policy: The global Keras dtype policy after the call.
+        policy_reason: Why that policy was chosen.
+        policy_changed: Whether the call changed the global policy.
+        seed: The seed set, or None.
+        deterministic: Whether op determinism is on after the call.
+        notes: Anything else worth knowing.
+    """
+
+    gpus: tuple[str, ...] = ()
+    compute_capabilities: tuple[tuple[int, int] | None, ...] = ()
+    memory_growth: tuple[str, ...] = ()
+    policy: str = "float32"
+    policy_reason: str = ""
+    policy_changed: bool = False
+    seed: int | None = None
+    deterministic: bool = False
+    notes: tuple[str, ...] = ()
+
+    @property
+    def has_gpu(self) -> bool:
+        """Whether TensorFlow sees at least one GPU."""
+        return bool(self.gpus)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as plain JSON-serializable data."""
+        out = dataclasses.asdict(self)
+        out["compute_capabilities"] = [
+            None if cc is None else list(cc) for cc in self.compute_capabilities
+        ]
+        return out
+
+    def __str__(self) -> str:
+        lines = []
+        if not self.gpus:
+            lines.append("GPUs: no GPU (running on CPU)")
+        else:
+            lines.append(f"GPUs: {len(self.gpus)}")
+            for name, cc, growth in zip(
+                self.gpus, self.compute_capabilities, self.memory_growth, strict=False
+            ):
+                cc_text = "unknown" if cc is None else f"{cc[0]}.{cc[1]}"
+                lines.append(f"  {name}: compute capability {cc_text}, memory growth {growth}")
+        changed = " (changed)" if self.policy_changed else ""
+        lines.append(f"dtype policy: {self.policy}{changed} - {self.policy_reason}")
+        lines.append(f"seed: {'not set' if self.seed is None else self.seed}")
+        lines.append(f"op determinism: {'on' if self.deterministic else 'off'}")
+        lines.extend(f"note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def _gpus_and_capabilities() -> tuple[list[Any], list[tuple[int, int] | None]]:
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    caps: list[tuple[int, int] | None] = []
+    for gpu in gpus:
+        try:
+            cc = tf.config.experimental.get_device_details(gpu).get("compute_capability")
+        except (RuntimeError, ValueError):
+            cc = None
+        caps.append(tuple(int(v) for v in cc) if cc else None)  # type: ignore[misc]
+    return gpus, caps
+
+
+def _current_policy() -> str:
+    import keras
+
+    return str(keras.config.dtype_policy().name)
+
+
+def _determinism_enabled() -> bool | None:
+    try:  # not exported publicly; used for reporting only
+        from tensorflow.python.framework.config import is_op_determinism_enabled
+    except ImportError:  # pragma: no cover - very old or very new TensorFlow
+        return None
+    return bool(is_op_determinism_enabled())
+
+
+def _choose_policy(
+    request: Any, caps: Sequence[tuple[int, int] | None], current: str
+) -> tuple[str | None, str]:
+    """Returns (policy to set or None to leave it, reason). Raises on impossible requests."""
+    if isinstance(request, str) and request not in ("auto", *_POLICIES):
+        valid = ", ".join(repr(c) for c in _MIXED_CHOICES)
+        raise ValueError(
+            f"Invalid value for argument `mixed_precision`: expected one of {valid}. "
+            f"Received: mixed_precision={request!r}"
+        )
+    if not isinstance(request, str) and not isinstance(request, bool):
+        valid = ", ".join(repr(c) for c in _MIXED_CHOICES)
+        raise ValueError(
+            f"Invalid value for argument `mixed_precision`: expected one of {valid}. "
+            f"Received: mixed_precision={request!r}"
+        )
+    capable = bool(caps) and all(cc is not None and cc >= MIN_FLOAT16_CAPABILITY for cc in caps)
+    need = ".".join(map(str, MIN_FLOAT16_CAPABILITY))
+    if request == "auto":
+        if not caps:
+            return None, f"no GPU: left as {current}"
+        if capable:
+            return "mixed_float16", f"every GPU has compute capability >= {need}"
+        return "float32", f"a GPU has compute capability < {need} (or unknown): float16 is slow"
+    if request is True or request == "mixed_float16":
+        if not caps:
+            raise ValueError(
+                "Invalid value for argument `mixed_precision`: mixed_float16 needs a GPU "
+                "and TensorFlow sees none, so it would only be emulated (slowly) on the CPU. "
+                "Use mixed_precision='auto' or False here, 'mixed_bfloat16' for a CPU with "
+                "bfloat16 support, or set keras.mixed_precision.set_global_policy("
+                "'mixed_float16') yourself to exercise float16 code paths on purpose. "
+                f"Received: mixed_precision={request!r}"
+            )
+        if not capable:
+            raise ValueError(
+                "Invalid value for argument `mixed_precision`: mixed_float16 needs compute "
+                f"capability >= {need} on every GPU. Received: mixed_precision={request!r} "
+                f"with compute capabilities {list(caps)}"
+            )
+        return "mixed_float16", "requested"
+    if request is False:
+        return "float32", "mixed precision off (requested)"
+    return str(request), "requested"
+
+
+def setup(
+    memory_growth: bool = True,
+    mixed_precision: bool | str = "auto",
+    seed: int | None = None,
+    deterministic: bool = False,
+) -> DeviceReport:
+    """Prepares TensorFlow/Keras for training and reports what it found and did.
+
+    Args:
+        memory_growth: Turn on memory growth for every GPU, so TensorFlow allocates GPU
+            memory as needed instead of all of it at start (seed 001). TensorFlow only
+            allows this before the GPUs are initialised; later calls report that
+            instead of failing.
+        mixed_precision: ``"auto"`` (default): ``mixed_float16`` when every GPU has
+            compute capability >= 7.0, ``float32`` on older GPUs, and no change at all
+            without a GPU. ``True`` or ``"mixed_float16"``: require it (ValueError on a
+            CPU-only machine or an older GPU; no emulation). ``False``: ``float32``.
+            ``"mixed_bfloat16"`` or ``"float32"``: set that policy.
+        seed: Seed for Python, NumPy and the backend (`keras.utils.set_random_seed`).
+        deterministic: Enable TensorFlow op determinism (slower; pair it with `seed`).
+
+    Returns:
+        A `DeviceReport`; ``str(report)`` is a readable summary.
+
+    Raises:
+        ValueError: An unknown `mixed_precision` value (the valid ones are listed), or
+            mixed_float16 requested where no capable GPU exists.
+        TypeError: `seed` is not an int.
+
+    Example:
+        >>> report = setup(seed=0)
+        >>> print(report)  # on a CPU-only machine
+        GPUs: no GPU (running on CPU)
+        dtype policy: float32 - no GPU: left as float32
+        seed: 0
+        op determinism: off
+    """
+    import keras
+    import tensorflow as tf
+
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise TypeError(
+            f"Invalid type for argument `seed`: expected an int. "
+            f"Received: seed={seed!r} of type {type(seed).__name__}"
+        )
+    if seed is not None and seed < 0:
+        raise invalid("seed", "an int >= 0", seed)
+    gpus, caps = _gpus_and_capabilities()
+    current = _current_policy()
+    target, reason = _choose_policy(mixed_precision, caps, current)  # raises before changes
+
+    growth: list[str] = []
+    for gpu in gpus:
+        if not memory_growth:
+            growth.append("left as is (memory_growth=False)")
+            continue
+        try:
+            if tf.config.experimental.get_memory_growth(gpu):
+                growth.append("already on")
+                continue
+            tf.config.experimental.set_memory_growth(gpu, True)
+            growth.append("on")
+        except (RuntimeError, ValueError) as err:
+            growth.append(f"not set: GPUs already initialised ({err})")
+
+    changed = False
+    if target is not None and target != current:
+        keras.mixed_precision.set_global_policy(target)
+        changed = True
+    policy = _current_policy()
+
+    notes: list[str] = []
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+        if seed is None:
+            notes.append("op determinism is on but no seed was set: runs still differ")
+    enabled = _determinism_enabled()
+    return DeviceReport(
+        gpus=tuple(g.name for g in gpus),
+        compute_capabilities=tuple(caps),
+        memory_growth=tuple(growth),
+        policy=policy,
+        policy_reason=reason,
+        policy_changed=changed,
+        seed=seed,
+        deterministic=bool(deterministic if enabled is None else enabled),
+        notes=tuple(notes),
+    )
+
+
+def info() -> dict[str, Any]:
+    """Versions, devices and what `setup()` would do, changing nothing.
+
+    Returns:
+        A JSON-serializable dict with keys ``versions`` (python, regkit, tensorflow, keras,
+        numpy), ``devices`` (physical device names), ``gpus`` (name and compute
+        capability each), ``dtype_policy`` (current), ``setup_would`` (policy and reason
+        for ``setup()`` with its defaults, and whether memory growth would be set).
+
+    Example:
+        >>> info()["versions"]["keras"]
+        '3.15.1'
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    from regkit import __version__
+
+    devices = tf.config.list_physical_devices()
+    gpus, caps = _gpus_and_capabilities()
+    current = _current_policy()
+    policy, reason = _choose_policy("auto", caps, current)
+    return {
+        "versions": {
+            "python": platform.python_version(),
+            "regkit": __version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+            "numpy": np.__version__,
+        },
+        "devices": [d.name for d in devices],
+        "gpus": [
+            {"name": g.name, "compute_capability": None if cc is None else list(cc)}
+            for g, cc in zip(gpus, caps, strict=True)
+        ],
+        "dtype_policy": current,
+        "setup_would": {
+            "memory_growth": bool(gpus),
+            "dtype_policy": policy or current,
+            "reason": reason,
+        },
+    }
+
+
+def describe() -> str:
+    """`info()` as the text `regkit info` prints.
+
+    Example:
+        >>> print(describe())  # doctest: +SKIP
+        regkit 0.1.0, TensorFlow 2.21.0, Keras 3.15.1, NumPy 2.4.0, Python 3.11.9
+        devices: /physical_device:CPU:0
+        GPUs: none
+        dtype policy: float32
+        setup() would: leave the policy (no GPU: left as float32), set no memory growth
+    """
+    data = info()
+    v = data["versions"]
+    lines = [
+        f"regkit {v['regkit']}, TensorFlow {v['tensorflow']}, Keras {v['keras']}, "
+        f"NumPy {v['numpy']}, Python {v['python']}",
+        f"devices: {', '.join(data['devices']) or 'none'}",
+    ]
+    if data["gpus"]:
+        for gpu in data["gpus"]:
+            cc = gpu["compute_capability"]
+            cc_text = "unknown" if cc is None else f"{cc[0]}.{cc[1]}"
+            lines.append(f"GPU {gpu['name']}: compute capability {cc_text}")
+    else:
+        lines.append("GPUs: none")
+    lines.append(f"dtype policy: {data['dtype_policy']}")
+    would = data["setup_would"]
+    action = (
+        "leave the policy"
+        if would["dtype_policy"] == data["dtype_policy"]
+        else f"set policy {would['dtype_policy']}"
+    )
+    growth = "turn on memory growth" if would["memory_growth"] else "set no memory growth"
+    lines.append(f"setup() would: {action} ({would['reason']}), {growth}")
+    return "\n".join(lines)
+
+
+def strategy(devices: Sequence[str] | None = None) -> Any:
+    """The distribution strategy to build and train under.
+
+    Args:
+        devices: Explicit device names, e.g. ``["/cpu:0", "/cpu:1"]`` (logical devices).
+            One device gives a `OneDeviceStrategy`, several a `MirroredStrategy`. None
+            (default): `MirroredStrategy` over all GPUs when there are two or more,
+            otherwise TensorFlow's default strategy.
+
+    Returns:
+        A `tf.distribute.Strategy`; use ``with strategy().scope():`` around model
+        building and compiling.
+
+    Raises:
+        ValueError: `devices` is empty or not a sequence of names.
+
+    Example:
+        >>> with strategy().scope():
+        ...     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten()])
+    """
+    import tensorflow as tf
+
+    if devices is not None:
+        if isinstance(devices, str) or not all(isinstance(d, str) for d in devices):
+            raise invalid("devices", "a sequence of device names such as ['/gpu:0']", devices)
+        names = list(devices)
+        if not names:
+            raise invalid("devices", "at least one device name", devices)
+        if len(names) == 1:
+            return tf.distribute.OneDeviceStrategy(names[0])
+        return tf.distribute.MirroredStrategy(devices=names)
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()

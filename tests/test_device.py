@@ -1,0 +1,222 @@
+"""Tests for regkit.device: set-up on this CPU machine, and the GPU logic with fake GPUs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from regkit import device
+
+HAS_GPU = bool(tf.config.list_physical_devices("GPU"))
+cpu_only = pytest.mark.skipif(HAS_GPU, reason="checks the CPU-only behaviour")
+
+
+@pytest.fixture
+def restore_determinism():
+    yield
+    from tensorflow.python.framework.config import disable_op_determinism
+
+    disable_op_determinism()
+
+
+@cpu_only
+def test_setup_on_cpu_reports_no_gpu_and_changes_nothing():
+    before = keras.config.dtype_policy().name
+    report = device.setup()
+    assert report.gpus == ()
+    assert not report.has_gpu
+    assert report.policy == before == "float32"
+    assert report.policy_changed is False
+    assert report.memory_growth == ()
+    text = str(report)
+    assert "no GPU" in text
+    assert "dtype policy: float32 - no GPU: left as float32" in text
+    assert keras.config.dtype_policy().name == before
+
+
+@cpu_only
+def test_setup_twice_is_safe_and_leaves_a_chosen_policy_alone():
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    first = device.setup()
+    second = device.setup()
+    assert first == second
+    assert second.policy == "mixed_bfloat16"
+    assert not second.policy_changed
+
+
+@cpu_only
+@pytest.mark.parametrize("request_", [True, "mixed_float16"])
+def test_mixed_float16_on_cpu_is_refused_clearly(request_):
+    with pytest.raises(ValueError, match="mixed_float16 needs a GPU and TensorFlow sees none"):
+        device.setup(mixed_precision=request_)
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@cpu_only
+def test_explicit_bfloat16_and_float32_policies_on_cpu():
+    report = device.setup(mixed_precision="mixed_bfloat16")
+    assert report.policy == "mixed_bfloat16"
+    assert report.policy_changed
+    assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    report = device.setup(mixed_precision=False)
+    assert report.policy == "float32"
+    assert report.policy_changed
+
+
+def test_unknown_mixed_precision_lists_choices():
+    with pytest.raises(ValueError) as err:
+        device.setup(mixed_precision="fp16")
+    assert str(err.value) == (
+        "Invalid value for argument `mixed_precision`: expected one of 'auto', True, False, "
+        "'mixed_float16', 'mixed_bfloat16', 'float32'. Received: mixed_precision='fp16'"
+    )
+    with pytest.raises(TypeError, match="seed"):
+        device.setup(seed="zero")
+
+
+def test_seed_makes_random_draws_repeatable():
+    device.setup(seed=123)
+    a = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    device.setup(seed=123)
+    b = (np.random.rand(3), keras.random.uniform((3,)).numpy())
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_deterministic_turns_on_op_determinism(restore_determinism):
+    from tensorflow.python.framework.config import is_op_determinism_enabled
+
+    report = device.setup(seed=1, deterministic=True)
+    assert report.deterministic
+    assert is_op_determinism_enabled()
+    assert "op determinism: on" in str(report)
+    report = device.setup(deterministic=True)
+    assert any("no seed" in n for n in report.notes)
+
+
+class _FakeGPUs:
+    """Stands in for tf.config's GPU queries: TensorFlow sees `caps` GPUs on this machine."""
+
+    def __init__(self, caps, initialised=False):
+        self.devices = [
+            SimpleNamespace(name=f"/physical_device:GPU:{i}", device_type="GPU")
+            for i in range(len(caps))
+        ]
+        self.caps = dict(zip((d.name for d in self.devices), caps, strict=True))
+        self.growth = {d.name: False for d in self.devices}
+        self.initialised = initialised
+
+    def install(self, monkeypatch):
+        exp = tf.config.experimental
+        real_list = tf.config.list_physical_devices
+
+        def list_devices(device_type=None):
+            if device_type == "GPU":
+                return list(self.devices)
+            return real_list(device_type)
+
+        monkeypatch.setattr(tf.config, "list_physical_devices", list_devices)
+        monkeypatch.setattr(
+            exp, "get_device_details", lambda d: {"compute_capability": self.caps[d.name]}
+        )
+        monkeypatch.setattr(exp, "get_memory_growth", lambda d: self.growth[d.name])
+        monkeypatch.setattr(exp, "set_memory_growth", self._set_growth)
+
+    def _set_growth(self, d, value):
+        if self.initialised:
+            raise RuntimeError("Physical devices cannot be modified after being initialized")
+        self.growth[d.name] = value
+
+
+def test_modern_gpus_get_memory_growth_and_mixed_float16(monkeypatch):
+    fake = _FakeGPUs([(8, 9), (7, 0)])
+    fake.install(monkeypatch)
+    report = device.setup()
+    assert report.gpus == ("/physical_device:GPU:0", "/physical_device:GPU:1")
+    assert report.compute_capabilities == ((8, 9), (7, 0))
+    assert report.memory_growth == ("on", "on")
+    assert fake.growth == {"/physical_device:GPU:0": True, "/physical_device:GPU:1": True}
+    assert report.policy == "mixed_float16"
+    assert report.policy_changed
+    assert keras.config.dtype_policy().name == "mixed_float16"
+    again = device.setup()  # safe twice: nothing left to change
+    assert again.memory_growth == ("already on", "already on")
+    assert not again.policy_changed
+    assert "compute capability 8.9, memory growth already on" in str(again)
+    assert json.loads(json.dumps(again.to_dict()))["compute_capabilities"] == [[8, 9], [7, 0]]
+
+
+def test_one_old_gpu_keeps_float32_and_refuses_forced_float16(monkeypatch):
+    _FakeGPUs([(8, 0), (6, 1)]).install(monkeypatch)
+    report = device.setup()
+    assert report.policy == "float32"
+    assert "compute capability < 7.0" in report.policy_reason
+    with pytest.raises(ValueError, match=r"capability >= 7\.0 on every GPU"):
+        device.setup(mixed_precision=True)
+
+
+def test_memory_growth_after_initialisation_is_reported_not_raised(monkeypatch):
+    _FakeGPUs([(8, 6)], initialised=True).install(monkeypatch)
+    report = device.setup()
+    assert report.memory_growth[0].startswith("not set: GPUs already initialised")
+    report = device.setup(memory_growth=False, mixed_precision=False)
+    assert report.memory_growth == ("left as is (memory_growth=False)",)
+    assert report.policy == "float32"
+
+
+def test_info_and_describe_change_nothing(monkeypatch):
+    info = device.info()
+    assert info["versions"]["keras"] == keras.__version__
+    assert info["versions"]["tensorflow"] == tf.__version__
+    assert any("CPU" in d for d in info["devices"])
+    json.dumps(info)
+    text = device.describe()
+    assert f"Keras {keras.__version__}" in text
+    fake = _FakeGPUs([(9, 0)])
+    fake.install(monkeypatch)
+    assert "set policy mixed_float16" in device.describe()
+    assert device.info()["setup_would"]["memory_growth"] is True
+    assert fake.growth == {"/physical_device:GPU:0": False}
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@cpu_only
+def test_strategy_default_on_cpu_and_explicit_devices():
+    assert device.strategy() is tf.distribute.get_strategy()
+    one = device.strategy(["/cpu:0"])
+    assert isinstance(one, tf.distribute.OneDeviceStrategy)
+    with pytest.raises(ValueError, match="at least one device"):
+        device.strategy([])
+    with pytest.raises(ValueError, match="sequence of device names"):
+        device.strategy("/cpu:0")
+
+
+def test_strategy_mirrors_over_two_gpus(monkeypatch):
+    _FakeGPUs([(8, 0), (8, 0)]).install(monkeypatch)
+    created = {}
+
+    class FakeMirrored:
+        def __init__(self, devices=None):
+            created["devices"] = devices
+
+    monkeypatch.setattr(tf.distribute, "MirroredStrategy", FakeMirrored)
+    assert isinstance(device.strategy(), FakeMirrored)
+    assert created == {"devices": None}
+
+
+def test_importing_device_and_plots_stays_light():
+    code = (
+        "import sys, regkit.device, regkit.plots; "
+        "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

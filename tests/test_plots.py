@@ -1,0 +1,92 @@
+"""Tests for regkit.plots.plot_history: real PNG files from every kind of history."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from regkit.plots import load_history, plot_history
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _read_png(path):
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == PNG_MAGIC
+    return matplotlib.image.imread(path)
+
+
+HISTORY = {
+    "loss": [1.2, 0.8, 0.6],
+    "val_loss": [1.3, 0.9, 0.8],
+    "accuracy": [0.5, 0.7, 0.8],
+    "val_accuracy": [0.45, 0.6, 0.7],
+    "learning_rate": [1e-3, 1e-3, 5e-4],
+}
+
+
+def test_dict_history_gives_a_two_panel_png(tmp_path):
+    out = plot_history(HISTORY, tmp_path / "sub" / "h.png", title="two panels")
+    assert out == tmp_path / "sub" / "h.png"
+    image = _read_png(out)
+    assert image.shape == (400, 1000, 4)  # 2 panels of 5x4 inches at 100 dpi
+    assert image[..., :3].std() > 0.05  # something was drawn
+
+
+def test_kernel_norms_add_a_third_panel(tmp_path):
+    history = dict(HISTORY, conv1_kernel_norm=[3.0, 2.9, 2.7], dense_kernel_norm=[5, 5.1, 5.3])
+    image = _read_png(plot_history(history, tmp_path / "h.png"))
+    assert image.shape == (400, 1500, 4)
+
+
+def test_loss_only_history_has_one_panel(tmp_path):
+    image = _read_png(plot_history({"loss": [1.0, 0.5]}, tmp_path / "h.png"))
+    assert image.shape == (400, 500, 4)
+
+
+def test_keras_history_and_csv_logger_file(tmp_path):
+    model = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3, activation="softmax", name="out")]
+    )
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype("float32")
+    y = np.arange(8) % 3
+    csv_path = tmp_path / "log.csv"
+    history = model.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=4,
+        validation_data=(x, y),
+        verbose=0,
+        callbacks=[keras.callbacks.CSVLogger(str(csv_path))],
+    )
+    assert _read_png(plot_history(history, tmp_path / "fit.png")).shape == (400, 1000, 4)
+    epochs, series = load_history(csv_path)
+    assert epochs == [1, 2]
+    np.testing.assert_allclose(series["loss"], history.history["loss"], rtol=1e-6)
+    assert _read_png(plot_history(str(csv_path), tmp_path / "csv.png")).shape == (400, 1000, 4)
+
+
+def test_plotting_leaves_no_pyplot_figure_open(tmp_path):
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    plot_history(HISTORY, tmp_path / "h.png")
+    assert plt.get_fignums() == before
+
+
+def test_bad_histories_raise(tmp_path):
+    with pytest.raises(ValueError, match="a 'loss' series"):
+        plot_history({"accuracy": [0.5]}, tmp_path / "h.png")
+    with pytest.raises(ValueError, match="at least one logged epoch"):
+        plot_history({"loss": []}, tmp_path / "h.png")
+    with pytest.raises(ValueError, match="series of equal length"):
+        plot_history({"loss": [1.0, 0.5], "val_loss": [1.0]}, tmp_path / "h.png")
+    with pytest.raises(TypeError, match="expected a keras History"):
+        plot_history([1.0, 0.5], tmp_path / "h.png")
+    with pytest.raises(FileNotFoundError):
+        plot_history(tmp_path / "missing.csv", tmp_path / "h.png")
+    assert not (tmp_path / "h.png").exists()
