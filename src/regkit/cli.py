@@ -45,7 +45,10 @@ AUGMENT_KEYS = (
     "randaugment",
     "mixup",
     "cutmix",
+    "fill_mode",
 )
+#: `regkit.data.Augment` presets `--augment` accepts by name.
+AUGMENT_PRESETS = ("seed000", "seed001", "none")
 _BOOL_AUGMENT_KEYS = frozenset({"flip", "rot90", "randaugment"})
 
 
@@ -102,10 +105,13 @@ def _variants(text: str) -> tuple[str, ...]:
     return tuple(n.lower() for n in names)
 
 
-def _augment(text: str) -> bool | dict[str, Any]:
-    """`default` -> True (the dataset's default); `flip,rotation=15` -> Augment kwargs."""
-    if text.strip().lower() in ("default", ""):
+def _augment(text: str) -> bool | str | dict[str, Any]:
+    """`default` -> True (the dataset's default); a preset name; `flip,rotation=15` -> dict."""
+    text = text.strip()
+    if text.lower() in ("default", ""):
         return True
+    if text.lower() in AUGMENT_PRESETS:
+        return text.lower()
     spec: dict[str, Any] = {}
     for part in (p.strip() for p in text.split(",")):
         if not part:
@@ -114,7 +120,8 @@ def _augment(text: str) -> bool | dict[str, Any]:
         key = key.strip().lower()
         if key not in AUGMENT_KEYS:
             raise argparse.ArgumentTypeError(
-                f"unknown augmentation {key!r} (choose from {', '.join(AUGMENT_KEYS)})"
+                f"unknown augmentation {key!r} (choose from {', '.join(AUGMENT_KEYS)}, "
+                f"or a preset: {', '.join(AUGMENT_PRESETS)})"
             )
         if not sep:
             if key not in _BOOL_AUGMENT_KEYS:
@@ -122,6 +129,9 @@ def _augment(text: str) -> bool | dict[str, Any]:
                     f"augmentation {key!r} needs a value, e.g. {key}=0.1"
                 )
             spec[key] = True
+            continue
+        if key == "fill_mode":
+            spec[key] = value.strip()
             continue
         value = value.strip()
         if key in _BOOL_AUGMENT_KEYS:
@@ -205,8 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         type=_augment,
         metavar="SPEC",
-        help="augment the training data: alone, a default suited to the dataset; or a spec "
-        "such as 'flip,rotation=15,translate=0.1' "
+        help="augment the training data: alone, a default suited to the dataset; or a preset "
+        f"({', '.join(AUGMENT_PRESETS)}); or a spec such as 'flip,rotation=15,translate=0.1' "
         f"(keys: {', '.join(AUGMENT_KEYS)})",
     )
     cmp.add_argument(
@@ -310,29 +320,21 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def _cmd_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from regkit import device
     from regkit.experiments import package_versions
 
+    print(device.describe())
     versions = package_versions()
-    print(f"regkit {versions.pop('regkit')}")
-    print(f"python {versions.pop('python')} ({versions.pop('platform')})")
-    for name, version in versions.items():
-        print(f"{name} {version}")
-    import tensorflow as tf
+    print(f"platform: {versions.pop('platform')}")
+    for name in ("regkit", "python", "tensorflow", "keras", "numpy"):
+        versions.pop(name, None)
+    for name in ("matplotlib", "nbclient"):
+        if importlib.util.find_spec(name) is not None:
+            from importlib import metadata
 
-    devices = tf.config.list_physical_devices()
-    print("devices: " + (", ".join(f"{d.device_type}:{d.name}" for d in devices) or "none"))
-    try:
-        from regkit import device
-    except ImportError:  # pragma: no cover - device module missing in a partial install
-        return 0
-    describe = getattr(device, "describe", None)
-    if callable(describe):
-        print("setup() would:")
-        text = describe()
-        if isinstance(text, dict):
-            text = "\n".join(f"{k}: {v}" for k, v in text.items())
-        for line in str(text).splitlines():
-            print(f"  {line}")
+            versions[name] = metadata.version(name)
+    if versions:
+        print("other packages: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
     return 0
 
 

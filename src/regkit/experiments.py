@@ -931,41 +931,30 @@ def _coerce_seeds(seeds: Any) -> tuple[int, ...]:
 def default_augment(dataset: str) -> dict[str, Any]:
     """The augmentation `augment=True` means for `dataset`, as `Augment` keyword arguments.
 
-    Digit-like datasets get small rotations, shifts and zooms (a flipped digit is another
-    symbol); others get seed 000's ImageDataGenerator settings (flip, 15° rotation,
-    10% shifts).
+    Digit-like datasets get small rotations, shifts and zooms filled with the black
+    background (a mirrored digit is another symbol); others get seed 000's
+    ImageDataGenerator settings (flip, 15 degree rotation, 10% shifts, nearest fill).
 
     Example:
         >>> default_augment("digits")["flip"]
         False
     """
-    if dataset.split("/")[0] in _NO_FLIP_DATASETS:
-        return {"flip": False, "rotation": 10.0, "translate": 0.1, "zoom": 0.1}
-    return {"flip": True, "rotation": 15.0, "translate": 0.1}
+    if dataset.split("/")[0].lower() in _NO_FLIP_DATASETS:
+        return {"rotation": 10.0, "translate": 0.1, "zoom": 0.1, "fill_mode": "constant"}
+    return {"flip": True, "rotation": 15.0, "translate": 0.1, "fill_mode": "nearest"}
 
 
 def _coerce_augment(augment: Any, dataset_name: str) -> Any:
-    if augment is None or augment is False:
-        return None
     from regkit.data import Augment
 
     if augment is True:
         return Augment(**default_augment(dataset_name))
-    if isinstance(augment, Augment):
-        return augment
-    if isinstance(augment, Mapping):
-        return Augment(**dict(augment))
-    raise TypeError(
-        "Invalid type for argument `augment`: expected None, a bool, a "
-        "regkit.data.Augment or a dict of its arguments. "
-        f"Received: augment={augment!r} of type {type(augment).__name__}"
-    )
+    aug = Augment.coerce(augment)
+    return aug if aug is not None and aug.active else None
 
 
 def _augment_needs_one_hot(augment: Any) -> bool:
-    return augment is not None and (
-        getattr(augment, "mixup", 0) > 0 or getattr(augment, "cutmix", 0) > 0
-    )
+    return augment is not None and bool(augment.mixes_labels)
 
 
 def _augment_config(augment: Any) -> dict[str, Any] | None:
@@ -1359,8 +1348,8 @@ def compare(
         batch_size: Batch size.
         seeds: The seeds; every variant runs once per seed.
         augment: None, True (a sensible default for the dataset, see `default_augment`),
-            a `regkit.data.Augment` or a dict of its arguments. Mixup/cutmix switch the
-            labels to one-hot.
+            a `regkit.data.Augment`, a dict of its arguments or an `Augment` preset name
+            (`"seed000"`, `"seed001"`). MixUp/CutMix switch the labels to one-hot.
         out_dir: Directory for the report, plots, logs and checkpoints; None keeps
             nothing on disk.
         learning_rate: Learning rate of every variant without its own.
