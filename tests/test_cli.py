@@ -111,7 +111,7 @@ def test_info_prints_versions_and_devices(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert f"regkit {regkit.__version__}" in out
-    assert "tensorflow " in out
+    assert "TensorFlow " in out
     assert "CPU" in out
 
 
