@@ -4,7 +4,6 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: install demo test test-slow lint typecheck bench build clean
 
