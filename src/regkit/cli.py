@@ -73,6 +73,23 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _bn_momentum(text: str) -> float | str | None:
+    lowered = text.strip().lower()
+    if lowered == "auto":
+        return "auto"
+    if lowered in ("keep", "none"):
+        return None
+    try:
+        value = float(lowered)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"invalid BN momentum {text!r}: expected 'auto', 'keep' or a float in [0, 1)"
+        )
+    return value
+
+
 def _seeds(text: str) -> tuple[int, ...]:
     parts = [p.strip() for p in text.split(",") if p.strip()]
     try:
@@ -178,6 +195,20 @@ def build_parser() -> argparse.ArgumentParser:
         "imagenette/160px",
     )
     cmp.add_argument("--data-dir", metavar="DIR", help="where datasets are read from/stored")
+    cmp.add_argument(
+        "--download",
+        action="store_true",
+        help="let tensorflow-datasets download and prepare a missing set (CIFAR is "
+        "downloaded when absent anyway)",
+    )
+    cmp.add_argument(
+        "--image-size",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="resize images to NxN (needed for sets whose images vary in size, e.g. "
+        "imagenette/160px: --image-size 160)",
+    )
     cmp.add_argument("--model", choices=MODELS, default="cnn", help="architecture (cnn)")
     cmp.add_argument(
         "--variants",
@@ -235,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="early-stopping patience in epochs (default: 7)",
     )
     cmp.add_argument(
+        "--bn-momentum",
+        type=_bn_momentum,
+        default="auto",
+        metavar="M",
+        help="BatchNorm momentum of the variants with BatchNorm: 'auto' (default: 0.9 where "
+        "Keras' 0.99 would average over more steps than an epoch has, as on digits), "
+        "'keep' (the presets' 0.99) or a float",
+    )
+    cmp.add_argument(
         "--limit",
         type=_positive_int,
         default=None,
@@ -290,9 +330,12 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             out_dir=out,
             learning_rate=args.learning_rate,
             optimizer=args.optimizer,
+            image_size=args.image_size,
             data_dir=args.data_dir,
+            download=True if args.download else None,
             limit=args.limit,
             patience=args.patience,
+            bn_momentum=args.bn_momentum,
             verbose=verbose,
             on_error="record",
             plots=plots,
