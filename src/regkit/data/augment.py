@@ -1,0 +1,577 @@
+"""`Augment`: one frozen, validated description of the image augmentation a pipeline applies.
+
+Every random parameter is drawn **per image** and the transforms run on **whole batches**:
+
+* flips, 90-degree turns, rotation, translation and zoom become one 2x3 affine matrix per
+  image, and a single `ImageProjectiveTransformV3` call resamples the whole batch (when
+  only flips and 90-degree turns are asked for, exact pixel permutations picked per image
+  with `tf.where` are used instead: no resampling at all);
+* brightness and contrast use per-image factors broadcast over the batch (unlike
+  `tf.image.random_brightness` / `random_contrast`, which draw one value per call, that is
+  one value per batch when called on a batch);
+* MixUp and CutMix draw a Beta-distributed weight per image and mix one-hot labels by
+  exactly the share of pixels each image contributes.
+
+Randomness is stateless: each batch gets a seed (see `regkit.data.image_pipeline`), so a
+pipeline built twice with the same seed yields identical batches, in parallel or not.
+
+This module imports TensorFlow only when a transform runs, so building an `Augment` (for
+example from command-line flags) is cheap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    import keras
+    import tensorflow as tf
+
+__all__ = ["FILL_MODES", "Augment"]
+
+FILL_MODES = ("reflect", "nearest", "constant", "wrap")
+
+
+def _invalid(arg: str, expected: str, value: Any) -> ValueError:
+    """Builds the house-style error: names the argument, what was expected, what came."""
+    return ValueError(
+        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
+    )
+
+
+def _check_bool(arg: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a bool. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+
+
+def _check_number(arg: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a float. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise _invalid(arg, "a finite float", value)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Augment:
+    """Which random transforms a training pipeline applies, and how strongly.
+
+    The defaults apply nothing. Each field is independent; `image_pipeline` applies the
+    active ones in this order: RandAugment (per image, before batching), then on whole
+    batches: flip / 90-degree turn / rotation / zoom / translation (one resampling),
+    brightness, contrast, and finally MixUp / CutMix. Values stay in [0, 1] throughout.
+
+    Args:
+        flip: Mirror each image left-right with probability 1/2.
+        rotation: Maximum rotation in degrees; each image is rotated by an angle drawn
+            uniformly from [-rotation, rotation] (as `ImageDataGenerator(rotation_range=)`).
+        translate: Maximum shift as a fraction of the width and of the height; each image
+            is shifted by independent uniform draws in [-translate, translate] on each axis
+            (as `width_shift_range` and `height_shift_range`).
+        zoom: Maximum relative zoom; each image is scaled by a factor drawn uniformly from
+            [1 - zoom, 1 + zoom] (above 1 zooms in).
+        brightness: Maximum brightness change, as a fraction of the value range; each image
+            gets `delta` drawn uniformly from [-brightness, brightness] added to it
+            (as `tf.image.random_brightness`, but per image).
+        contrast: Maximum contrast change; each image's deviations from its per-channel mean
+            are scaled by a factor drawn uniformly from [1 - contrast, 1 + contrast]
+            (as `tf.image.random_contrast(1 - contrast, 1 + contrast)`, but per image).
+        rot90: Turn each image by 0, 90, 180 or 270 degrees, chosen uniformly. Needs square
+            images (pass a square `image_size` to the pipeline).
+        randaugment: Apply `keras.layers.RandAugment` (2 operations, magnitude 0.5) to each
+            image before batching. Keras' layer picks its operations once per call, so it is
+            called per image to give every image its own operations.
+        mixup: MixUp's Beta(alpha, alpha) concentration (0 disables; 0.2 is usual). Each
+            image is blended with a partner from the same batch and the one-hot labels with
+            the same weight. Needs one-hot labels.
+        cutmix: CutMix's Beta(alpha, alpha) concentration (0 disables; 1.0 is usual). A box
+            from a partner image is pasted into each image; the labels are mixed by the exact
+            share of pixels pasted. Needs one-hot labels. When both `mixup` and `cutmix` are
+            set, each image gets one of the two, chosen with probability 1/2.
+        fill_mode: How pixels that come from outside the image are filled after rotation,
+            translation or zoom: one of `"reflect"` (Keras' layers' default), `"nearest"`
+            (`ImageDataGenerator`'s default), `"constant"` (zeros) or `"wrap"`.
+
+    Raises:
+        ValueError: A strength is out of range, or `fill_mode` is unknown.
+        TypeError: A field has the wrong type.
+
+    Example:
+        >>> aug = Augment(flip=True, rotation=15, translate=0.1)
+        >>> aug.active
+        True
+        >>> Augment.seed001().rot90
+        True
+        >>> images = aug.apply(tf.zeros((2, 32, 32, 3)), seed=(0, 1))  # doctest: +SKIP
+    """
+
+    flip: bool = False
+    rotation: float = 0.0
+    translate: float = 0.0
+    zoom: float = 0.0
+    brightness: float = 0.0
+    contrast: float = 0.0
+    rot90: bool = False
+    randaugment: bool = False
+    mixup: float = 0.0
+    cutmix: float = 0.0
+    fill_mode: str = "reflect"
+
+    PRESETS: ClassVar[tuple[str, ...]] = ("none", "seed000", "seed001")
+
+    def __post_init__(self) -> None:
+        for name in ("flip", "rot90", "randaugment"):
+            _check_bool(name, getattr(self, name))
+        limits = {
+            "rotation": (180.0, "a float in [0, 180] (degrees)", False),
+            "translate": (1.0, "a float in [0, 1)", True),
+            "zoom": (1.0, "a float in [0, 1)", True),
+            "brightness": (1.0, "a float in [0, 1]", False),
+            "contrast": (1.0, "a float in [0, 1)", True),
+        }
+        for name, (upper, expected, open_upper) in limits.items():
+            value = _check_number(name, getattr(self, name))
+            too_big = value >= upper if open_upper else value > upper
+            if value < 0 or too_big:
+                raise _invalid(name, expected, getattr(self, name))
+            object.__setattr__(self, name, value)
+        for name in ("mixup", "cutmix"):
+            value = _check_number(name, getattr(self, name))
+            if value < 0:
+                raise _invalid(name, "a Beta concentration >= 0 (0 disables)", value)
+            object.__setattr__(self, name, value)
+        if self.fill_mode not in FILL_MODES:
+            choices = ", ".join(map(repr, FILL_MODES))
+            raise _invalid("fill_mode", f"one of {choices}", self.fill_mode)
+
+    # ----------------------------------------------------------------------------------
+    # Presets and coercion.
+
+    @classmethod
+    def seed000(cls) -> Augment:
+        """Seed 000's `ImageDataGenerator(rotation_range=15, horizontal_flip=True,
+        width_shift_range=0.1, height_shift_range=0.1)`, per image on whole batches
+        (with `ImageDataGenerator`'s `fill_mode="nearest"`)."""
+        return cls(flip=True, rotation=15.0, translate=0.1, fill_mode="nearest")
+
+    @classmethod
+    def seed001(cls) -> Augment:
+        """Seed 001's per-example `tf.image` augmentation: left-right flip, brightness
+        +-0.2, contrast 0.8-1.2 and a random multiple of 90 degrees, here per image on
+        whole batches."""
+        return cls(flip=True, brightness=0.2, contrast=0.2, rot90=True)
+
+    @classmethod
+    def preset(cls, name: str) -> Augment:
+        """Returns a named preset: `"none"`, `"seed000"` or `"seed001"`.
+
+        Raises:
+            ValueError: Unknown name (the message lists the valid ones).
+        """
+        if name == "none":
+            return cls()
+        if name in ("seed000", "seed001"):
+            return getattr(cls, name)()
+        raise _invalid("name", f"one of {', '.join(map(repr, cls.PRESETS))}", name)
+
+    @classmethod
+    def coerce(cls, value: Augment | str | Mapping[str, Any] | bool | None) -> Augment | None:
+        """Turns `None`/`False`, `True` (seed 000's preset), a preset name, a dict of fields
+        or an `Augment` into an `Augment` (or `None` for no augmentation).
+
+        Raises:
+            ValueError: Unknown preset name or field.
+            TypeError: Any other type.
+        """
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls.seed000()
+        if isinstance(value, Augment):
+            return value
+        if isinstance(value, str):
+            return cls.preset(value)
+        if isinstance(value, Mapping):
+            fields = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(value) - fields)
+            if unknown:
+                raise _invalid("augment", f"fields among {sorted(fields)}", unknown)
+            return cls(**value)
+        raise TypeError(
+            "Invalid type for argument `augment`: expected an Augment, a preset name, a dict "
+            f"or None. Received: augment={value!r} of type {type(value).__name__}"
+        )
+
+    # ----------------------------------------------------------------------------------
+    # Introspection.
+
+    @property
+    def active(self) -> bool:
+        """Whether any transform is enabled."""
+        return self != Augment(fill_mode=self.fill_mode)
+
+    @property
+    def geometric(self) -> bool:
+        """Whether a geometric transform (flip, rot90, rotation, translate, zoom) is on."""
+        return bool(self.flip or self.rot90 or self.rotation or self.translate or self.zoom)
+
+    @property
+    def mixes_labels(self) -> bool:
+        """Whether MixUp or CutMix is on (both need one-hot labels)."""
+        return self.mixup > 0 or self.cutmix > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (JSON-friendly)."""
+        return dataclasses.asdict(self)
+
+    def describe(self) -> str:
+        """A short human-readable summary, e.g. `"flip, rotation 15 deg, translate 0.1"`."""
+        parts = []
+        if self.flip:
+            parts.append("flip")
+        if self.rot90:
+            parts.append("rot90")
+        if self.rotation:
+            parts.append(f"rotation {self.rotation:g} deg")
+        if self.translate:
+            parts.append(f"translate {self.translate:g}")
+        if self.zoom:
+            parts.append(f"zoom {self.zoom:g}")
+        if self.brightness:
+            parts.append(f"brightness {self.brightness:g}")
+        if self.contrast:
+            parts.append(f"contrast {self.contrast:g}")
+        if self.randaugment:
+            parts.append("RandAugment")
+        if self.mixup:
+            parts.append(f"MixUp alpha {self.mixup:g}")
+        if self.cutmix:
+            parts.append(f"CutMix alpha {self.cutmix:g}")
+        return ", ".join(parts) if parts else "none"
+
+    # ----------------------------------------------------------------------------------
+    # Transforms (TensorFlow is imported here, not at module import).
+
+    def randaugment_layer(self, seed: int | None = None) -> keras.layers.Layer:
+        """The `keras.layers.RandAugment` this spec uses, for images in [0, 1].
+
+        Keras' layer draws its operations once per call, so call it on single images (as
+        `image_pipeline` does) for per-image operations. It keeps a stateful seed
+        generator: it is deterministic given `seed` only when called sequentially.
+        """
+        import keras
+
+        return keras.layers.RandAugment(value_range=(0, 1), seed=seed, dtype="float32")
+
+    def check_image_shape(self, height: int | None, width: int | None) -> None:
+        """Raises ValueError when `rot90` is on and the images are not square."""
+        if self.rot90 and (height is None or width is None or height != width):
+            raise ValueError(
+                "Invalid value for argument `image_size`: `Augment(rot90=True)` needs square "
+                f"images (a turn by 90 degrees swaps height and width). Received: images of "
+                f"height {height} and width {width}; pass a square image_size, e.g. "
+                f"image_size={max(height or 0, width or 0) or 160}"
+            )
+
+    def apply(
+        self,
+        images: tf.Tensor,
+        labels: tf.Tensor | None = None,
+        *,
+        seed: Any,
+        value_range: tuple[float, float] = (0.0, 1.0),
+    ) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
+        """Augments one batch: every transform but RandAugment, parameters drawn per image.
+
+        Random parameters are drawn with stateless ops from `seed`; the pixel work is one
+        `ImageProjectiveTransformV3` call (rotation / translation / zoom, flips and turns
+        folded in) and one XLA-compiled function for the rest, so the batch is read and
+        written only a few times.
+
+        Args:
+            images: Batch `(batch, height, width, channels)`, any real dtype, with values in
+                `value_range`.
+            labels: Optional one-hot float labels `(batch, num_classes)`; needed (and mixed)
+                when `mixup` or `cutmix` is on, returned unchanged otherwise.
+            seed: Stateless seed: a pair of ints or an int tensor of shape (2,).
+            value_range: `(low, high)` of the input pixels, mapped to [0, 1].
+
+        Returns:
+            The augmented images, float32 in [0, 1] and of the same shape, or
+            `(images, labels)` when labels were given.
+
+        Raises:
+            ValueError: Not a 4-D batch, `rot90` with non-square images, or
+                `mixup` / `cutmix` without one-hot labels.
+
+        Example:
+            >>> aug = Augment(flip=True, brightness=0.2)
+            >>> out = aug.apply(tf.zeros((4, 32, 32, 3), tf.uint8), seed=(1, 2),
+            ...                 value_range=(0, 255))
+            >>> out.shape, out.dtype
+            (TensorShape([4, 32, 32, 3]), tf.float32)
+        """
+        import tensorflow as tf
+
+        images = tf.convert_to_tensor(images)
+        if images.shape.rank != 4:
+            raise _invalid("images", "a 4-D batch (batch, height, width, channels)", images.shape)
+        if self.rot90:
+            self.check_image_shape(images.shape[1], images.shape[2])
+        if self.mixes_labels:
+            if labels is None:
+                raise _invalid("labels", "one-hot labels when mixup or cutmix is on", labels)
+            labels = tf.convert_to_tensor(labels)
+            if labels.shape.rank != 2 or not labels.dtype.is_floating:
+                raise ValueError(
+                    "Invalid value for argument `one_hot`: MixUp and CutMix mix labels, so they "
+                    "need one-hot float labels of shape (batch, num_classes). Received: labels "
+                    f"of shape {labels.shape} and dtype {labels.dtype.name}; pass one_hot=True"
+                )
+        low, high = float(value_range[0]), float(value_range[1])
+        if not high > low:
+            raise _invalid("value_range", "a pair (low, high) with low < high", value_range)
+        seed = tf.reshape(tf.cast(seed, tf.int64), [2])
+        params = _draw(self, images, seed)
+        if self._resamples:
+            images = (tf.cast(images, tf.float32) - low) * (1.0 / (high - low))
+            images = _affine(images, params, self.fill_mode)
+            low, high = 0.0, 1.0
+        fused = _fused_function(self, low, 1.0 / (high - low), labels is not None)
+        if labels is None:
+            return fused(images, params)
+        return fused(images, params, labels)
+
+    @property
+    def _resamples(self) -> bool:
+        """Whether pixels must be resampled (rotation, translation or zoom)."""
+        return bool(self.rotation or self.translate or self.zoom)
+
+
+# --------------------------------------------------------------------------------------
+# Batched, per-image implementations. Images are (B, H, W, C); per-image parameters have
+# shape (B,) and broadcast. Parameters are drawn outside XLA (stateless gamma has no XLA
+# kernel); the pixel work runs inside one XLA-compiled function per configuration, which
+# fuses the selects, reversals and arithmetic into a couple of passes over the batch.
+
+
+def _draw(aug: Augment, images: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Every random parameter of one batch, drawn per image from `seed`."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(seed, num=12)
+
+    def uniform(i: int, low: float, high: float, shape: Any = None) -> tf.Tensor:
+        return tf.random.stateless_uniform(
+            [batch] if shape is None else shape, seed=seeds[i], minval=low, maxval=high
+        )
+
+    params: dict[str, tf.Tensor] = {}
+    if aug.flip:
+        params["flip"] = uniform(0, 0.0, 1.0) < 0.5
+    if aug.rot90:
+        params["turns"] = tf.random.stateless_uniform(
+            [batch], seed=seeds[1], maxval=4, dtype=tf.int32
+        )
+    if aug.rotation:
+        params["angle"] = uniform(2, -aug.rotation, aug.rotation) * (math.pi / 180.0)
+    if aug.zoom:
+        params["zoom"] = uniform(3, 1.0 - aug.zoom, 1.0 + aug.zoom)
+    if aug.translate:
+        params["shift"] = uniform(4, -aug.translate, aug.translate, [2, batch])
+    if aug.brightness:
+        params["delta"] = uniform(5, -aug.brightness, aug.brightness)
+    if aug.contrast:
+        params["factor"] = uniform(6, 1.0 - aug.contrast, 1.0 + aug.contrast)
+    if aug.mixes_labels:
+        params["perm"] = tf.argsort(uniform(7, 0.0, 1.0))
+        if aug.mixup:
+            params["mix_weight"] = _beta(seeds[8], batch, aug.mixup)
+        if aug.cutmix:
+            params["cut_weight"] = _beta(seeds[9], batch, aug.cutmix)
+            params["cut_centre"] = uniform(10, 0.0, 1.0, [2, batch])
+        if aug.mixup and aug.cutmix:
+            params["use_cutmix"] = uniform(11, 0.0, 1.0) < 0.5
+    return params
+
+
+def _beta(seed: tf.Tensor, batch: tf.Tensor, alpha: float) -> tf.Tensor:
+    """Beta(alpha, alpha) per image, as G1 / (G1 + G2) with independent gammas."""
+    import tensorflow as tf
+
+    seeds = tf.random.experimental.stateless_split(seed, num=2)
+    g1 = tf.random.stateless_gamma([batch], seed=seeds[0], alpha=alpha)
+    g2 = tf.random.stateless_gamma([batch], seed=seeds[1], alpha=alpha)
+    return tf.math.divide_no_nan(g1, g1 + g2)
+
+
+def _affine(images: tf.Tensor, params: Mapping[str, tf.Tensor], fill_mode: str) -> tf.Tensor:
+    """Flip, quarter turn, rotation, zoom and translation: one resampling of the batch."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    height = tf.cast(tf.shape(images)[1], tf.float32)
+    width = tf.cast(tf.shape(images)[2], tf.float32)
+    ones, zeros = tf.ones([batch]), tf.zeros([batch])
+    # Output pixel p samples input pixel  c + M (p - c - t)  where c is the image centre,
+    # t the shift and M = (1 / zoom) * D * R(angle), D the exact flip / quarter turn
+    # (entries in {-1, 0, 1}), R a rotation. Angles, shifts and zooms are symmetric around
+    # the identity, so inverse and forward parameters have the same distribution.
+    turns = params.get("turns", tf.zeros([batch], tf.int32))
+    cos_k = tf.gather(tf.constant([1.0, 0.0, -1.0, 0.0]), turns)
+    sin_k = tf.gather(tf.constant([0.0, 1.0, 0.0, -1.0]), turns)
+    sign = tf.where(params["flip"], -1.0, 1.0) if "flip" in params else ones
+    # D = F P^k with P^k = [[c, -s], [s, c]] and F = diag(sign, 1).
+    d00, d01, d10, d11 = sign * cos_k, -sign * sin_k, sin_k, cos_k
+    angle = params.get("angle", zeros)
+    cos_a, sin_a = tf.cos(angle), tf.sin(angle)
+    inv = 1.0 / params.get("zoom", ones)
+    m00 = inv * (d00 * cos_a + d01 * sin_a)
+    m01 = inv * (-d00 * sin_a + d01 * cos_a)
+    m10 = inv * (d10 * cos_a + d11 * sin_a)
+    m11 = inv * (-d10 * sin_a + d11 * cos_a)
+    shift = params.get("shift", tf.zeros([2, batch]))
+    cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
+    px, py = cx + shift[0] * width, cy + shift[1] * height
+    b0 = cx - (m00 * px + m01 * py)
+    b1 = cy - (m10 * px + m11 * py)
+    transforms = tf.stack([m00, m01, b0, m10, m11, b1, zeros, zeros], axis=1)
+    out = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode=fill_mode.upper(),
+    )
+    out.set_shape(images.shape)
+    return out
+
+
+@functools.lru_cache(maxsize=64)
+def _fused_function(aug: Augment, low: float, scale: float, with_labels: bool) -> Any:
+    """The XLA-compiled rest of `Augment.apply` for one configuration: scaling to
+    [0, 1], flips / quarter turns (when not resampled), brightness, contrast and mixing."""
+    import tensorflow as tf
+
+    dihedral = not aug._resamples and (aug.flip or aug.rot90)
+
+    def body(images: tf.Tensor, params: dict[str, tf.Tensor], labels: Any = None) -> Any:
+        images = tf.cast(images, tf.float32)
+        if low:
+            images = images - low
+        if scale != 1.0:
+            images = images * scale
+        if dihedral:
+            images = _dihedral(images, params.get("flip"), params.get("turns"))
+        images = _photometric(images, params)
+        if labels is not None and aug.mixes_labels:
+            images, labels = _mix(images, labels, params)
+        return images if labels is None else (images, labels)
+
+    if with_labels:
+        return tf.function(body, jit_compile=True, reduce_retracing=True)
+    return tf.function(lambda images, params: body(images, params), jit_compile=True)
+
+
+def _dihedral(images: tf.Tensor, flip: tf.Tensor | None, turns: tf.Tensor | None) -> tf.Tensor:
+    """Exact per-image left-right flips and quarter turns, chosen with `tf.where`.
+
+    A counter-clockwise turn by k quarters is: k=1 transpose then flip up-down, k=2 flip
+    both ways, k=3 transpose then flip left-right. A left-right flip toggles the final
+    left-right flip, so three selects cover all eight combinations (one without turns).
+    """
+    import tensorflow as tf
+
+    def pick(mask: tf.Tensor, yes: tf.Tensor, no: tf.Tensor) -> tf.Tensor:
+        return tf.where(mask[:, None, None, None], yes, no)
+
+    flip_lr = flip
+    if turns is not None:
+        odd = tf.equal(turns % 2, 1)
+        flip_ud = (turns == 1) | (turns == 2)
+        half = (turns == 2) | (turns == 3)
+        flip_lr = half if flip is None else tf.not_equal(half, flip)
+        images = pick(odd, tf.transpose(images, [0, 2, 1, 3]), images)
+        images = pick(flip_ud, tf.reverse(images, [1]), images)
+    return pick(flip_lr, tf.reverse(images, [2]), images)
+
+
+def _photometric(images: tf.Tensor, params: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    """Per-image brightness shift, then per-image contrast, clipped to [0, 1] after each
+    (as the seed's uint8 `tf.image` calls saturate after each)."""
+    import tensorflow as tf
+
+    if "delta" in params:
+        images = tf.clip_by_value(images + params["delta"][:, None, None, None], 0.0, 1.0)
+    if "factor" in params:
+        mean = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
+        factor = params["factor"][:, None, None, None]
+        images = tf.clip_by_value((images - mean) * factor + mean, 0.0, 1.0)
+    return images
+
+
+def _mix(
+    images: tf.Tensor, labels: tf.Tensor, params: Mapping[str, tf.Tensor]
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """MixUp and/or CutMix with a partner from a random permutation of the batch.
+
+    Image i keeps weight w_i of its own label and gives 1 - w_i to its partner's: w_i is
+    MixUp's blend weight, or for CutMix the exact share of image i's pixels left in place
+    by the (integer, clipped) pasted box.
+    """
+    import tensorflow as tf
+
+    perm = params["perm"]
+    partner = tf.gather(images, perm)
+    mixed, weight = [], []
+    if "mix_weight" in params:
+        lam = params["mix_weight"]
+        lam4 = lam[:, None, None, None]
+        mixed.append(lam4 * images + (1.0 - lam4) * partner)
+        weight.append(lam)
+    if "cut_weight" in params:
+        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+        ratio = tf.sqrt(1.0 - params["cut_weight"])
+        cy, cx = params["cut_centre"][0] * h, params["cut_centre"][1] * w
+
+        def bounds(c: tf.Tensor, size: tf.Tensor, length: tf.Tensor) -> tuple[Any, Any]:
+            lo = tf.clip_by_value(tf.round(c - size / 2.0), 0.0, length)
+            hi = tf.clip_by_value(tf.round(c + size / 2.0), 0.0, length)
+            return tf.cast(lo, tf.int32), tf.cast(hi, tf.int32)
+
+        y0, y1 = bounds(cy, ratio * h, h)
+        x0, x1 = bounds(cx, ratio * w, w)
+        rows = tf.range(height)[None, :, None, None]
+        cols = tf.range(width)[None, None, :, None]
+        inside = (
+            (rows >= y0[:, None, None, None])
+            & (rows < y1[:, None, None, None])
+            & (cols >= x0[:, None, None, None])
+            & (cols < x1[:, None, None, None])
+        )
+        mixed.append(tf.where(inside, partner, images))
+        area = tf.cast((y1 - y0) * (x1 - x0), tf.float32)
+        weight.append(1.0 - area / (h * w))
+    if len(mixed) == 2:
+        use_cutmix = params["use_cutmix"]
+        out = tf.where(use_cutmix[:, None, None, None], mixed[1], mixed[0])
+        own = tf.where(use_cutmix, weight[1], weight[0])
+    else:
+        out, own = mixed[0], weight[0]
+    own = tf.cast(own, labels.dtype)[:, None]
+    labels = own * labels + (1.0 - own) * tf.gather(labels, perm)
+    return out, labels

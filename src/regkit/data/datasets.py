@@ -1,0 +1,710 @@
+"""Data sets as tf.data: scikit-learn's digits, CIFAR-10/100 and any tensorflow-datasets name.
+
+`load_dataset` returns a `DatasetSplits` whose `train`, `validation` and `test` are
+`tf.data.Dataset`s of unbatched `(uint8 image (H, W, C), int64 label)` pairs; feed them to
+`regkit.data.image_pipeline` to resize, scale, augment and batch. `from_arrays` validates
+user arrays and wraps them the same way.
+
+Nothing is downloaded silently where it could hang: CIFAR is read from `data_dir` or Keras'
+cache before Keras is asked to download it, and a tensorflow-datasets set that is not
+prepared raises at once (naming the directory and the `tfds build` command) unless
+`download=True`. TensorFlow, scikit-learn and tensorflow_datasets are imported inside the
+functions that need them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import pickle
+import tarfile
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from regkit.data.augment import _invalid
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    import tensorflow as tf
+
+__all__ = ["BUILTIN_DATASETS", "ArrayData", "DatasetSplits", "from_arrays", "load_dataset"]
+
+#: Names `load_dataset` knows without tensorflow-datasets (any tfds name works too).
+BUILTIN_DATASETS = ("digits", "cifar10", "cifar100")
+
+_CIFAR = {
+    "cifar10": {
+        "title": "CIFAR-10",
+        "folder": "cifar-10-batches-py",
+        "archive": "cifar-10-python.tar.gz",
+        "keras_fname": "cifar-10-batches-py-target",
+        "origin": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
+        "sha256": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
+        "test": ("test_batch",),
+        "meta": "batches.meta",
+        "names_key": "label_names",
+        "labels_key": "labels",
+        "num_classes": 10,
+    },
+    "cifar100": {
+        "title": "CIFAR-100",
+        "folder": "cifar-100-python",
+        "archive": "cifar-100-python.tar.gz",
+        "keras_fname": "cifar-100-python-target",
+        "origin": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
+        "sha256": "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+        "train": ("train",),
+        "test": ("test",),
+        "meta": "meta",
+        "names_key": "fine_label_names",
+        "labels_key": "fine_labels",
+        "num_classes": 100,
+    },
+}
+
+# Datasets made here remember their source, so `image_pipeline(splits.train)` knows the
+# number of classes and can gather batches straight from the arrays.
+_SOURCES: weakref.WeakKeyDictionary[Any, ArrayData | int] = weakref.WeakKeyDictionary()
+
+
+def _source_of(dataset: Any) -> ArrayData | int | None:
+    """The `ArrayData` (or class count) a dataset made by this module came from."""
+    try:
+        return _SOURCES.get(dataset)
+    except TypeError:  # unhashable or not weak-referenceable
+        return None
+
+
+# --------------------------------------------------------------------------------------
+# In-memory arrays.
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ArrayData:
+    """Validated in-memory images and labels (what `from_arrays` returns).
+
+    Attributes:
+        images: `(n, height, width, channels)` array, uint8 or float32.
+        labels: `(n,)` int64 array of class indices in `[0, num_classes)`.
+        num_classes: Number of classes.
+        value_range: `(low, high)` of the pixel scale (`(0, 255)` or `(0, 1)`);
+            `image_pipeline` maps it to [0, 1].
+        class_names: Optional class names.
+    """
+
+    images: np.ndarray
+    labels: np.ndarray
+    num_classes: int
+    value_range: tuple[float, float] = (0.0, 255.0)
+    class_names: tuple[str, ...] | None = None
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """`(height, width, channels)`."""
+        return tuple(int(d) for d in self.images.shape[1:])  # type: ignore[return-value]
+
+    def as_dataset(self) -> tf.data.Dataset:
+        """A `tf.data.Dataset` of unbatched `(image, int64 label)` pairs."""
+        import tensorflow as tf
+
+        dataset = tf.data.Dataset.from_tensor_slices((self.images, self.labels))
+        _SOURCES[dataset] = self
+        return dataset
+
+    def __repr__(self) -> str:
+        return (
+            f"ArrayData(n={len(self)}, image_shape={self.image_shape}, "
+            f"dtype={self.images.dtype}, num_classes={self.num_classes})"
+        )
+
+
+def from_arrays(
+    x: Any,
+    y: Any,
+    *,
+    num_classes: int | None = None,
+    value_range: tuple[float, float] | None = None,
+    class_names: Sequence[str] | None = None,
+) -> ArrayData:
+    """Validates image and label arrays for `image_pipeline`.
+
+    Args:
+        x: Images `(n, height, width, channels)`, channels last: uint8 (0-255) or float.
+            Float images in [0, 1] or [0, 255] are recognised; pass `value_range` otherwise.
+        y: Integer class labels shaped `(n,)` or `(n, 1)` (as Keras' CIFAR loaders give).
+        num_classes: Number of classes; defaults to `max(y) + 1`.
+        value_range: `(low, high)` of the pixel values, mapped to [0, 1] by the pipeline.
+            Defaults to `(0, 255)` for integer images, and for float images `(0, 1)` when
+            every value is in [0, 1], else `(0, 255)`.
+        class_names: Optional names, one per class.
+
+    Returns:
+        An `ArrayData` (`image_pipeline` accepts it; `.as_dataset()` gives tf.data).
+
+    Raises:
+        ValueError: Naming the argument: `x` not 4-D, empty, NaN/inf or outside
+            `value_range`; `y` not `(n,)`/`(n, 1)`, not integers, or outside
+            `[0, num_classes)`; `x` and `y` of different lengths; a bad `num_classes`,
+            `value_range` or `class_names`.
+
+    Example:
+        >>> x = np.zeros((4, 32, 32, 3), np.uint8)
+        >>> data = from_arrays(x, np.array([[0], [1], [2], [1]]))
+        >>> data.num_classes, data.labels.shape
+        (3, (4,))
+    """
+    x = np.asarray(x)
+    y = np.asarray(y)
+    if x.ndim != 4:
+        hint = " (add a channel axis, e.g. x[..., None])" if x.ndim == 3 else ""
+        raise _invalid(
+            "x",
+            f"an array of images shaped (n, height, width, channels){hint}",
+            f"array of shape {x.shape}",
+        )
+    if x.shape[0] == 0 or 0 in x.shape[1:]:
+        raise _invalid("x", "at least one non-empty image", f"array of shape {x.shape}")
+    if x.dtype == np.bool_ or not (
+        np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+    ):
+        raise _invalid("x", "uint8 or float images", f"array of dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
+        raise _invalid("x", "finite pixel values (no NaN or inf)", "an array holding NaN/inf")
+    low, high = float(x.min()), float(x.max())
+    if value_range is None:
+        if np.issubdtype(x.dtype, np.integer) or high > 1.0:
+            value_range = (0.0, 255.0)
+        else:
+            value_range = (0.0, 1.0)
+    else:
+        try:
+            value_range = (float(value_range[0]), float(value_range[1]))
+        except (TypeError, ValueError, IndexError):
+            raise _invalid("value_range", "a pair (low, high)", value_range) from None
+        if len(value_range) != 2 or not value_range[0] < value_range[1]:
+            raise _invalid("value_range", "a pair (low, high) with low < high", value_range)
+    if low < value_range[0] or high > value_range[1]:
+        raise _invalid(
+            "x",
+            f"pixel values in [{value_range[0]:g}, {value_range[1]:g}] (pass value_range)",
+            f"values in [{low:g}, {high:g}]",
+        )
+    if np.issubdtype(x.dtype, np.integer):
+        if x.dtype != np.uint8 and value_range == (0.0, 255.0):
+            x = x.astype(np.uint8)
+        elif x.dtype != np.uint8:
+            x = x.astype(np.float32)
+    elif x.dtype != np.float32:
+        x = x.astype(np.float32)
+
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise _invalid(
+            "y",
+            "integer labels shaped (n,) or (n, 1) (for one-hot labels pass y.argmax(-1))",
+            f"array of shape {y.shape}",
+        )
+    if np.issubdtype(y.dtype, np.floating):
+        if not np.isfinite(y).all():
+            raise _invalid("y", "integer class labels (no NaN or inf)", "an array holding NaN/inf")
+        if not np.array_equal(y, np.round(y)):
+            raise _invalid("y", "integer class labels", "non-integer values")
+    elif not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
+        raise _invalid("y", "integer class labels", f"array of dtype {y.dtype}")
+    if len(x) != len(y):
+        raise ValueError(
+            "Invalid value for arguments `x` and `y`: expected the same number of images and "
+            f"labels. Received: len(x)={len(x)}, len(y)={len(y)}"
+        )
+    y = y.astype(np.int64)
+    if num_classes is None:
+        num_classes = max(int(y.max()) + 1, 1)
+    elif (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, (int, np.integer))
+        or num_classes < 1
+    ):
+        raise _invalid("num_classes", "a positive int", num_classes)
+    num_classes = int(num_classes)
+    if y.min() < 0 or y.max() >= num_classes:
+        raise _invalid(
+            "y",
+            f"labels in [0, {num_classes}) (num_classes={num_classes})",
+            f"labels in [{y.min()}, {y.max()}]",
+        )
+    names: tuple[str, ...] | None = None
+    if class_names is not None:
+        names = tuple(str(n) for n in class_names)
+        if len(names) != num_classes:
+            raise _invalid(
+                "class_names", f"{num_classes} names (one per class)", f"{len(names)} names"
+            )
+    return ArrayData(
+        images=x, labels=y, num_classes=num_classes, value_range=value_range, class_names=names
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The splits.
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class DatasetSplits:
+    """A data set's train / validation / test splits as tf.data, plus what models need.
+
+    Attributes:
+        train: `tf.data.Dataset` of unbatched `(uint8 image, int64 label)`.
+        validation: Same, carved from the training data (`None` when
+            `validation_split=0`).
+        test: Same, the data set's held-out split (`None` if it has none).
+        num_classes: Number of classes.
+        class_names: One name per class.
+        image_shape: `(height, width, channels)`; `None` for sizes that vary (tfds
+            sets such as Imagenette: pass `image_size` to the pipeline).
+        num_examples: Examples per split (`"train"`, `"validation"`, `"test"`); a value is
+            `None` where the count is unknown.
+        arrays: The raw `ArrayData` per split for in-memory sets (digits, CIFAR), else
+            `None`.
+        name: The data set's name.
+
+    Example:
+        >>> splits = load_dataset("digits")
+        >>> splits.image_shape, splits.num_classes, splits.num_examples["test"]
+        ((8, 8, 1), 10, 360)
+    """
+
+    train: tf.data.Dataset
+    validation: tf.data.Dataset | None
+    test: tf.data.Dataset | None
+    num_classes: int
+    class_names: tuple[str, ...]
+    image_shape: tuple[int | None, int | None, int | None]
+    num_examples: Mapping[str, int | None]
+    arrays: Mapping[str, ArrayData] | None = None
+    name: str = ""
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v}" for k, v in self.num_examples.items())
+        return (
+            f"DatasetSplits(name={self.name!r}, image_shape={self.image_shape}, "
+            f"num_classes={self.num_classes}, {counts})"
+        )
+
+
+def _check_split_args(validation_split: Any, seed: Any) -> None:
+    if (
+        isinstance(validation_split, bool)
+        or not isinstance(validation_split, (int, float))
+        or not 0.0 <= validation_split < 1.0
+    ):
+        raise _invalid("validation_split", "a float in [0, 1)", validation_split)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise _invalid("seed", "an int", seed)
+
+
+def _splits_from_arrays(
+    name: str,
+    train: ArrayData,
+    test: ArrayData | None,
+    validation_split: float,
+    seed: int,
+) -> DatasetSplits:
+    """Carves validation from train exactly as seed 000 does (`train_test_split`)."""
+    parts: dict[str, ArrayData] = {}
+    if validation_split > 0:
+        from sklearn.model_selection import train_test_split
+
+        x_tr, x_val, y_tr, y_val = train_test_split(
+            train.images, train.labels, test_size=validation_split, random_state=seed
+        )
+        parts["train"] = dataclasses.replace(train, images=x_tr, labels=y_tr)
+        parts["validation"] = dataclasses.replace(train, images=x_val, labels=y_val)
+    else:
+        parts["train"] = train
+    if test is not None:
+        parts["test"] = test
+    datasets = {key: value.as_dataset() for key, value in parts.items()}
+    names = train.class_names or tuple(str(i) for i in range(train.num_classes))
+    return DatasetSplits(
+        train=datasets["train"],
+        validation=datasets.get("validation"),
+        test=datasets.get("test"),
+        num_classes=train.num_classes,
+        class_names=names,
+        image_shape=train.image_shape,
+        num_examples={key: len(parts[key]) if key in parts else 0 for key in _SPLIT_KEYS},
+        arrays=parts,
+        name=name,
+    )
+
+
+_SPLIT_KEYS = ("train", "validation", "test")
+
+
+def load_dataset(
+    name: str,
+    *,
+    data_dir: str | os.PathLike[str] | None = None,
+    validation_split: float = 0.2,
+    seed: int = 0,
+    download: bool | None = None,
+) -> DatasetSplits:
+    """Loads a classification data set as train / validation / test tf.data splits.
+
+    * `"digits"`: scikit-learn's embedded 1,797 8x8 grey digits (offline), scaled to
+      uint8 0-255 with shape (8, 8, 1). A fixed stratified 20% (360 images) is the test
+      split, whatever `seed`.
+    * `"cifar10"`, `"cifar100"` (fine labels): read from `data_dir` when it holds the
+      official python-version archive (`cifar-10-python.tar.gz`) or its extracted folder
+      (`cifar-10-batches-py/`; for CIFAR-100 `cifar-100-python`), else from Keras' cache
+      (`$KERAS_HOME/datasets`, default `~/.keras/datasets`), else downloaded there by
+      `keras.utils.get_file` (unless `download=False`).
+    * Any tensorflow-datasets name, e.g. `"imagenette/160px"`, from its prepared copy in
+      `data_dir` (tfds' default when `None`). Its `test` split is the set's `"test"` split,
+      or its `"validation"` split when it has no test split (as seed 001 evaluates).
+
+    The validation split is carved from the training data: for in-memory sets with
+    `sklearn.model_selection.train_test_split(test_size=validation_split,
+    random_state=seed)` on the training arrays (seed 000's 80/20 split: `seed=42`
+    reproduces it exactly); for tfds sets as the last `validation_split` of the (already
+    shuffled at preparation) train split, `train[n - k:]`, which does not depend on `seed`.
+
+    Args:
+        name: `"digits"`, `"cifar10"`, `"cifar100"` or a tensorflow-datasets name.
+        data_dir: Where the data lies (see above).
+        validation_split: Fraction of the training data held out for validation, in
+            [0, 1); 0 gives `validation=None`.
+        seed: Random state of the validation carve for in-memory sets.
+        download: `None` (default): download CIFAR through Keras when it is absent, never
+            tfds sets. `True`: also download and prepare tfds sets (this can take long and
+            needs the network). `False`: never download.
+
+    Returns:
+        A `DatasetSplits`.
+
+    Raises:
+        ValueError: Unknown `name` (the message lists the built-in names), bad
+            `validation_split` or `seed`.
+        FileNotFoundError: The data is not where it should be and may not (or could not)
+            be downloaded; the message names the missing files, where to put them and,
+            for tfds, the `tfds build` command.
+
+    Example:
+        >>> splits = load_dataset("digits", validation_split=0.2, seed=0)
+        >>> splits.num_examples
+        {'train': 1149, 'validation': 288, 'test': 360}
+    """
+    if not isinstance(name, str) or not name:
+        raise _invalid(
+            "name", f"one of {', '.join(map(repr, BUILTIN_DATASETS))} or a tfds name", name
+        )
+    _check_split_args(validation_split, seed)
+    if download is not None and not isinstance(download, bool):
+        raise _invalid("download", "None, True or False", download)
+    seed = int(seed)
+    validation_split = float(validation_split)
+    key = name.lower().replace("-", "")
+    if key == "digits":
+        train, test = _digits()
+        return _splits_from_arrays("digits", train, test, validation_split, seed)
+    if key in _CIFAR:
+        train, test = _cifar(key, data_dir, download)
+        return _splits_from_arrays(key, train, test, validation_split, seed)
+    return _tfds(name, data_dir, validation_split, download)
+
+
+# --------------------------------------------------------------------------------------
+# digits
+
+
+def _digits() -> tuple[ArrayData, ArrayData]:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    labels = bunch.target.astype(np.int64)
+    x_tr, x_te, y_tr, y_te = train_test_split(
+        images, labels, test_size=0.2, random_state=0, stratify=labels
+    )
+    names = tuple(str(n) for n in bunch.target_names)
+    return (
+        from_arrays(x_tr, y_tr, num_classes=10, class_names=names),
+        from_arrays(x_te, y_te, num_classes=10, class_names=names),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# CIFAR, read from the official python-version pickles.
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Loads the CIFAR batch dicts and refuses any other global (no code execution)."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR batch")
+
+
+def _unpickle(data: bytes) -> dict[str, Any]:
+    raw = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
+    if not isinstance(raw, dict):
+        raise pickle.UnpicklingError("a CIFAR batch must hold a dict")
+    return {k.decode() if isinstance(k, bytes) else str(k): v for k, v in raw.items()}
+
+
+def _keras_home() -> Path:
+    """Keras' cache root, as Keras computes it: `$KERAS_HOME`, else `~/.keras` (or
+    `/tmp/.keras` when the home directory is not writable)."""
+    if "KERAS_HOME" in os.environ:
+        return Path(os.environ["KERAS_HOME"]).expanduser()
+    home = Path.home()
+    if not os.access(home, os.W_OK):
+        home = Path("/tmp")
+    return home / ".keras"
+
+
+class _Folder:
+    """Reads members of an extracted CIFAR folder."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def read(self, member: str) -> bytes:
+        return (self.path / member).read_bytes()
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+class _Archive:
+    """Reads members of the official `.tar.gz` in place: nothing is extracted to disk, so
+    no archive member can write outside a folder."""
+
+    def __init__(self, path: Path, folder: str):
+        self.path = path
+        self.folder = folder
+
+    def read(self, member: str) -> bytes:
+        with tarfile.open(self.path, "r:*") as archive:
+            try:
+                info = archive.getmember(f"{self.folder}/{member}")
+            except KeyError:
+                raise FileNotFoundError(
+                    f"{self.path} has no member {self.folder}/{member}: it is not the "
+                    "official python-version CIFAR archive"
+                ) from None
+            handle = archive.extractfile(info) if info.isfile() else None
+            if handle is None:
+                raise FileNotFoundError(f"{self.path}: {self.folder}/{member} is not a file")
+            return handle.read()
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def _find_cifar(spec: Mapping[str, Any], root: Path) -> _Folder | _Archive | None:
+    """Looks in `root` for the extracted folder (or `root` being it) or the archive."""
+    folder, first = spec["folder"], spec["train"][0]
+    for candidate in (root, root / folder, root / spec["keras_fname"] / folder):
+        if (candidate / first).is_file():
+            return _Folder(candidate)
+    for archive in (
+        root / spec["archive"],
+        root / f"{folder}.tar.gz",
+        root / f"{spec['keras_fname']}_archive",
+    ):
+        if archive.is_file() and tarfile.is_tarfile(archive):
+            return _Archive(archive, folder)
+    return None
+
+
+def _read_cifar(spec: Mapping[str, Any], source: _Folder | _Archive) -> tuple[ArrayData, ArrayData]:
+    try:
+        meta = _unpickle(source.read(spec["meta"]))
+        names = tuple(
+            n.decode() if isinstance(n, bytes) else str(n) for n in meta[spec["names_key"]]
+        )
+
+        def read(members: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            xs, ys = [], []
+            for member in members:
+                batch = _unpickle(source.read(member))
+                data = np.asarray(batch["data"], dtype=np.uint8)
+                xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+                ys.append(np.asarray(batch[spec["labels_key"]], dtype=np.int64))
+            return np.concatenate(xs), np.concatenate(ys)
+
+        x_train, y_train = read(spec["train"])
+        x_test, y_test = read(spec["test"])
+    except (KeyError, ValueError, OSError, pickle.UnpicklingError, EOFError) as error:
+        if isinstance(error, FileNotFoundError):
+            members = ", ".join((*spec["train"], *spec["test"], spec["meta"]))
+            raise FileNotFoundError(
+                f"{source} is incomplete ({error}); the official {spec['title']} folder "
+                f"{spec['folder']}/ holds {members}"
+            ) from error
+        raise ValueError(
+            f"{source} does not hold {spec['title']} in the official python-version format "
+            f"({type(error).__name__}: {error})"
+        ) from error
+    kwargs = {"num_classes": spec["num_classes"], "class_names": names}
+    return from_arrays(x_train, y_train, **kwargs), from_arrays(x_test, y_test, **kwargs)
+
+
+def _cifar(
+    key: str, data_dir: str | os.PathLike[str] | None, download: bool | None
+) -> tuple[ArrayData, ArrayData]:
+    spec = _CIFAR[key]
+    cache = _keras_home() / "datasets"
+    places = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache]
+    for place in places:
+        source = _find_cifar(spec, place)
+        if source is not None:
+            return _read_cifar(spec, source)
+    where = " or ".join(str(p) for p in places)
+    missing = (
+        f"{spec['title']} was not found in {where}. Put the official python-version archive "
+        f"{spec['archive']} (from {spec['origin']}), or its extracted folder "
+        f"{spec['folder']}/, in {places[0]} (or pass data_dir=...)"
+    )
+    if download is False:
+        raise FileNotFoundError(missing + "; download=False forbids downloading it.")
+    import socket
+
+    import keras
+
+    previous = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(60.0)  # a dead network fails within a minute, never hangs
+    try:
+        path = keras.utils.get_file(
+            fname=spec["keras_fname"],
+            origin=spec["origin"],
+            extract=True,
+            file_hash=spec["sha256"],
+            cache_dir=str(_keras_home()),
+        )
+    except Exception as error:
+        raise FileNotFoundError(
+            f"{missing}; downloading it through Keras failed ({error})."
+        ) from error
+    finally:
+        socket.setdefaulttimeout(previous)
+    source = _find_cifar(spec, Path(path)) or _find_cifar(spec, cache)
+    if source is None:
+        raise FileNotFoundError(f"{missing}; Keras downloaded {path} but it holds no batches.")
+    return _read_cifar(spec, source)
+
+
+# --------------------------------------------------------------------------------------
+# tensorflow-datasets
+
+
+def _tfds(
+    name: str,
+    data_dir: str | os.PathLike[str] | None,
+    validation_split: float,
+    download: bool | None,
+) -> DatasetSplits:
+    import tensorflow_datasets as tfds
+
+    try:
+        builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
+    except Exception as error:  # DatasetNotFoundError, bad config or version
+        choices = ", ".join(map(repr, BUILTIN_DATASETS))
+        raise ValueError(
+            f"Invalid value for argument `name`: expected one of {choices} or a "
+            f"tensorflow-datasets name such as 'imagenette/160px' (see "
+            f"tfds.list_builders()). Received: name={name!r} "
+            f"({type(error).__name__}: {str(error).splitlines()[0]})"
+        ) from None
+    if not builder.is_prepared():
+        if download is not True:
+            version_dir = Path(str(builder.data_dir))
+            depth = 2 + (1 if builder.builder_config is not None else 0)
+            root = data_dir if data_dir is not None else version_dir.parents[depth - 1]
+            raise FileNotFoundError(
+                f"The tensorflow-datasets set {name!r} is not prepared in {version_dir}. "
+                f"Prepare it with `tfds build {name} --data_dir {root}` (or copy a prepared "
+                f"copy there), or pass download=True to let tfds download it now."
+            )
+        builder.download_and_prepare()
+
+    info = builder.info
+    keys = info.supervised_keys
+    if not keys or len(keys) != 2:
+        raise ValueError(
+            f"Invalid value for argument `name`: expected an image classification data set "
+            f"with (image, label) supervised keys. Received: name={name!r} "
+            f"(supervised_keys={keys})"
+        )
+    image_key, label_key = keys
+    label_feature = info.features[label_key]
+    num_classes = int(getattr(label_feature, "num_classes", 0) or 0)
+    if num_classes < 1:
+        raise ValueError(
+            f"Invalid value for argument `name`: expected class labels. Received: "
+            f"name={name!r} whose {label_key!r} feature is {label_feature}"
+        )
+    names = tuple(label_feature.names)
+    shape = tuple(info.features[image_key].shape)
+
+    available = dict(info.splits.items()) if info.splits else {}
+    test_name = next((s for s in ("test", "validation") if s in available), None)
+    if not available:  # split metadata unknown (only happens under tfds' mocks)
+        test_name = "test"
+    if "train" not in available and available:
+        raise ValueError(
+            f"Invalid value for argument `name`: expected a data set with a 'train' split. "
+            f"Received: name={name!r} with splits {sorted(available)}"
+        )
+    counts: dict[str, int | None] = dict.fromkeys(_SPLIT_KEYS)
+    if available:
+        n_train = int(available["train"].num_examples)
+        n_val = round(n_train * validation_split)
+        train_split, val_split = f"train[:{n_train - n_val}]", f"train[{n_train - n_val}:]"
+        counts = {
+            "train": n_train - n_val,
+            "validation": n_val,
+            "test": int(available[test_name].num_examples) if test_name else 0,
+        }
+    else:
+        percent = round(100 * validation_split)
+        train_split, val_split = f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"
+
+    def make(split: str) -> tf.data.Dataset:
+        dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
+        _SOURCES[dataset] = num_classes
+        return dataset
+
+    return DatasetSplits(
+        train=make(train_split),
+        validation=make(val_split) if validation_split > 0 else None,
+        test=make(test_name) if test_name else None,
+        num_classes=num_classes,
+        class_names=names,
+        image_shape=shape,  # type: ignore[arg-type]
+        num_examples=counts if validation_split > 0 else {**counts, "validation": 0},
+        arrays=None,
+        name=name,
+    )
