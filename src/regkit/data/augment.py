@@ -201,6 +201,9 @@ class Augment:
         if isinstance(value, Augment):
             return value
         if isinstance(value, str):
+            if value not in cls.PRESETS:
+                choices = ", ".join(map(repr, cls.PRESETS))
+                raise _invalid("augment", f"a preset name among {choices}", value)
             return cls.preset(value)
         if isinstance(value, Mapping):
             fields = {f.name for f in dataclasses.fields(cls)}

@@ -161,8 +161,16 @@ def from_arrays(
         >>> data.num_classes, data.labels.shape
         (3, (4,))
     """
-    x = np.asarray(x)
-    y = np.asarray(y)
+    for arg, value in (("x", x), ("y", y)):
+        try:
+            converted = np.asarray(value)
+        except (ValueError, TypeError) as error:
+            received = f"{type(value).__name__} ({error})"
+            raise _invalid(arg, "a rectangular array", received) from None
+        if arg == "x":
+            x = converted
+        else:
+            y = converted
     if x.ndim != 4:
         hint = " (add a channel axis, e.g. x[..., None])" if x.ndim == 3 else ""
         raise _invalid(
@@ -185,12 +193,14 @@ def from_arrays(
         else:
             value_range = (0.0, 1.0)
     else:
+        expected = "a pair of finite floats (low, high) with low < high"
         try:
-            value_range = (float(value_range[0]), float(value_range[1]))
-        except (TypeError, ValueError, IndexError):
-            raise _invalid("value_range", "a pair (low, high)", value_range) from None
-        if len(value_range) != 2 or not value_range[0] < value_range[1]:
-            raise _invalid("value_range", "a pair (low, high) with low < high", value_range)
+            pair = tuple(float(v) for v in value_range)
+        except (TypeError, ValueError):
+            raise _invalid("value_range", expected, value_range) from None
+        if len(pair) != 2 or not (np.isfinite(pair).all() and pair[0] < pair[1]):
+            raise _invalid("value_range", expected, value_range)
+        value_range = (pair[0], pair[1])
     if low < value_range[0] or high > value_range[1]:
         raise _invalid(
             "x",
@@ -243,6 +253,11 @@ def from_arrays(
         )
     names: tuple[str, ...] | None = None
     if class_names is not None:
+        if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+            raise TypeError(
+                "Invalid type for argument `class_names`: expected a sequence of names. "
+                f"Received: class_names={class_names!r} of type {type(class_names).__name__}"
+            )
         names = tuple(str(n) for n in class_names)
         if len(names) != num_classes:
             raise _invalid(

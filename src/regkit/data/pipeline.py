@@ -199,7 +199,11 @@ def image_pipeline(
     """
     batch_size = _positive_int("batch_size", batch_size)
     size = _image_size(image_size)
-    for name, value in (("one_hot", one_hot), ("training", training)):
+    for name, value in (
+        ("one_hot", one_hot),
+        ("training", training),
+        ("drop_remainder", drop_remainder),
+    ):
         if not isinstance(value, bool):
             raise _invalid(name, "a bool", value)
     if num_classes is not None:
@@ -215,7 +219,9 @@ def image_pipeline(
         raise _invalid("shuffle", "None, a bool or a positive buffer size", shuffle)
     if not isinstance(cache, (bool, str)):
         raise _invalid("cache", "a bool or a file path", cache)
-    aug = Augment.coerce(augment) if training else None
+    aug = Augment.coerce(augment)  # validated even when unused
+    if not training:
+        aug = None
     if aug is not None and not aug.active:
         aug = None
 
