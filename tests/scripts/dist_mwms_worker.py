@@ -1,0 +1,121 @@
+"""One worker of a two-process MultiWorkerMirroredStrategy run on 127.0.0.1.
+
+tests/test_distributed.py starts two of these with TF_CONFIG naming both workers (free
+ports on 127.0.0.1) and this worker's index. Each worker builds and compiles a regkit CNN
+in the strategy's scope and trains one epoch on a tiny dataset; gradients are all-reduced
+between the two processes every step. Then, outside any strategy, it trains the same model
+from the same seed on one device as a reference. The last line of stdout is a JSON object.
+
+    python tests/scripts/dist_mwms_worker.py [--plain]
+
+By default the strategy is `regkit.device.strategy()` when that reads TF_CONFIG and returns
+a MultiWorkerMirroredStrategy, else this file's `KerasMultiWorkerMirroredStrategy` (the
+fix described in docs/distributed.md); the JSON says which ("strategy_from").
+``--plain`` uses `tf.distribute.MultiWorkerMirroredStrategy` exactly as TensorFlow ships
+it, which Keras 3's `fit` cannot train with (keras-team/keras#20585).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+
+GLOBAL_BATCH = 8  # 2 workers x 4 examples
+EXAMPLES, SIZE, CLASSES = 32, 16, 4
+
+
+class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """MultiWorkerMirroredStrategy whose `reduce` accepts what Keras 3's `fit` passes it.
+
+    Keras 3 (at least to 3.15) calls ``strategy.reduce`` with a nested (x, y) batch and
+    with ``axis=0`` on scalar logs; MirroredStrategy accepts both, the collective
+    strategy neither. Reducing leaf by leaf, and over replicas only for scalars, gives
+    the values MirroredStrategy would.
+    """
+
+    def reduce(self, reduce_op, value, axis):
+        parent = super()
+
+        def leaf(v):
+            local = self.experimental_local_results(v)[0]
+            scalar = getattr(local, "shape", None) is not None and local.shape.rank == 0
+            return parent.reduce(reduce_op, v, None if scalar else axis)
+
+        return tf.nest.map_structure(leaf, value)
+
+
+def _dataset() -> tf.data.Dataset:
+    rng = np.random.default_rng(0)
+    x = rng.random((EXAMPLES, SIZE, SIZE, 3), dtype=np.float32)
+    y = (np.arange(EXAMPLES) % CLASSES).astype(np.int32)
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+
+
+def _model():
+    import regkit
+
+    model = regkit.build_cnn(
+        (SIZE, SIZE, 3), CLASSES, filters=(8,), convs_per_block=1, dense_units=(16,), reg="l2"
+    )
+    return regkit.compile_model(model, optimizer="sgd", learning_rate=0.1, momentum=0.9)
+
+
+def _kernel_sum(model) -> float:
+    return float(np.abs(model.get_layer("cnn_block1_conv1").kernel.numpy()).sum())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="One MultiWorkerMirroredStrategy worker.")
+    parser.add_argument("--plain", action="store_true", help="TensorFlow's class, no fix")
+    args = parser.parse_args()
+    # The strategy must exist before any other TensorFlow op runs in this process.
+    if args.plain:
+        strategy, source = tf.distribute.MultiWorkerMirroredStrategy(), "tensorflow"
+    else:
+        import regkit.device
+
+        strategy, source = regkit.device.strategy(), "regkit.device.strategy()"
+        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            strategy, source = KerasMultiWorkerMirroredStrategy(), "tests/scripts"
+    task = json.loads(os.environ["TF_CONFIG"])["task"]
+
+    import keras
+
+    keras.utils.set_random_seed(0)  # same initial weights on both workers
+    with strategy.scope():
+        model = _model()
+    initial = _kernel_sum(model)
+    ds = _dataset()
+    # In-memory data has no files to split between workers: shard by element instead of
+    # letting tf.data try (and warn about) file-based sharding.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    history = model.fit(ds.with_options(options), epochs=1, verbose=0)
+    result = {
+        "task": task,
+        "strategy_from": source,
+        "replicas": int(strategy.num_replicas_in_sync),
+        "loss": [float(v) for v in history.history["loss"]],
+        "steps": int(model.optimizer.iterations.numpy()),
+        "initial_kernel_sum": initial,
+        "kernel_sum": _kernel_sum(model),
+    }
+
+    # Reference: the same model, seed and global batches on this process's one device.
+    keras.utils.set_random_seed(0)
+    with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        reference = _model()
+    ref_history = reference.fit(ds, epochs=1, verbose=0, shuffle=False)
+    result["reference_loss"] = [float(v) for v in ref_history.history["loss"]]
+    result["reference_kernel_sum"] = _kernel_sum(reference)
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
