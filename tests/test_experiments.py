@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pytest
 
@@ -176,3 +177,141 @@ def test_plot_writes_curves_and_weight_norms(tmp_path):
     assert [p.name for p in paths] == ["curves.png", "weight_norms.png"]
     for path in paths:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# ---------------------------------------------------------------------------- compare
+TINY = {"filters": (8, 16), "dense_units": (16,)}  # 8x8 digits -> 4 -> 2
+QUICK = {"epochs": 1, "batch_size": 16, "limit": 48, "verbose": 0, "model_kwargs": TINY}
+
+
+def test_compare_two_variants_same_data_and_seed(tmp_path):
+    from regkit import compare
+
+    out = tmp_path / "out"
+    # "twin" is "all" under another name: same seed, data, batches and dropout masks
+    report = compare({"all": "all", "twin": "all"}, out_dir=out, **QUICK)
+    assert [r.variant for r in report.runs] == ["all", "twin"]
+    first, twin = report.runs
+    assert first.history["loss"] == pytest.approx(twin.history["loss"], rel=1e-6)
+    assert first.test_accuracy == pytest.approx(twin.test_accuracy)
+    for run in report.runs:
+        assert run.status == "ok"
+        assert run.epochs_run == 1 and run.best_epoch == 1
+        assert 0.0 <= run.test_accuracy <= 1.0
+        assert run.generalization_gap == pytest.approx(run.train_accuracy - run.val_accuracy)
+        assert run.weight_norm > 0
+        assert 0 < run.reg_loss_share < 1
+    # files: report, plots, per-run logs and checkpoints
+    names = {p.name for p in out.iterdir()}
+    assert names >= {"report.md", "report.json", "curves.png", "weight_norms.png", "all", "twin"}
+    assert (out / "twin" / "seed0" / "log.csv").exists()
+    assert (out / "twin" / "seed0" / "best.weights.h5").exists()
+    back = Report.from_json(out / "report.json")
+    assert back.to_markdown() == report.to_markdown()
+    assert back.config["model_kwargs"] == {"filters": [8, 16], "dense_units": [16]}
+
+
+def test_compare_reports_a_diverging_variant_and_finishes_the_others():
+    from regkit import compare
+
+    variants = {
+        "hot": Variant("baseline", optimizer="sgd", learning_rate=1e4),
+        "baseline": "baseline",
+    }
+    report = compare(variants, **QUICK)
+    hot, base = report.runs_for("hot")[0], report.runs_for("baseline")[0]
+    assert hot.status == "diverged"
+    assert base.status == "ok" and base.test_accuracy is not None
+    row = next(line for line in report.to_markdown().splitlines() if line.startswith("| hot"))
+    assert "diverged" in row
+    assert json.loads(json.dumps(report.to_dict()))["variants"]["hot"]["status"].startswith(
+        "diverged"
+    )
+
+
+def _fragile_cnn(input_shape, num_classes, *, reg, **kwargs):
+    from regkit import build_cnn
+
+    if reg.l2 > 0:
+        raise RuntimeError("simulated crash while building")
+    return build_cnn(input_shape, num_classes, reg=reg, **kwargs)
+
+
+def test_a_crash_keeps_the_finished_variants(tmp_path):
+    from regkit import compare
+
+    variants = ["baseline", "l2", "dropout"]
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        compare(variants, model=_fragile_cnn, out_dir=tmp_path, **QUICK)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["complete"] is False
+    assert saved["variants"]["baseline"]["status"] == "ok"
+    assert saved["variants"]["l2"]["status"] == "failed"
+    assert "simulated crash" in saved["variants"]["l2"]["runs"][0]["error"]
+    assert saved["variants"]["dropout"]["status"] == "pending"
+    assert "simulated crash" in (tmp_path / "l2" / "seed0" / "error.txt").read_text()
+
+    # "record" carries on after a failure (both fail here, so nothing trains)
+    report = compare(["l2", "bn+l2"], model=_fragile_cnn, on_error="record", **QUICK)
+    assert [report.status(v) for v in ("l2", "bn+l2")] == ["failed", "failed"]
+    assert report.complete
+    assert report.config["model"] == "_fragile_cnn"
+
+
+BAD_ARGUMENTS = [
+    ({"variants": []}, "expected at least one variant"),
+    ({"variants": ["baseline", "bogus"]}, "unknown variant 'bogus'"),
+    ({"epochs": 0}, "Received: epochs=0"),
+    ({"batch_size": -1}, "Received: batch_size=-1"),
+    ({"seeds": ()}, "Received: seeds=()"),
+    ({"seeds": (1, 1)}, "distinct seeds"),
+    ({"model": "resnet"}, "unknown model 'resnet'"),
+    ({"optimizer": "adagrad"}, "unknown optimizer 'adagrad'"),
+    ({"dataset": "no_such_dataset_xyz"}, "no_such_dataset_xyz"),
+    ({"learning_rate": 0.0}, "Received: learning_rate=0.0"),
+    ({"bn_momentum": 1.5}, "Received: bn_momentum=1.5"),
+    ({"image_size": (0, 8)}, "Received: image_size=(0, 8)"),
+    ({"on_error": "ignore"}, "Received: on_error='ignore'"),
+]
+
+
+def test_compare_rejects_bad_arguments_before_training(monkeypatch):
+    from regkit import compare, experiments
+
+    def no_training(*args, **kw):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(experiments, "_run_one", no_training)
+    for kwargs, message in BAD_ARGUMENTS:  # one test: each test pays a Keras session reset
+        kwargs = {"variants": ["baseline"], **kwargs}
+        with pytest.raises(ValueError, match=re.escape(message)):
+            compare(kwargs.pop("variants"), **kwargs)
+
+
+def test_out_dir_must_be_a_writable_directory(tmp_path):
+    from regkit.experiments import _plan_comparison
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="a directory"):
+        _plan_comparison(["baseline"], out_dir=blocker)
+    plan = _plan_comparison(["baseline"], out_dir=tmp_path / "new" / "dir")
+    assert plan.out_dir.is_dir()
+
+
+def test_plan_resizes_digits_for_mobilenet_and_sets_bn_momentum():
+    from regkit.experiments import _plan_comparison
+
+    plan = _plan_comparison(["baseline", "bn"], model="mobilenet_v2", bn_momentum="auto")
+    assert plan.input_shape == (32, 32, 1)
+    assert plan.image_size == (32, 32)
+    # 1,149 training digits / 32 = 36 steps < 1 / (1 - 0.99) = 100 steps
+    assert plan.config["steps_per_epoch"] == 36
+    assert plan.variants["bn"].reg.bn_momentum == pytest.approx(0.9)
+    assert plan.variants["baseline"].reg == Regularization()
+    assert "0.99 -> 0.9" in plan.config["bn_momentum"]
+    big = _plan_comparison(["bn"], batch_size=4, bn_momentum="auto")  # 288 steps per epoch
+    assert big.variants["bn"].reg.bn_momentum == pytest.approx(0.99)
+    fixed = _plan_comparison(["bn", "l2"], bn_momentum=0.5)
+    assert fixed.variants["bn"].reg.bn_momentum == 0.5
+    assert fixed.variants["l2"].reg.bn_momentum == 0.99  # no BatchNorm: left alone

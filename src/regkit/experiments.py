@@ -280,8 +280,8 @@ class RunResult:
                 `"loss"` when the key is missing.
 
         Returns:
-            A `RunResult`; `status` is `"diverged"` when `loss` or `val_loss` holds a
-            NaN/inf value.
+            A `RunResult`; `status` is `"diverged"` when `loss`, `val_loss` or a
+            `<layer>_kernel_norm` holds a NaN/inf value.
 
         Example:
             >>> r = RunResult.from_history("baseline", 0, {
@@ -294,7 +294,10 @@ class RunResult:
         losses = hist.get("loss", [])
         epochs_run = max((len(v) for v in hist.values()), default=0)
         diverged_epoch = None
-        for key in ("loss", "val_loss"):
+        # a clipped cross-entropy can stay finite while the weights overflow, so
+        # WeightNormLogger's norms count too
+        watched = ["loss", "val_loss", *(k for k in hist if k.endswith("_kernel_norm"))]
+        for key in watched:
             for index, value in enumerate(hist.get(key, [])):
                 if not math.isfinite(value):
                     epoch = index + 1
@@ -1342,6 +1345,21 @@ def _epoch_printer(epochs: int) -> Any:
     return EpochLine()
 
 
+def _stop_on_nonfinite_weights() -> Any:
+    """Stops training when a logged kernel norm is NaN/inf (TerminateOnNaN watches only the
+    loss, which a clipped cross-entropy keeps finite while the weights overflow)."""
+    import keras
+
+    class StopOnNonFiniteWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            for key, value in (logs or {}).items():
+                if key.endswith("_kernel_norm") and not math.isfinite(float(value)):
+                    self.model.stop_training = True
+                    return
+
+    return StopOnNonFiniteWeights()
+
+
 def _run_one(plan: _Plan, name: str, variant: Variant, seed: int, run_dir: Path) -> RunResult:
     import keras
 
@@ -1370,6 +1388,7 @@ def _run_one(plan: _Plan, name: str, variant: Variant, seed: int, run_dir: Path)
             weight_norms=True,
             reg_monitor=True,
         ),
+        _stop_on_nonfinite_weights(),
         *plan.callbacks,
     ]
     keras_verbose = plan.verbose
@@ -1384,6 +1403,7 @@ def _run_one(plan: _Plan, name: str, variant: Variant, seed: int, run_dir: Path)
         epochs=plan.epochs,
         callbacks=callbacks,
         verbose=keras_verbose,
+        shuffle=False,  # the pipeline shuffles, with the run's seed
     )
     history: Mapping[str, Sequence[float]] = fitted.history
     if resumed and csv_path.exists():  # History holds only the resumed epochs
