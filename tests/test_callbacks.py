@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import warnings
 
 import keras
 import numpy as np
@@ -361,18 +362,19 @@ def test_standard_callbacks_bad_arguments(tmp_path):
 def test_standard_callbacks_training_run(tmp_path):
     model = _small_cnn()
     x, y = _data(16)
-    cbs = standard_callbacks(tmp_path / "best.keras", verbose=0, weight_norms=True)
+    run = tmp_path / "new" / "run"  # folders that do not exist yet
+    cbs = standard_callbacks(run / "best.keras", verbose=0, weight_norms=True)
     history = model.fit(
         x, y, epochs=3, batch_size=8, validation_data=(x, y), verbose=0, callbacks=cbs
     )
     assert len(history.history["loss"]) == 3
     assert "conv_kernel_norm" in history.history and "learning_rate" in history.history
-    with open(tmp_path / "best_log.csv", newline="") as f:
+    with open(run / "best_log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["0", "1", "2"]
     assert "conv_kernel_norm" in rows[0]
-    assert not (tmp_path / "best_backup").exists()  # finished: backup removed
-    best = keras.saving.load_model(tmp_path / "best.keras")  # no custom objects needed
+    assert not (run / "best_backup").exists()  # finished: backup removed
+    best = keras.saving.load_model(run / "best.keras")  # no custom objects needed
     best_epoch = int(np.argmin(history.history["val_loss"]))
     assert cbs[1].best == pytest.approx(history.history["val_loss"][best_epoch])
     assert best.evaluate(x, y, verbose=0, return_dict=True)["loss"] == pytest.approx(
@@ -480,7 +482,8 @@ class _Probe(keras.callbacks.Callback):
         self.after[epoch] = self._snapshot()
 
 
-def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path):
+@pytest.mark.parametrize("fault", ["logged_not_backed_up", "backup_corrupted"])
+def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path, fault):
     x, y = _data(16)
     y_val = (y + 1) % 4  # validation disagrees with training: val_loss worsens after epoch 0
     path = tmp_path / "best.weights.h5"
@@ -490,9 +493,12 @@ def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path):
         model = _small_cnn()
         cbs = standard_callbacks(path, verbose=0, patience=5, reduce_lr_patience=1)
         probe = _Probe(cbs)
-        extra = [] if interrupt_at is None else [_Interrupt(interrupt_at)]
-        # The interrupt sits between CSVLogger and the backup: epoch 2 is logged, not backed up.
-        order = [*cbs[:-1], *extra, cbs[-1], probe]
+        order = [*cbs, probe]
+        if interrupt_at is not None:
+            # Between CSVLogger and the backup: epoch 2 is logged but not backed up.
+            # After the backup: epoch 2 is backed up, and then its backup gets corrupted.
+            where = -2 if fault == "logged_not_backed_up" else len(order)
+            order.insert(where, _Interrupt(interrupt_at))
         history = None
         with contextlib.suppress(RuntimeError):
             history = model.fit(
@@ -503,14 +509,20 @@ def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path):
     first, _ = fit(interrupt_at=2)
     with open(tmp_path / "best_log.csv", newline="") as f:
         assert [r["epoch"] for r in csv.DictReader(f)] == ["0", "1", "2"]
-    assert (tmp_path / "best_backup" / "regkit_callbacks.json").exists()
-    backed_up = first.after[1]  # the last epoch whose backup finished
+    backup = tmp_path / "best_backup"
+    assert (backup / "regkit_callbacks.json").exists()
+    if fault == "backup_corrupted":  # killed while Keras rewrote its weights file
+        latest = backup / "latest.weights.h5"
+        latest.write_bytes(latest.read_bytes()[:1000])
+    backed_up = first.after[1]  # the last epoch whose backup is intact
     # Non-trivial state to restore: epoch 0 was best, epoch 1 waited and halved the LR.
     assert backed_up["stop_best_epoch"] == 0 and backed_up["stop_wait"] == 1
     assert backed_up["lr"] == pytest.approx(0.025)
     assert backed_up["stop_weights_sum"] is not None
 
-    second, history = fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no "counters start over" fallback
+        second, history = fit()
     assert history.epoch == [2, 3]
     resumed = dict(second.at_start)
     assert resumed.pop("epoch") == 2
@@ -523,7 +535,7 @@ def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path):
         rows = list(csv.DictReader(f))
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     assert float(rows[3]["val_loss"]) == pytest.approx(history.history["val_loss"][1], rel=1e-6)
-    assert not (tmp_path / "best_backup").exists()
+    assert not backup.exists()
 
 
 def test_plot_history_is_reexported():

@@ -406,6 +406,17 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".bkp")
+
+
+def _write_keeping_previous(path: Path, data: bytes) -> None:
+    """Writes `path` atomically and keeps the version it replaces as `<path>.bkp`."""
+    if path.exists():
+        os.replace(path, _previous(path))
+    _atomic_write_bytes(path, data)
+
+
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -455,14 +466,13 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         super().__init__(
             path,
             monitor=monitor,
-            verbose=0,
+            verbose=verbose,
             save_best_only=save_best_only,
             save_weights_only=weights_only,
             mode=mode,
             save_freq="epoch",
             initial_value_threshold=initial_value_threshold,
         )
-        self.report_verbose = verbose
         self.target = Path(path)
 
     @property
@@ -471,22 +481,23 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         return self.target.with_name(f".partial-{self.target.name}")
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)
         self.partial_path.unlink(missing_ok=True)  # left over from a killed save
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         partial = self.partial_path
         partial.parent.mkdir(parents=True, exist_ok=True)
         partial.unlink(missing_ok=True)
-        previous = self.best
-        self.filepath = str(partial)
+        previous, verbose = self.best, int(self.verbose)  # type: ignore[has-type]
+        self.filepath, self.verbose = str(partial), 0  # Keras' messages would name `partial`
         try:
             super().on_epoch_end(epoch, logs)
         finally:
-            self.filepath = str(self.target)
+            self.filepath, self.verbose = str(self.target), verbose
         if partial.exists():
             _fsync_file(partial)
             os.replace(partial, self.target)
-            if self.report_verbose:
+            if verbose:
                 before = "inf" if previous is None else f"{float(previous):.5f}"
                 what = (
                     f"{self.monitor} improved from {before} to {float(self.best):.5f}, "
@@ -494,7 +505,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                     else ""
                 )
                 print(f"\nEpoch {epoch + 1}: {what}saved {self.target}")
-        elif self.report_verbose and previous is not None:
+        elif verbose and previous is not None:
             print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {previous:.5f}")
 
 
@@ -526,6 +537,7 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
             return
         self._opened = True
         path = Path(self.filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.append = epoch > 0 and path.exists()
         if self.append:
             self._keep_rows_before(path, epoch)
@@ -574,8 +586,10 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     values, and EarlyStopping's best weights, into the backup folder, and puts them back
     at the first resumed epoch. Keras keeps the previous backup too
     (``double_checkpoint=True``), so a kill while the backup is written falls back to the
-    epoch before. Place it last in the callback list, so it saves after the others have
-    updated for the epoch. The backup folder is deleted when training finishes.
+    epoch before; this callback keeps its previous state file as well and restores the
+    one that matches the epoch Keras resumes at. Place it last in the callback list, so
+    it saves after the others have updated for the epoch. The backup folder is deleted
+    when training finishes.
 
     Args:
         backup_dir: Folder for the backup; used by this callback only.
@@ -614,17 +628,17 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self._restore_pending:
             self._restore_pending = False
-            if epoch > 0 and self._state_path.exists():
+            if epoch > 0:
                 self._restore(epoch)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         super().on_epoch_end(epoch, logs)
         self._save(epoch + 1)
 
-    def _save(self, next_epoch: int) -> None:
+    def _save(self, finished: int) -> None:
         states = []
         for index, cb in enumerate(self.tracked):
-            state = {"class": type(cb).__name__}
+            state: dict[str, Any] = {"class": type(cb).__name__}
             for attr in _STATE_ATTRS:
                 if hasattr(cb, attr):
                     state[attr] = _json_number(getattr(cb, attr))
@@ -633,44 +647,71 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                 best_epoch = int(getattr(cb, "best_epoch", -1))
                 if best_epoch != self._saved_best_epoch.get(index):
                     buffer = io.BytesIO()
-                    np.savez(buffer, *best_weights)
-                    _atomic_write_bytes(self._best_weights_path(index), buffer.getvalue())
+                    np.savez(buffer, *best_weights, best_epoch=np.int64(best_epoch))
+                    _write_keeping_previous(self._best_weights_path(index), buffer.getvalue())
                     self._saved_best_epoch[index] = best_epoch
                 state["best_weights_epoch"] = best_epoch
             states.append(state)
-        payload = {"epoch": next_epoch, "callbacks": states}
-        _atomic_write_bytes(self._state_path, json.dumps(payload).encode())
+        payload = {"epoch": finished, "callbacks": states}
+        _write_keeping_previous(self._state_path, json.dumps(payload).encode())
+
+    def _load_state(self, epoch: int) -> dict[str, Any] | None:
+        """The saved state for `epoch` finished epochs (current or previous file)."""
+        payloads = []
+        for path in (self._state_path, _previous(self._state_path)):
+            try:
+                payloads.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                continue
+        for payload in payloads:
+            if payload.get("epoch") == epoch:
+                return payload
+        if payloads:
+            warnings.warn(
+                f"Resuming after {epoch} finished epochs, but the saved callback state is "
+                f"from epoch {payloads[0].get('epoch')}: early-stopping and learning-rate "
+                "counters start over.",
+                stacklevel=3,
+            )
+        return None
+
+    def _load_best_weights(self, index: int, best_epoch: int) -> list[np.ndarray] | None:
+        path = self._best_weights_path(index)
+        for candidate in (path, _previous(path)):
+            try:
+                with np.load(candidate) as data:
+                    if int(data["best_epoch"]) != best_epoch:
+                        continue
+                    names = [n for n in data.files if n.startswith("arr_")]
+                    return [data[f"arr_{i}"] for i in range(len(names))]
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
 
     def _restore(self, epoch: int) -> None:
-        payload = json.loads(self._state_path.read_text())
+        payload = self._load_state(epoch)
+        if payload is None:
+            return
         states = payload.get("callbacks", [])
-        if payload.get("epoch") != epoch:
-            warnings.warn(
-                f"Resuming at epoch {epoch + 1} with callback state saved after epoch "
-                f"{payload.get('epoch')}: counters may be off by one epoch.",
-                stacklevel=2,
-            )
-        if len(states) != len(self.tracked):
+        if [s.get("class") for s in states] != [type(cb).__name__ for cb in self.tracked]:
             warnings.warn(
                 "The saved callback state does not match the callbacks of this run; "
                 "not restoring it.",
-                stacklevel=2,
+                stacklevel=3,
             )
             return
         for index, (cb, state) in enumerate(zip(self.tracked, states, strict=True)):
-            if state.get("class") != type(cb).__name__:
-                continue
             for attr in _STATE_ATTRS:
                 if attr in state and hasattr(cb, attr):
                     value = state[attr]
                     if attr != "best" and value is not None:
                         value = int(value)
                     setattr(cb, attr, value)
-            weights_path = self._best_weights_path(index)
-            if "best_weights_epoch" in state and weights_path.exists():
-                with np.load(weights_path) as data:
-                    cb.best_weights = [data[f"arr_{i}"] for i in range(len(data.files))]
-                self._saved_best_epoch[index] = int(state["best_weights_epoch"])
+            if getattr(cb, "restore_best_weights", False) and "best_weights_epoch" in state:
+                best_epoch = int(state["best_weights_epoch"])
+                cb.best_weights = self._load_best_weights(index, best_epoch)
+                if cb.best_weights is not None:
+                    self._saved_best_epoch[index] = best_epoch
 
 
 def _check_patience(arg: str, value: Any) -> int:

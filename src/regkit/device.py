@@ -96,7 +96,7 @@ def _gpus_and_capabilities() -> tuple[list[Any], list[tuple[int, int] | None]]:
             cc = tf.config.experimental.get_device_details(gpu).get("compute_capability")
         except (RuntimeError, ValueError):
             cc = None
-        caps.append(tuple(int(v) for v in cc) if cc else None)  # type: ignore[misc]
+        caps.append((int(cc[0]), int(cc[1])) if cc else None)
     return gpus, caps
 
 

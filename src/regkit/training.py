@@ -264,7 +264,7 @@ def compile_model(
 
     if from_logits is None:
         from_logits = output_kind(model) == "logits"
-    outputs = getattr(model, "outputs", None)
+    outputs = getattr(model, "outputs", None) or []
     binary = bool(outputs) and outputs[0].shape[-1] == 1
     loss, accuracy = _loss_and_accuracy(binary, labels, bool(from_logits), label_smoothing)
     model.compile(
