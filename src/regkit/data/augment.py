@@ -436,8 +436,9 @@ def _affine(images: tf.Tensor, params: Mapping[str, tf.Tensor], fill_mode: str) 
     cos_k = tf.gather(tf.constant([1.0, 0.0, -1.0, 0.0]), turns)
     sin_k = tf.gather(tf.constant([0.0, 1.0, 0.0, -1.0]), turns)
     sign = tf.where(params["flip"], -1.0, 1.0) if "flip" in params else ones
-    # D = F P^k with P^k = [[c, -s], [s, c]] and F = diag(sign, 1).
-    d00, d01, d10, d11 = sign * cos_k, -sign * sin_k, sin_k, cos_k
+    # D = P^k F with P^k = [[c, -s], [s, c]] and F = diag(sign, 1): the inverse of "turn,
+    # then mirror", the order `_dihedral` uses, so both paths give the same image.
+    d00, d01, d10, d11 = sign * cos_k, -sin_k, sign * sin_k, cos_k
     angle = params.get("angle", zeros)
     cos_a, sin_a = tf.cos(angle), tf.sin(angle)
     inv = 1.0 / params.get("zoom", ones)
