@@ -197,6 +197,25 @@ def test_kernels_followed_by_batch_norm_sequential_and_nested():
     assert kernels_followed_by_batch_norm(outer) == ["c1", "c2"]
 
 
+@pytest.mark.parametrize("norm_order", ["conv-act-bn", "conv-bn-act"])
+def test_kernels_followed_by_batch_norm_in_regkit_models(norm_order):
+    from regkit import Regularization, build_cnn, build_mobilenet_v2
+
+    reg = Regularization(l2=1e-4, batch_norm=True, head_batch_norm=True)
+    model = build_cnn((8, 8, 1), 10, filters=(4,), dense_units=(8,), norm_order=norm_order, reg=reg)
+    assert kernels_followed_by_batch_norm(model) == [
+        "cnn_block1_conv1",
+        "cnn_block1_conv2",
+        "cnn_head_dense1",
+    ]
+    if norm_order == "conv-act-bn":
+        mobilenet = build_mobilenet_v2((32, 32, 3), 10, alpha=0.35, reg="bn+l2")
+        with_kernels = [layer.name for layer, _ in rc._all_kernels(mobilenet)]
+        expected = [n for n in with_kernels if n != "mobilenet_v2_head_predictions"]
+        assert len(expected) == len(with_kernels) - 1
+        assert kernels_followed_by_batch_norm(mobilenet) == expected
+
+
 def test_effective_lr_is_lr_over_squared_kernel_norm_and_tracks_the_lr():
     model = _branchy_model()
     model.compile(
