@@ -1,0 +1,472 @@
+"""`regkit.data.load_dataset` and `from_arrays`: digits for real, CIFAR from files written in
+the official python-version format, tfds through `tfds.testing.mock_data`, and every bad
+input. Nothing here touches the network."""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from regkit.data import DatasetSplits, from_arrays, image_pipeline, load_dataset
+
+# ----------------------------------------------------------------------------------------
+# digits (scikit-learn's embedded data, for real)
+
+
+@pytest.fixture(scope="module")
+def digits() -> DatasetSplits:
+    return load_dataset("digits")
+
+
+def test_digits_shapes_counts_and_values(digits):
+    from sklearn.datasets import load_digits
+
+    assert digits.name == "digits"
+    assert digits.image_shape == (8, 8, 1)
+    assert digits.num_classes == 10
+    assert digits.class_names == tuple(str(i) for i in range(10))
+    assert dict(digits.num_examples) == {"train": 1149, "validation": 288, "test": 360}
+    arrays = digits.arrays
+    for split in ("train", "validation", "test"):
+        dataset = getattr(digits, split)
+        assert int(dataset.cardinality()) == digits.num_examples[split] == len(arrays[split])
+        image, label = next(iter(dataset))
+        assert image.dtype.name == "uint8" and image.shape == (8, 8, 1)
+        assert label.dtype.name == "int64"
+    every = np.concatenate([arrays[s].images for s in ("train", "validation", "test")])
+    assert every.shape == (1797, 8, 8, 1) and every.dtype == np.uint8
+    # scikit-learn's 0..16 scaled to 0..255 and rounded: the sorted values match exactly.
+    reference = np.round(load_digits().images * 255 / 16).astype(np.uint8)
+    np.testing.assert_array_equal(np.sort(every, axis=None), np.sort(reference, axis=None))
+    labels = np.concatenate([arrays[s].labels for s in ("train", "validation", "test")])
+    np.testing.assert_array_equal(np.bincount(labels), np.bincount(load_digits().target))
+    # The test split is stratified: every class has 20% of its images there (+-1).
+    share = np.bincount(arrays["test"].labels) / np.bincount(load_digits().target)
+    assert np.all(np.abs(share - 0.2) < 0.01)
+
+
+def test_digits_validation_is_carved_by_seed_and_test_is_fixed(digits):
+    from sklearn.model_selection import train_test_split
+
+    again = load_dataset("digits")
+    other = load_dataset("digits", seed=1)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(digits.arrays[split].labels, again.arrays[split].labels)
+    np.testing.assert_array_equal(digits.arrays["test"].images, other.arrays["test"].images)
+    assert not np.array_equal(digits.arrays["validation"].labels, other.arrays["validation"].labels)
+    # Seed 000's carve: train_test_split(test_size=0.2, random_state=seed) on the train part.
+    seed42 = load_dataset("digits", seed=42)
+    whole_x = np.concatenate([seed42.arrays["train"].images, seed42.arrays["validation"].images])
+    assert len(whole_x) == 1437
+    no_val = load_dataset("digits", validation_split=0.0, seed=42)
+    assert no_val.validation is None and no_val.num_examples["validation"] == 0
+    x_tr, x_val, y_tr, y_val = train_test_split(
+        no_val.arrays["train"].images,
+        no_val.arrays["train"].labels,
+        test_size=0.2,
+        random_state=42,
+    )
+    np.testing.assert_array_equal(seed42.arrays["train"].images, x_tr)
+    np.testing.assert_array_equal(seed42.arrays["validation"].images, x_val)
+    np.testing.assert_array_equal(seed42.arrays["train"].labels, y_tr)
+    np.testing.assert_array_equal(seed42.arrays["validation"].labels, y_val)
+
+
+def test_digits_pipeline_knows_its_classes(digits):
+    """Splits made by load_dataset carry their arrays and class count to image_pipeline."""
+    images, labels = next(iter(image_pipeline(digits.train, batch_size=4, one_hot=True)))
+    assert images.shape == (4, 8, 8, 1) and labels.shape == (4, 10)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"validation_split": 1.0}, "argument `validation_split`: expected a float in [0, 1)"),
+        ({"validation_split": "0.2"}, "argument `validation_split`"),
+        ({"seed": "0"}, "argument `seed`: expected an int"),
+        ({"download": "yes"}, "argument `download`: expected None, True or False"),
+    ],
+)
+def test_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        load_dataset("digits", **kwargs)
+    assert message in str(info.value)
+
+
+def test_unknown_name_names_it_and_lists_choices():
+    with pytest.raises(ValueError) as info:
+        load_dataset("no_such_dataset_xyz")
+    text = str(info.value)
+    assert "Invalid value for argument `name`" in text
+    assert "'digits', 'cifar10', 'cifar100'" in text
+    assert "name='no_such_dataset_xyz'" in text
+
+
+# ----------------------------------------------------------------------------------------
+# CIFAR from files in the official python-version format (pickled dicts with bytes keys,
+# uint8 rows of 3072 = 3 x 32 x 32 channel-first values).
+
+PER_BATCH = 20
+
+
+def _cifar_rows(n: int, offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows whose red, green and blue planes are constant and encode the image index."""
+    idx = offset + np.arange(n)
+    rows = np.zeros((n, 3, 32, 32), np.uint8)
+    rows[:, 0] = (idx % 256)[:, None, None]
+    rows[:, 1] = 7
+    rows[:, 2] = 200
+    rows[:, 0, 0, 1] = 255  # one marker pixel at row 0, column 1 of the red plane
+    return rows.reshape(n, 3072), idx
+
+
+def _write_cifar10(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for b in range(1, 6):
+        data, idx = _cifar_rows(PER_BATCH, (b - 1) * PER_BATCH)
+        batch = {
+            b"batch_label": f"training batch {b} of 5".encode(),
+            b"labels": [int(i % 10) for i in idx],
+            b"data": data,
+            b"filenames": [f"img_{i}.png".encode() for i in idx],
+        }
+        (folder / f"data_batch_{b}").write_bytes(pickle.dumps(batch, protocol=2))
+    data, idx = _cifar_rows(PER_BATCH, 1000)
+    test = {b"batch_label": b"testing batch 1 of 1", b"labels": [int(i % 10) for i in idx]}
+    test[b"data"] = data
+    (folder / "test_batch").write_bytes(pickle.dumps(test, protocol=2))
+    names = [n.encode() for n in ("airplane", "automobile", "bird", "cat", "deer")]
+    names += [n.encode() for n in ("dog", "frog", "horse", "ship", "truck")]
+    meta = {b"num_cases_per_batch": PER_BATCH, b"label_names": names, b"num_vis": 3072}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta, protocol=2))
+
+
+def _write_cifar100(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    for member, n, offset in (("train", 5 * PER_BATCH, 0), ("test", PER_BATCH, 1000)):
+        data, idx = _cifar_rows(n, offset)
+        batch = {
+            b"filenames": [f"f{i}.png".encode() for i in idx],
+            b"batch_label": member.encode(),
+            b"fine_labels": [int(i % 100) for i in idx],
+            b"coarse_labels": [int(i % 20) for i in idx],
+            b"data": data,
+        }
+        (folder / member).write_bytes(pickle.dumps(batch, protocol=2))
+    meta = {
+        b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+        b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)],
+    }
+    (folder / "meta").write_bytes(pickle.dumps(meta, protocol=2))
+
+
+def _archive(folder: Path, target: Path) -> Path:
+    with tarfile.open(target, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return target
+
+
+@pytest.fixture(scope="module")
+def cifar_files(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cifar")
+    _write_cifar10(root / "extracted" / "cifar-10-batches-py")
+    _write_cifar100(root / "extracted100" / "cifar-100-python")
+    (root / "archive").mkdir()
+    _archive(root / "extracted" / "cifar-10-batches-py", root / "archive/cifar-10-python.tar.gz")
+    _archive(root / "extracted100" / "cifar-100-python", root / "archive/cifar-100-python.tar.gz")
+    return root
+
+
+@pytest.fixture
+def empty_keras_home(tmp_path, monkeypatch) -> Path:
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    return home
+
+
+def _check_cifar10(splits: DatasetSplits) -> None:
+    assert splits.num_classes == 10 and splits.image_shape == (32, 32, 3)
+    assert splits.class_names[:3] == ("airplane", "automobile", "bird")
+    assert dict(splits.num_examples) == {"train": 80, "validation": 20, "test": PER_BATCH}
+    train = np.concatenate([splits.arrays["train"].images, splits.arrays["validation"].images])
+    labels = np.concatenate([splits.arrays["train"].labels, splits.arrays["validation"].labels])
+    # Channel-first rows became channel-last images: planes are the last axis.
+    index = train[:, 5, 5, 0].astype(int)
+    np.testing.assert_array_equal(np.sort(index), np.arange(5 * PER_BATCH))
+    np.testing.assert_array_equal(labels, index % 10)
+    assert np.all(train[:, :, :, 1] == 7) and np.all(train[:, :, :, 2] == 200)
+    assert np.all(train[:, 0, 1, 0] == 255) and np.all(train[:, 1, 0, 0] != 255)
+    test_index = splits.arrays["test"].images[:, 5, 5, 0].astype(int)
+    np.testing.assert_array_equal(test_index, np.arange(1000, 1000 + PER_BATCH) % 256)
+
+
+@pytest.mark.parametrize("layout", ["archive", "parent folder", "the folder itself"])
+def test_cifar10_from_data_dir(cifar_files, empty_keras_home, layout):
+    data_dir = {
+        "archive": cifar_files / "archive",
+        "parent folder": cifar_files / "extracted",
+        "the folder itself": cifar_files / "extracted" / "cifar-10-batches-py",
+    }[layout]
+    splits = load_dataset("cifar10", data_dir=data_dir, download=False)
+    _check_cifar10(splits)
+    images, labels = next(iter(image_pipeline(splits.train, batch_size=4, one_hot=True)))
+    assert images.shape == (4, 32, 32, 3) and labels.shape == (4, 10)
+
+
+def test_cifar100_uses_fine_labels(cifar_files, empty_keras_home):
+    splits = load_dataset("cifar100", data_dir=cifar_files / "archive", download=False)
+    assert splits.num_classes == 100 and splits.class_names[99] == "fine99"
+    everything = np.concatenate([splits.arrays["train"].labels, splits.arrays["validation"].labels])
+    index = np.concatenate(
+        [splits.arrays["train"].images[:, 3, 3, 0], splits.arrays["validation"].images[:, 3, 3, 0]]
+    ).astype(int)
+    np.testing.assert_array_equal(everything, index % 100)
+    assert len(splits.arrays["test"]) == PER_BATCH
+
+
+@pytest.mark.parametrize(
+    "subdir", ["cifar-10-batches-py", "cifar-10-batches-py-target/cifar-10-batches-py"]
+)
+def test_cifar10_from_the_keras_cache(cifar_files, empty_keras_home, subdir):
+    """Keras 2 extracted to datasets/cifar-10-batches-py, Keras 3 to ...-target/...;
+    KERAS_HOME is honoured."""
+    import shutil
+
+    target = empty_keras_home / "datasets" / subdir
+    shutil.copytree(cifar_files / "extracted" / "cifar-10-batches-py", target)
+    _check_cifar10(load_dataset("cifar10", download=False))
+
+
+def test_cifar_missing_offline_says_what_and_where(tmp_path, empty_keras_home):
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError) as info:
+        load_dataset("cifar10", data_dir=tmp_path, download=False)
+    assert time.perf_counter() - start < 5
+    text = str(info.value)
+    assert "CIFAR-10 was not found in" in text
+    assert str(tmp_path) in text and str(empty_keras_home / "datasets") in text
+    assert "cifar-10-python.tar.gz" in text and "cifar-10-batches-py/" in text
+    assert "download=False" in text
+
+
+def test_cifar_download_goes_through_keras_and_fails_clearly(
+    tmp_path, empty_keras_home, monkeypatch
+):
+    import keras
+
+    calls = []
+
+    def offline(**kwargs):
+        calls.append(kwargs)
+        raise Exception("URL fetch failure on https://www.cs.toronto.edu: -2 -- no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(FileNotFoundError) as info:
+        load_dataset("cifar100", data_dir=tmp_path)
+    assert calls and calls[0]["origin"].endswith("cifar-100-python.tar.gz")
+    assert calls[0]["cache_dir"] == str(empty_keras_home) and calls[0]["extract"] is True
+    assert "downloading it through Keras failed (URL fetch failure" in str(info.value)
+    assert "cifar-100-python.tar.gz" in str(info.value)
+
+
+def test_cifar_incomplete_folder_names_the_missing_file(cifar_files, tmp_path, empty_keras_home):
+    import shutil
+
+    folder = tmp_path / "cifar-10-batches-py"
+    shutil.copytree(cifar_files / "extracted" / "cifar-10-batches-py", folder)
+    os.remove(folder / "data_batch_3")
+    with pytest.raises(FileNotFoundError, match="data_batch_3"):
+        load_dataset("cifar10", data_dir=tmp_path, download=False)
+
+
+def test_cifar_pickles_cannot_run_code(tmp_path, empty_keras_home):
+    """The official format is pickle; only the globals a CIFAR batch needs are loaded."""
+    folder = tmp_path / "cifar-10-batches-py"
+    _write_cifar10(folder)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned > " + str(tmp_path / "pwned"),))
+
+    (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": Evil()}))
+    with pytest.raises(ValueError, match="does not hold CIFAR-10 in the official"):
+        load_dataset("cifar10", data_dir=tmp_path, download=False)
+    assert not (tmp_path / "pwned").exists()
+
+
+def test_cifar_archive_is_read_in_place(tmp_path, empty_keras_home):
+    """Members are read from the archive; a hostile path inside it is never written."""
+    folder = tmp_path / "src" / "cifar-10-batches-py"
+    _write_cifar10(folder)
+    archive = tmp_path / "data" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir()
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+        payload = b"owned"
+        info = tarfile.TarInfo("../escaped.txt")
+        info.size = len(payload)
+        tar.addfile(info, io.BytesIO(payload))
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    _check_cifar10(load_dataset("cifar10", data_dir=archive.parent, download=False))
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+
+
+# ----------------------------------------------------------------------------------------
+# tensorflow-datasets through tfds.testing.mock_data (never the network)
+
+
+def _prepared_metadata(data_dir: Path, name: str, counts: dict[str, int]) -> None:
+    """Writes the metadata a prepared tfds set has (dataset_info.json, features, labels)
+    so that the builder reports it prepared, with real split sizes."""
+    import tensorflow_datasets as tfds
+
+    builder = tfds.builder(name, data_dir=str(data_dir))
+    os.makedirs(builder.data_dir)
+    template = tfds.core.ShardedFileTemplate(
+        data_dir=builder.data_dir,
+        template="{DATASET}-{SPLIT}.{FILEFORMAT}-{SHARD_X_OF_Y}",
+        dataset_name=builder.name,
+        split="train",
+        filetype_suffix="tfrecord",
+    )
+    splits = [
+        tfds.core.SplitInfo(
+            name=s, shard_lengths=[n], num_bytes=0, filename_template=template.replace(split=s)
+        )
+        for s, n in counts.items()
+    ]
+    builder.info.set_splits(tfds.core.SplitDict(splits))
+    builder.info.write_to_directory(builder.data_dir)
+
+
+def test_tfds_imagenette_with_mock_data(tmp_path):
+    import tensorflow_datasets as tfds
+
+    _prepared_metadata(tmp_path, "imagenette/160px", {"train": 40, "validation": 10})
+    with tfds.testing.mock_data(
+        num_examples=6, policy=tfds.testing.MockPolicy.USE_FILES, data_dir=str(tmp_path)
+    ):
+        splits = load_dataset("imagenette/160px", data_dir=tmp_path, validation_split=0.25)
+        assert splits.num_classes == 10 and len(splits.class_names) == 10
+        assert splits.class_names[0].startswith("n0")  # WordNet ids, as tfds names them
+        assert splits.image_shape == (None, None, 3)
+        assert dict(splits.num_examples) == {"train": 30, "validation": 10, "test": 10}
+        assert splits.arrays is None
+        sizes = {tuple(image.shape) for image, _ in splits.train}
+        assert len(sizes) > 1, "mock images come in random sizes"
+        with pytest.raises(ValueError, match="argument `image_size`: expected an output size"):
+            image_pipeline(splits.train, batch_size=4)
+        pipeline = image_pipeline(
+            splits.train, batch_size=4, image_size=16, augment="seed001", one_hot=True, seed=0
+        )
+        images, labels = next(iter(pipeline))
+    assert images.shape == (4, 16, 16, 3) and labels.shape == (4, 10)
+    assert float(np.min(images)) >= 0.0 and float(np.max(images)) <= 1.0
+
+
+def test_tfds_split_metadata_unknown_under_plain_mock():
+    """Plain `mock_data()` knows no split sizes: counts are None, splits still load."""
+    import tensorflow_datasets as tfds
+
+    with tfds.testing.mock_data(num_examples=5):
+        splits = load_dataset("imagenette/160px", download=True)
+        assert dict(splits.num_examples) == {"train": None, "validation": None, "test": None}
+        images, labels = next(iter(image_pipeline(splits.test, batch_size=5, image_size=8)))
+    assert images.shape == (5, 8, 8, 3) and labels.dtype.name == "int32"
+
+
+def test_tfds_not_prepared_fails_fast_with_the_build_command(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(FileNotFoundError) as info:
+        load_dataset("imagenette/160px", data_dir=tmp_path)
+    assert time.perf_counter() - start < 10, "must not try to download"
+    text = str(info.value)
+    assert "'imagenette/160px' is not prepared in" in text
+    assert str(tmp_path / "imagenette" / "160px") in text
+    assert f"tfds build imagenette/160px --data_dir {tmp_path}" in text
+    assert "download=True" in text
+
+
+# ----------------------------------------------------------------------------------------
+# from_arrays
+
+
+def test_from_arrays_accepts_what_users_have():
+    x = np.random.default_rng(0).integers(0, 256, (6, 4, 5, 3), dtype=np.uint8)
+    data = from_arrays(x, np.array([[0], [1], [2], [1], [0], [2]]))
+    assert data.num_classes == 3 and data.labels.shape == (6,) and data.labels.dtype == np.int64
+    assert data.value_range == (0.0, 255.0) and data.images is x
+    assert data.image_shape == (4, 5, 3) and len(data) == 6
+    unit = from_arrays(x / 255.0, np.arange(6), num_classes=8)
+    assert unit.value_range == (0.0, 1.0) and unit.images.dtype == np.float32
+    assert unit.num_classes == 8
+    byte_floats = from_arrays(x.astype(np.float32), np.arange(6))
+    assert byte_floats.value_range == (0.0, 255.0)
+    ints = from_arrays(x.astype(np.int32), [0, 1, 0, 1, 0, 1])
+    assert ints.images.dtype == np.uint8
+    np.testing.assert_array_equal(ints.images, x)
+    float_labels = from_arrays(x, np.array([0.0, 1.0, 2.0, 1.0, 0.0, 1.0]))
+    assert float_labels.labels.dtype == np.int64
+    named = from_arrays(x, np.arange(6) % 2, class_names=["cat", "dog"])
+    assert named.class_names == ("cat", "dog")
+    custom = from_arrays(x.astype(np.float32) - 128, np.arange(6), value_range=(-128, 127))
+    assert custom.value_range == (-128.0, 127.0)
+
+
+X = np.zeros((4, 6, 6, 3), np.uint8)
+Y = np.array([0, 1, 2, 1])
+
+
+def _nan_images():
+    bad = X.astype(np.float32)
+    bad[0, 0, 0, 0] = np.nan
+    return bad
+
+
+BAD_INPUTS = [
+    ({"x": X[..., 0]}, "x", "(add a channel axis, e.g. x[..., None])"),
+    ({"x": X[None]}, "x", "shaped (n, height, width, channels)"),
+    ({"x": X[:0], "y": Y[:0]}, "x", "at least one non-empty image"),
+    ({"x": _nan_images()}, "x", "finite pixel values (no NaN or inf)"),
+    ({"x": np.full((4, 6, 6, 3), np.inf, np.float32)}, "x", "finite pixel values"),
+    ({"x": X.astype(bool)}, "x", "uint8 or float images"),
+    ({"x": X.astype(np.complex64)}, "x", "uint8 or float images"),
+    ({"x": X.astype(np.float32) - 1}, "x", "(pass value_range)"),
+    ({"x": [np.zeros((6, 6, 3)), np.zeros((4, 4, 3))], "y": [0, 1]}, "x", "a rectangular array"),
+    ({"y": np.eye(3)[Y]}, "y", "for one-hot labels pass y.argmax(-1)"),
+    ({"y": Y + 0.5}, "y", "integer class labels"),
+    ({"y": np.array([0.0, np.nan, 1.0, 2.0])}, "y", "no NaN or inf"),
+    ({"y": np.array(["a", "b", "c", "d"])}, "y", "integer class labels"),
+    ({"y": np.array([0, -1, 1, 2])}, "y", "labels in [0, 3)"),
+    ({"y": Y, "num_classes": 2}, "y", "labels in [0, 2) (num_classes=2)"),
+    ({"y": Y[:3]}, "x` and `y", "len(x)=4, len(y)=3"),
+    ({"num_classes": 0}, "num_classes", "a positive int"),
+    ({"num_classes": 2.5}, "num_classes", "a positive int"),
+    ({"num_classes": True}, "num_classes", "a positive int"),
+    ({"value_range": (1, 0)}, "value_range", "low < high"),
+    ({"value_range": (0, np.inf)}, "value_range", "finite"),
+    ({"value_range": "ab"}, "value_range", "a pair of finite floats"),
+    ({"class_names": ["a", "b"]}, "class_names", "3 names (one per class)"),
+]
+
+
+def test_from_arrays_bad_inputs_raise_naming_the_argument():
+    for overrides, argument, detail in BAD_INPUTS:
+        kwargs = {"x": X, "y": Y, **overrides}
+        with pytest.raises(ValueError) as info:
+            from_arrays(**kwargs)
+        text = str(info.value)
+        assert text.startswith(f"Invalid value for argument{'s' if '`' in argument else ''} `"), (
+            text
+        )
+        assert f"`{argument}`" in text and detail in text, (overrides, text)
+    with pytest.raises(TypeError, match="argument `class_names`"):
+        from_arrays(X, Y, class_names=3)
