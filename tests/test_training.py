@@ -226,3 +226,28 @@ def test_compiled_model_round_trips_without_custom_objects(tmp_path):
     loaded = keras.saving.load_model(path)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), 1e-6)
     assert type(loaded.optimizer).__name__ == "AdamW"
+
+
+def test_optimizer_is_created_in_the_models_strategy_scope(monkeypatch):
+    import tensorflow as tf
+
+    from regkit import training
+
+    seen = []
+    make = training._make_optimizer
+
+    def recording_make(*args, **kwargs):
+        seen.append(tf.distribute.get_strategy())
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(training, "_make_optimizer", recording_make)
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = _bn_model()
+    compile_model(model, optimizer="sgd")  # outside the scope: the model's strategy is used
+    assert seen == [strategy]
+    other = tf.distribute.OneDeviceStrategy("/cpu:0")
+    compile_model(_bn_model(), optimizer="sgd", strategy=other)
+    assert seen[-1] is other
+    compile_model(_bn_model(), optimizer="sgd")  # plain model: the default strategy
+    assert not isinstance(seen[-1], tf.distribute.OneDeviceStrategy)

@@ -8,6 +8,7 @@ off on CPU-only machines, where it made a conv net 4x slower).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -168,6 +169,7 @@ def compile_model(
     metrics: Sequence[Any] | None = None,
     jit_compile: bool | str = "auto",
     steps_per_execution: int = 1,
+    strategy: Any | None = None,
 ) -> keras.Model:
     """Compiles a classifier with a matching loss, accuracy and a decay-safe optimizer.
 
@@ -201,6 +203,11 @@ def compile_model(
         jit_compile: Passed to `model.compile`; ``"auto"`` lets Keras decide (XLA stays
             off on CPU-only machines). Never forced on by regkit.
         steps_per_execution: Batches run per call of the compiled train function.
+        strategy: The `tf.distribute.Strategy` whose scope creates the optimizer and
+            metrics. None (default): the strategy the model was built under
+            (`model.distribute_strategy`), so calling `compile_model` outside
+            ``strategy.scope()`` still gives a consistent distributed model. An optimizer
+            instance must itself have been created in that scope.
 
     Returns:
         The same model, compiled.
@@ -223,6 +230,43 @@ def compile_model(
         >>> model.loss.get_config()["from_logits"]
         True
     """
+    with _strategy_scope(model, strategy):
+        return _compile(
+            model,
+            optimizer=optimizer,
+            learning_rate=learning_rate,
+            weight_decay=weight_decay,
+            label_smoothing=label_smoothing,
+            labels=labels,
+            from_logits=from_logits,
+            momentum=momentum,
+            metrics=metrics,
+            jit_compile=jit_compile,
+            steps_per_execution=steps_per_execution,
+        )
+
+
+def _strategy_scope(model: keras.Model, strategy: Any | None) -> Any:
+    if strategy is None:
+        strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
+    scope = getattr(strategy, "scope", None)
+    return scope() if callable(scope) else contextlib.nullcontext()
+
+
+def _compile(
+    model: keras.Model,
+    *,
+    optimizer: str | keras.optimizers.Optimizer,
+    learning_rate: float,
+    weight_decay: float,
+    label_smoothing: float,
+    labels: str,
+    from_logits: bool | None,
+    momentum: float | None,
+    metrics: Sequence[Any] | None,
+    jit_compile: bool | str,
+    steps_per_execution: int,
+) -> keras.Model:
     check_choice("labels", labels, _LABELS)
     label_smoothing = _check_float("label_smoothing", label_smoothing, low=0.0, high=1.0)
     weight_decay = _check_float("weight_decay", weight_decay, low=0.0)
