@@ -319,6 +319,7 @@ class Augment:
                 `mixup` / `cutmix` without one-hot labels.
 
         Example:
+            >>> import tensorflow as tf
             >>> aug = Augment(flip=True, brightness=0.2)
             >>> out = aug.apply(tf.zeros((4, 32, 32, 3), tf.uint8), seed=(1, 2),
             ...                 value_range=(0, 255))

@@ -39,6 +39,7 @@ class _Source:
     width: int | None
     channels: int | None
     check_labels: bool
+    integer: bool  # integer pixels (uint8 after per-example resizing)
 
 
 def _positive_int(arg: str, value: Any) -> int:
@@ -88,6 +89,7 @@ def _resolve(data: Any, num_classes: int | None) -> _Source:
             width=width,
             channels=channels,
             check_labels=False,
+            integer=bool(data.images.dtype == np.uint8),
         )
     if not isinstance(data, tf.data.Dataset):
         raise TypeError(
@@ -130,6 +132,7 @@ def _resolve(data: Any, num_classes: int | None) -> _Source:
         width=width,
         channels=channels,
         check_labels=True,
+        integer=bool(image_spec.dtype.is_integer),
     )
 
 
@@ -190,6 +193,7 @@ def image_pipeline(
         TypeError: `data` of an unsupported type.
 
     Example:
+        >>> from regkit.data import load_dataset
         >>> splits = load_dataset("digits")
         >>> train = image_pipeline(splits.train, batch_size=8, image_size=32,
         ...                        augment=Augment(flip=True, rotation=15), seed=0)
@@ -262,9 +266,7 @@ def image_pipeline(
     randaugment = aug is not None and aug.randaugment
     per_example = source.height is None or source.width is None or randaugment
     low, high = source.value_range
-    integer_source = source.arrays is None and source.dataset.element_spec[0].dtype.is_integer
-    if source.arrays is not None:
-        integer_source = source.arrays.images.dtype == np.uint8
+    integer_source = source.integer
     num = source.num_classes
 
     def to_unit(images: tf.Tensor, resize: bool) -> tf.Tensor:
@@ -304,7 +306,10 @@ def image_pipeline(
             num_parallel_calls=_AUTOTUNE,
         )
     else:
-        dataset = source.dataset if source.dataset is not None else source.arrays.as_dataset()
+        if source.dataset is not None:
+            dataset = source.dataset
+        elif source.arrays is not None:
+            dataset = source.arrays.as_dataset()
         if cache is not False and source.arrays is None:
             dataset = dataset.cache("" if cache is True else cache)
         if shuffle:
@@ -319,7 +324,7 @@ def image_pipeline(
             dataset = dataset.map(
                 lambda image, label: (prep_example(image), label), num_parallel_calls=_AUTOTUNE
             )
-            if randaugment:
+            if randaugment and aug is not None:
                 layer = aug.randaugment_layer(seed)
                 # Keras' layer advances a stateful seed: only a sequential map keeps the
                 # order of its draws, and so the output, fixed for a given seed.
@@ -377,7 +382,7 @@ def image_pipeline(
             seed=None if seed is None else seed + 1, rerandomize_each_iteration=True
         ).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds)).map(
-            lambda batch, batch_seed: finish(*batch, batch_seed),
+            lambda batch, batch_seed: finish(batch[0], batch[1], batch_seed),
             num_parallel_calls=_AUTOTUNE,
         )
     else:
