@@ -290,6 +290,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--no-plots", action="store_true", help="skip curves.png/weight_norms.png")
     cmp.add_argument(
+        "--run-eagerly",
+        action="store_true",
+        help="train without tf.function (debugging; quicker for 1-epoch trials on tiny data)",
+    )
+    cmp.add_argument(
         "--verbose",
         type=int,
         choices=(0, 1, 2),
@@ -336,6 +341,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             limit=args.limit,
             patience=args.patience,
             bn_momentum=args.bn_momentum,
+            run_eagerly=args.run_eagerly,
             verbose=verbose,
             on_error="record",
             plots=plots,

@@ -16,9 +16,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import json
+import logging
 import math
 import os
 import platform
@@ -904,6 +906,7 @@ class _Plan:
     learning_rate: float
     optimizer: str
     patience: int
+    run_eagerly: bool
     callbacks: list[Any]
     verbose: int | str
     on_error: str
@@ -1111,6 +1114,7 @@ def _plan_comparison(
     limit: int | None = None,
     patience: int = 7,
     bn_momentum: float | str | None = None,
+    run_eagerly: bool = False,
     callbacks: Sequence[Any] | None = None,
     verbose: int | str = 2,
     on_error: str = "raise",
@@ -1242,6 +1246,7 @@ def _plan_comparison(
         learning_rate=float(learning_rate),
         optimizer=optimizer,
         patience=patience,
+        run_eagerly=bool(run_eagerly),
         callbacks=list(callbacks or []),
         verbose=verbose,
         on_error=on_error,
@@ -1271,13 +1276,15 @@ def _build_and_compile(plan: _Plan, variant: Variant, num_classes: int) -> Any:
     else:
         model = plan.model(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
     labels = "one_hot" if _augment_needs_one_hot(plan.augment) else "sparse"
-    return compile_model(
+    model = compile_model(
         model,
         optimizer=variant.optimizer or plan.optimizer,
         learning_rate=variant.learning_rate or plan.learning_rate,
         weight_decay=reg.weight_decay,
         labels=labels,
     )
+    model.run_eagerly = plan.run_eagerly
+    return model
 
 
 def kernel_norm(model: Any) -> float:
@@ -1427,6 +1434,24 @@ def _run_one(plan: _Plan, name: str, variant: Variant, seed: int, run_dir: Path)
     )
 
 
+class _DropRetracingWarnings(logging.Filter):
+    """compare builds a fresh model per run on purpose; TF's retracing advice is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_retracing() -> Any:
+    logger = logging.getLogger("tensorflow")
+    drop = _DropRetracingWarnings()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
 def _run_comparison(plan: _Plan) -> Report:
     report = Report(
         variants=plan.variants,
@@ -1450,7 +1475,8 @@ def _run_comparison(plan: _Plan) -> Report:
                 run_dir = workdir / _slug(name) / f"seed{seed}"
                 start = time.perf_counter()
                 try:
-                    result = _run_one(plan, name, variant, seed, run_dir)
+                    with _quiet_retracing():
+                        result = _run_one(plan, name, variant, seed, run_dir)
                 except Exception as exc:
                     result = RunResult.failed(
                         name, seed, exc, wall_time=time.perf_counter() - start
@@ -1522,6 +1548,7 @@ def compare(
     limit: int | None = None,
     patience: int = 7,
     bn_momentum: float | str | None = None,
+    run_eagerly: bool = False,
     callbacks: Sequence[Any] | None = None,
     verbose: int | str = 2,
     on_error: str = "raise",
@@ -1572,6 +1599,8 @@ def compare(
             `"auto"` switches to 0.9 only where the moving statistics would average over
             more steps than an epoch has (small datasets such as digits, where 0.99 leaves
             validation accuracy at chance for ~15 epochs). The report records the change.
+        run_eagerly: Train without `tf.function` (Keras' `run_eagerly`): for debugging,
+            and faster for one-step smoke runs, where tracing costs more than training.
         callbacks: Extra Keras callbacks for every run. Stateful callbacks are shared
             between runs.
         verbose: 2 (default): one short line per epoch (loss, accuracy, validation,
@@ -1619,6 +1648,7 @@ def compare(
         limit=limit,
         patience=patience,
         bn_momentum=bn_momentum,
+        run_eagerly=run_eagerly,
         callbacks=callbacks,
         verbose=verbose,
         on_error=on_error,
