@@ -126,6 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=limit,
             bn_momentum="auto",
             run_eagerly=args.smoke,  # one step: tracing would cost more than training
+            plots=not args.smoke,
             verbose=0 if args.smoke else 2,
         )
         print(report.to_markdown())

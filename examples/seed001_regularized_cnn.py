@@ -66,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=64 if args.smoke else None,
             out_dir=args.out or tmp,
             run_eagerly=args.smoke,  # one step: tracing would cost more than training
+            plots=not args.smoke,
             verbose=0 if args.smoke else 2,
         )
         print(report.to_markdown())

@@ -68,12 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--learning-rate", type=float, default=0.05, help="SGD learning rate")
     parser.add_argument("--out", help="report directory (default: a temporary one)")
     parser.add_argument(
-        "--smoke", action="store_true", help="1 epoch on 16 images, bn and l2 only (tests)"
+        "--smoke", action="store_true", help="1 epoch on 16 images, bn+l2 only (tests)"
     )
     args = parser.parse_args(argv)
 
     printer = StemPrinter(print_first=0 if args.smoke else 10)
-    chosen = {k: VARIANTS[k] for k in ("bn", "l2")} if args.smoke else VARIANTS
+    chosen = {"bn+l2": VARIANTS["bn+l2"]} if args.smoke else VARIANTS
     with tempfile.TemporaryDirectory() as tmp:
         report = compare(
             chosen,
@@ -91,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit=16 if args.smoke else None,
             out_dir=args.out or tmp,
             run_eagerly=args.smoke,  # one step: tracing would cost more than training
+            plots=not args.smoke,
             verbose=0 if args.smoke else 2,
         )
         print(report.to_markdown())
