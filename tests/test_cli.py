@@ -88,6 +88,24 @@ def test_bad_optimizer_is_reported_before_training(capsys, tmp_path):
     assert "Epoch" not in out
 
 
+def test_unknown_dataset_names_itself_and_exits_2(capsys, tmp_path):
+    code, _, err = _exit_code(
+        ["compare", "--dataset", "no_such_set_xyz", "--out", str(tmp_path / "o")], capsys
+    )
+    assert code == 2
+    assert "regkit compare: error:" in err
+    assert "no_such_set_xyz" in err
+
+
+def test_bn_momentum_flag(capsys):
+    parse = build_parser().parse_args
+    assert parse(["compare"]).bn_momentum == "auto"
+    assert parse(["compare", "--bn-momentum", "keep"]).bn_momentum is None
+    assert parse(["compare", "--bn-momentum", "0.9"]).bn_momentum == 0.9
+    code, _, err = _exit_code(["compare", "--bn-momentum", "1.5"], capsys)
+    assert code == 2 and "invalid BN momentum '1.5'" in err
+
+
 def test_no_command_prints_help_and_returns_2(capsys):
     assert main([]) == 2
     assert "compare" in capsys.readouterr().err
@@ -118,7 +136,7 @@ def test_info_prints_versions_and_devices(capsys):
 def test_compare_in_process_writes_the_report(tmp_path, capsys):
     out_dir = tmp_path / "demo"
     argv = ["compare", "--variants", "baseline,dropout", "--epochs", "1", "--batch-size", "16"]
-    argv += ["--limit", "48", "--seeds", "3", "--out", str(out_dir)]
+    argv += ["--limit", "48", "--seeds", "3", "--out", str(out_dir), "--run-eagerly"]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "[1/2] variant 'baseline' seed 3" in out
