@@ -173,7 +173,7 @@ def test_images_of_varying_sizes_need_image_size():
 
 
 def test_randaugment_runs_per_image_and_is_deterministic_with_a_seed():
-    x, y = _arrays(n=8, side=16)
+    x, y = _arrays(n=4, side=8)
     aug = Augment(randaugment=True)
 
     def run():
@@ -182,7 +182,7 @@ def test_randaugment_runs_per_image_and_is_deterministic_with_a_seed():
     a, b = run(), run()
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], y)
-    assert a[0].shape == (8, 16, 16, 3) and a[0].min() >= 0.0 and a[0].max() <= 1.0
+    assert a[0].shape == (4, 8, 8, 3) and a[0].min() >= 0.0 and a[0].max() <= 1.0
     assert not np.allclose(a[0], x / 255.0)
     with pytest.raises(ValueError, match="argument `augment`: expected RGB images"):
         image_pipeline((x[..., :1], y), augment=aug)
@@ -208,7 +208,7 @@ def test_one_training_step_on_digits():
         [keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(10, "softmax")]
     )
     model.compile("adam", "categorical_crossentropy")
-    history = model.fit(train.take(2), epochs=1, verbose=0)
+    history = model.fit(train.take(2), epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"][0])
 
 
