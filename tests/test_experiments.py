@@ -315,3 +315,24 @@ def test_plan_resizes_digits_for_mobilenet_and_sets_bn_momentum():
     fixed = _plan_comparison(["bn", "l2"], bn_momentum=0.5)
     assert fixed.variants["bn"].reg.bn_momentum == 0.5
     assert fixed.variants["l2"].reg.bn_momentum == 0.99  # no BatchNorm: left alone
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    import keras
+
+    from regkit import compare
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:  # after the backup of epoch 2 (extra callbacks run last)
+                raise KeyboardInterrupt
+
+    quick = {**QUICK, "epochs": 3, "run_eagerly": True, "out_dir": tmp_path}
+    with pytest.raises(KeyboardInterrupt):
+        compare(["baseline"], callbacks=[Interrupt()], **quick)
+    assert (tmp_path / "baseline" / "seed0" / "backup").is_dir()
+    run = compare(["baseline"], **quick).runs[0]
+    assert run.status == "ok"
+    assert run.epochs_run == 3  # epochs 1-2 from the first attempt's log, 3 resumed
+    assert len(run.history["loss"]) == 3
+    assert not (tmp_path / "baseline" / "seed0" / "backup").exists()

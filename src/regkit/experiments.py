@@ -415,6 +415,8 @@ def _fmt(value: float | None, std: float | None, kind: str, several: bool) -> st
     else:  # "float"
         text = f"{value:.2f}" if abs(value) < 1000 else f"{value:,.0f}"
     if several and std is not None:
+        if kind == "int" and std == 0:
+            return text  # parameters, or epochs that agree across seeds
         if kind == "int":
             text += f" ± {std:.1f}"
         elif kind == "pct":
