@@ -37,7 +37,16 @@ from typing import Any
 
 from regkit.config import Regularization
 
-__all__ = ["METRICS", "Report", "RunResult", "Variant", "compare"]
+__all__ = [
+    "METRICS",
+    "Report",
+    "RunResult",
+    "Variant",
+    "compare",
+    "default_augment",
+    "kernel_norm",
+    "package_versions",
+]
 
 #: Figures reported per run and per variant, in report order.
 METRICS: tuple[str, ...] = (
