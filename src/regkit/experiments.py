@@ -1004,6 +1004,8 @@ def _apply_bn_momentum(
     if bn_momentum is None:
         return variants, None
     uses_bn = {n for n, v in variants.items() if v.reg.batch_norm or v.reg.head_batch_norm}
+    changed: dict[str, Any]
+    note: str | None
     if bn_momentum == "auto":
         changed = {}
         for name in uses_bn:
@@ -1065,10 +1067,11 @@ def _limit_splits(splits: Any, limit: int) -> Any:
             changes[key] = part.as_dataset()
         else:
             changes[key] = dataset.take(limit)
-    if dataclasses.is_dataclass(splits):
+    if dataclasses.is_dataclass(splits) and not isinstance(splits, type):
         if "num_examples" in {f.name for f in dataclasses.fields(splits)}:
             changes["num_examples"] = {
-                k: (None if v is None else min(v, limit)) for k, v in splits.num_examples.items()
+                k: (None if v is None else min(v, limit))
+                for k, v in getattr(splits, "num_examples").items()  # noqa: B009
             }
         if arrays:
             changes["arrays"] = new_arrays
@@ -1200,18 +1203,24 @@ def _plan_comparison(
     aug = _coerce_augment(augment, dataset_name)
 
     size = _coerce_image_size(image_size)
-    height, width, channels = splits.image_shape
-    if size is None and (height is None or width is None):
-        raise _invalid(
-            "image_size",
-            f"a size for {dataset_name}, whose images vary in size (e.g. image_size=160)",
-            image_size,
-        )
+    raw_height, raw_width, raw_channels = splits.image_shape
+    if raw_channels is None:
+        raise _invalid("dataset", "images with a known number of channels", dataset_name)
     if size is None:
+        if raw_height is None or raw_width is None:
+            raise _invalid(
+                "image_size",
+                f"a size for {dataset_name}, whose images vary in size (e.g. image_size=160)",
+                image_size,
+            )
+        height_width = (raw_height, raw_width)
         min_size = _MIN_IMAGE_SIZE.get(model) if isinstance(model, str) else None
-        if min_size and min(height, width) < min_size:
-            size = (max(height, min_size), max(width, min_size))
-    input_shape = (*(size or (height, width)), channels)
+        if min_size and min(height_width) < min_size:  # resize only where the model needs it
+            size = (max(raw_height, min_size), max(raw_width, min_size))
+            height_width = size
+    else:
+        height_width = size
+    input_shape: tuple[int, ...] = (*height_width, int(raw_channels))
     image_shape = tuple(splits.image_shape)
 
     train_size = (getattr(splits, "num_examples", None) or {}).get("train")
@@ -1319,7 +1328,7 @@ def kernel_norm(model: Any) -> float:
 def _pipelines(plan: _Plan, seed: int) -> tuple[Any, Any, Any]:
     from regkit.data import image_pipeline
 
-    common = {
+    common: dict[str, Any] = {
         "batch_size": plan.batch_size,
         "image_size": plan.image_size,
         "one_hot": _augment_needs_one_hot(plan.augment),
