@@ -336,3 +336,27 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
     assert run.epochs_run == 3  # epochs 1-2 from the first attempt's log, 3 resumed
     assert len(run.history["loss"]) == 3
     assert not (tmp_path / "baseline" / "seed0" / "backup").exists()
+
+
+def test_no_matplotlib_means_no_plots_and_a_warning_before_training(tmp_path, monkeypatch):
+    import importlib.util
+
+    from regkit.experiments import _plan_comparison
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "matplotlib" else real_find_spec(name, *a),
+    )
+    with pytest.warns(UserWarning, match="matplotlib is not installed"):
+        plan = _plan_comparison(["baseline"], out_dir=tmp_path)
+    assert plan.plots is False
+
+
+def test_report_files_are_readable_by_others(tmp_path):
+    report = _report()
+    report.save(tmp_path, plots=False)
+    for name in ("report.json", "report.md"):
+        assert (tmp_path / name).stat().st_mode & 0o044  # not a 0600 temp file
+    assert not list(tmp_path.glob(".*tmp"))

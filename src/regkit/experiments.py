@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as _dt
+import importlib.util
 import json
 import logging
 import math
@@ -31,6 +32,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -842,13 +844,14 @@ def _shorten(text: str, width: int) -> str:
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Writes next to `path`, then renames: readers never see half a file. The file gets
+    the usual permissions (umask), unlike a `mkstemp` file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -1228,6 +1231,13 @@ def _plan_comparison(
     plan_variants, momentum_note = _apply_bn_momentum(plan_variants, bn_momentum, steps)
 
     path = _check_out_dir(out_dir) if out_dir is not None else None
+    if plots and path is not None and importlib.util.find_spec("matplotlib") is None:
+        warnings.warn(
+            "matplotlib is not installed, so compare will write no plots "
+            "(pip install 'regkit[plots]'; Report.plot can draw them later).",
+            stacklevel=3,
+        )
+        plots = False
 
     config = {
         "model": _model_label(model),
