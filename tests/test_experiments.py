@@ -86,6 +86,8 @@ def test_variants_errors_name_the_problem():
         _coerce_variants(["baseline", "nope"])
     with pytest.raises(ValueError, match="unique variant names"):
         _coerce_variants(["l2", "l2"])
+    with pytest.raises(ValueError, match="differ after replacing odd characters"):
+        _coerce_variants({"a b": "l2", "a_b": "bn"})
     with pytest.raises(ValueError, match="Received: learning_rate=-1"):
         Variant(learning_rate=-1)
 

@@ -346,7 +346,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             on_error="record",
             plots=plots,
         )
-    except (ValueError, TypeError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # a bad value, a missing data set, an unwritable --out
         parser.error(str(exc))  # exits 2, like any other bad flag
     if not args.quiet:
         c = plan.config
@@ -359,7 +359,9 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     try:
         report = experiments._run_comparison(plan)
     except KeyboardInterrupt:
-        print(f"\nInterrupted; the runs that finished are in {out / 'report.md'}", file=sys.stderr)
+        where = out / "report.md"
+        kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"
+        print(f"\nInterrupted; {kept}.", file=sys.stderr)
         return 130
     print()
     print(report.to_markdown())

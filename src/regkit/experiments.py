@@ -199,11 +199,17 @@ def _coerce_variants(
             f"Received: variants={variants!r}. Presets: {', '.join(Regularization.preset_names())}"
         )
     result: dict[str, Variant] = {}
+    folders: dict[str, str] = {}
     for name, value in items:
         if not isinstance(name, str) or not name.strip():
             raise _invalid("variants", "non-empty variant names (str)", name)
         if name in result:
             raise _invalid("variants", "unique variant names", f"{name} (given twice)")
+        other = folders.setdefault(_slug(name), name)
+        if other != name:  # each variant's logs go to out_dir/<slug>/
+            raise _invalid(
+                "variants", "names that differ after replacing odd characters", [other, name]
+            )
         try:
             result[name] = Variant.coerce(value)
         except ValueError as exc:
@@ -1523,7 +1529,7 @@ def _run_comparison(plan: _Plan) -> Report:
                 if result.status == "diverged":
                     say(
                         f"    variant {name!r} seed {seed} diverged "
-                        f"(non-finite loss in epoch {result.diverged_epoch})"
+                        f"(non-finite loss or weights in epoch {result.diverged_epoch})"
                     )
                 elif result.status == "ok":
                     say(f"    {_run_summary(result)}")
