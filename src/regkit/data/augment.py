@@ -15,6 +15,12 @@ Every random parameter is drawn **per image** and the transforms run on **whole 
 Randomness is stateless: each batch gets a seed (see `regkit.data.image_pipeline`), so a
 pipeline built twice with the same seed yields identical batches, in parallel or not.
 
+RandAugment is Keras' own layer. MixUp and CutMix are written here rather than taken
+from `keras.layers.MixUp` / `CutMix`: those draw from a stateful seed generator, so in a
+parallel tf.data map they are not reproducible under a seed, and Keras' CutMix weights
+the labels by its box's continuous area, which differs from the share of pixels actually
+pasted (by up to 6% at 32x32, more on 8x8 digits).
+
 This module imports TensorFlow only when a transform runs, so building an `Augment` (for
 example from command-line flags) is cheap.
 """
