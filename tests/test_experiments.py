@@ -363,3 +363,24 @@ def test_report_files_are_readable_by_others(tmp_path):
     for name in ("report.json", "report.md"):
         assert (tmp_path / name).stat().st_mode & 0o044  # not a 0600 temp file
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_compare_on_a_mocked_tfds_set_needs_and_uses_image_size():
+    import tensorflow_datasets as tfds
+
+    from regkit import compare
+    from regkit.data import Augment
+
+    common = {**QUICK, "dataset": "imagenette/160px", "download": True, "run_eagerly": True}
+    with tfds.testing.mock_data(num_examples=6):  # never the network
+        with pytest.raises(ValueError, match=r"argument `image_size`.*vary in size"):
+            compare(["baseline"], **common)
+        report = compare(
+            {"basic": "baseline", "regularized": "dropout"},
+            image_size=16,
+            augment=Augment.seed001(),  # rot90 needs the square size
+            **common,
+        )
+    assert [report.status(v) for v in ("basic", "regularized")] == ["ok", "ok"]
+    assert report.config["input_shape"] == [16, 16, 3]
+    assert report.config["augment"]["rot90"] is True
