@@ -4,9 +4,10 @@ hand-written in Keras (tests/seed_models.py), measured interleaved in one run.
 Both models of a pair have the same layers, parameter count and regularization losses, are
 compiled by the same `regkit.compile_model` call (Adam, sparse cross-entropy, accuracy,
 ``jit_compile="auto"``) and train on the same in-memory synthetic batch repeated, so the
-input pipeline costs nothing and any difference comes from the model graph. Each
-measurement is one `fit` of N steps after a warm-up fit (tracing). Target: regkit / Keras
->= 0.97.
+input pipeline costs nothing and any difference comes from the model graph; the bench
+also traces both train steps and says whether the TensorFlow graphs are identical (same op
+types, same counts). Each measurement is one `fit` of N steps after a warm-up fit
+(tracing). Target: regkit / Keras >= 0.97.
 
 Every step is timed (a callback, batch begin to end, so fit's per-call set-up is left
 out); images/sec is batch size over the median step time of all rounds.
@@ -27,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from collections import Counter
 
 import _common
 
@@ -111,6 +113,16 @@ class _StepTimer(keras.callbacks.Callback):
         self.rounds[-1].append(time.perf_counter() - self._start)
 
 
+def train_step_ops(model: keras.Model, shape: tuple[int, ...], batch: int) -> Counter:
+    """Op types of the model's traced train step (forward, loss, gradients, Adam update).
+
+    Two models whose counters are equal run the same TensorFlow graph, step for step.
+    """
+    spec = (tf.TensorSpec((batch, *shape), tf.float32), tf.TensorSpec((batch,), tf.int32))
+    graph = tf.function(model.train_step).get_concrete_function(spec).graph
+    return Counter(op.type for op in graph.get_operations())
+
+
 def _trainer(model: keras.Model, shape: tuple[int, ...], batch: int, steps: int):
     """Compiles `model` and returns (measure, timer): each `measure()` fits `steps` steps."""
     regkit.compile_model(model)
@@ -157,6 +169,8 @@ def bench(name: str, pair, shape, *, batch: int, steps: int, rounds: int) -> dic
         "keras": _trainer(theirs, shape, batch, steps),
         "keras_copy": _trainer(control, shape, batch, steps),
     }
+    ops = train_step_ops(ours, shape, batch)  # models are built by the warm-up fits
+    same_graph = ops == train_step_ops(theirs, shape, batch)
     _common.interleave({k: measure for k, (measure, _) in arms.items()}, rounds)
     timers = {k: timer for k, (_, timer) in arms.items()}
     # Batch size over the median step time of all rounds, and the interquartile range.
@@ -178,6 +192,8 @@ def bench(name: str, pair, shape, *, batch: int, steps: int, rounds: int) -> dic
         "ratio": ratio,
         "round_ratios": per_round,
         "control_ratio": control_ratio,
+        "train_step_ops": sum(ops.values()),
+        "same_train_step_graph": same_graph,
         "verdict": _common.verdict(ratio, TARGET, at_least=True),
     }
 
@@ -187,7 +203,7 @@ def main() -> None:
     info = _common.print_machine()
     # (name, builders, input shape, batch, timed steps per round, rounds)
     plans = [
-        ("seed 000", seed000_pair, (32, 32, 3), 64, 5 if args.quick else 10, 12),
+        ("seed 000", seed000_pair, (32, 32, 3), 64, 5 if args.quick else 8, 30),
         ("seed 001", seed001_pair, (160, 160, 3), 8, 1, 12),
     ]
     if args.quick or args.rounds:
@@ -204,6 +220,7 @@ def main() -> None:
         "params",
         "batch x steps",
         "rounds",
+        "train step graph",
         "regkit img/s (IQR)",
         "Keras img/s (IQR)",
         "regkit / Keras",
@@ -217,6 +234,8 @@ def main() -> None:
             f"{r['params']:,}",
             f"{r['batch']} x {r['steps']}",
             r["rounds"],
+            f"{'identical' if r['same_train_step_graph'] else 'DIFFERENT'}, "
+            f"{r['train_step_ops']} ops",
             f"{_common.num(r['regkit_img_s'])} ({r['regkit_iqr']})",
             f"{_common.num(r['keras_img_s'])} ({r['keras_iqr']})",
             f"{r['ratio']:.3f}",
