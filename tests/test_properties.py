@@ -52,8 +52,8 @@ _COMMON = {
 }
 
 
-def twin(strategy, *, fast: int):
-    """Makes a default-tier test (`fast` examples) and a slow-tier twin (200 examples)."""
+def twin(strategy, *, fast: int, slow: int = SLOW_EXAMPLES):
+    """Makes a default-tier test (`fast` examples) and a slow-tier twin (`slow`, 200)."""
 
     def make(check):
         def fast_test(case):
@@ -64,7 +64,7 @@ def twin(strategy, *, fast: int):
 
         fast_test.__doc__ = slow_test.__doc__ = check.__doc__
         fast_test = settings(max_examples=fast, **_COMMON)(given(strategy)(fast_test))
-        slow_test = settings(max_examples=SLOW_EXAMPLES, **_COMMON)(given(strategy)(slow_test))
+        slow_test = settings(max_examples=slow, **_COMMON)(given(strategy)(slow_test))
         return fast_test, pytest.mark.slow(slow_test)
 
     return make
@@ -424,9 +424,10 @@ def check_mobilenet_v2_parity(kw):
     assert ours.output_shape == reference.output_shape
 
 
-test_mobilenet_v2_parity, test_mobilenet_v2_parity_slow = twin(mobilenet_parity_cases(), fast=2)(
-    check_mobilenet_v2_parity
-)
+# Two MobileNetV2 builds per example: 100 in the slow tier keep it within the per-test timeout.
+test_mobilenet_v2_parity, test_mobilenet_v2_parity_slow = twin(
+    mobilenet_parity_cases(), fast=2, slow=100
+)(check_mobilenet_v2_parity)
 
 
 @st.composite
