@@ -7,7 +7,7 @@ subprocesses (tests/scripts/dist_*.py) that print their findings as JSON:
 - MirroredStrategy over two logical CPUs: build_cnn + compile_model + fit, and compare,
   give the loss trajectory of one device for the same seed, data and global batch;
 - MultiWorkerMirroredStrategy with two worker processes on 127.0.0.1 (TF_CONFIG) trains one
-  epoch and ends with the weights one device reaches.
+  epoch (with validation, then evaluate) and ends with the weights one device reaches.
 """
 
 from __future__ import annotations
@@ -212,6 +212,9 @@ def test_multi_worker_mirrored_trains_one_epoch(workers):
         # global batch ends.
         assert math.isclose(w["loss"][0], w["reference_loss"][0], rel_tol=RTOL)
         assert math.isclose(w["kernel_sum"], w["reference_kernel_sum"], rel_tol=RTOL)
+        # Validation during fit and evaluate() run distributed too, on the trained weights.
+        assert math.isclose(w["val_loss"][0], w["reference_val_loss"][0], rel_tol=RTOL)
+        assert math.isclose(w["eval_loss"], w["val_loss"][0], rel_tol=RTOL)
     first, second = workers
     assert first["kernel_sum"] == pytest.approx(second["kernel_sum"], rel=1e-6)
     assert first["loss"] == pytest.approx(second["loss"], rel=1e-6)

@@ -2,9 +2,10 @@
 
 tests/test_distributed.py starts two of these with TF_CONFIG naming both workers (free
 ports on 127.0.0.1) and this worker's index. Each worker builds and compiles a regkit CNN
-in the strategy's scope and trains one epoch on a tiny dataset; gradients are all-reduced
-between the two processes every step. Then, outside any strategy, it trains the same model
-from the same seed on one device as a reference. The last line of stdout is a JSON object.
+in the strategy's scope, trains one epoch on a tiny dataset (validating on it) and evaluates;
+gradients are all-reduced between the two processes every step. Then, outside any strategy,
+it trains the same model from the same seed on one device as a reference. The last line of
+stdout is a JSON object.
 
     python tests/scripts/dist_mwms_worker.py [--plain]
 
@@ -96,12 +97,16 @@ def main() -> None:
     # letting tf.data try (and warn about) file-based sharding.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    history = model.fit(ds.with_options(options), epochs=1, verbose=0)
+    ds = ds.with_options(options)
+    history = model.fit(ds, validation_data=ds, epochs=1, verbose=0)
+    evaluation = model.evaluate(ds, verbose=0, return_dict=True)
     result = {
         "task": task,
         "strategy_from": source,
         "replicas": int(strategy.num_replicas_in_sync),
         "loss": [float(v) for v in history.history["loss"]],
+        "val_loss": [float(v) for v in history.history["val_loss"]],
+        "eval_loss": float(evaluation["loss"]),
         "steps": int(model.optimizer.iterations.numpy()),
         "initial_kernel_sum": initial,
         "kernel_sum": _kernel_sum(model),
@@ -111,8 +116,9 @@ def main() -> None:
     keras.utils.set_random_seed(0)
     with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
         reference = _model()
-    ref_history = reference.fit(ds, epochs=1, verbose=0, shuffle=False)
+    ref_history = reference.fit(ds, validation_data=ds, epochs=1, verbose=0, shuffle=False)
     result["reference_loss"] = [float(v) for v in ref_history.history["loss"]]
+    result["reference_val_loss"] = [float(v) for v in ref_history.history["val_loss"]]
     result["reference_kernel_sum"] = _kernel_sum(reference)
     print(json.dumps(result), flush=True)
 
