@@ -28,12 +28,14 @@ _LAZY_ATTRS: dict[str, str] = {
     "compile_model": "regkit.training",
     "compare": "regkit.experiments",
     "Report": "regkit.experiments",
+    "Variant": "regkit.experiments",
 }
 _LAZY_MODULES = ("data", "callbacks", "device", "plots", "experiments", "models", "blocks")
 
 __all__ = [
     "Regularization",
     "Report",
+    "Variant",
     "__version__",
     "apply_regularization",
     "build_cnn",
@@ -53,7 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from regkit import callbacks, data, device, plots
     from regkit.blocks import conv_block, dense_head, inverted_residual
     from regkit.config import Regularization
-    from regkit.experiments import Report, compare
+    from regkit.experiments import Report, Variant, compare
     from regkit.models import build_cnn, build_mobilenet_v2
     from regkit.regularization import apply_regularization
     from regkit.training import compile_model
