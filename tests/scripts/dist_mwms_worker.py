@@ -41,12 +41,11 @@ class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy
     """
 
     def reduce(self, reduce_op, value, axis):
-        parent = super()
-
         def leaf(v):
             local = self.experimental_local_results(v)[0]
             scalar = getattr(local, "shape", None) is not None and local.shape.rank == 0
-            return parent.reduce(reduce_op, v, None if scalar else axis)
+            base = tf.distribute.MultiWorkerMirroredStrategy
+            return base.reduce(self, reduce_op, v, None if scalar else axis)
 
         return tf.nest.map_structure(leaf, value)
 
