@@ -19,7 +19,12 @@ Figures: wall-clock seconds of the whole process (interpreter, imports, data, tr
 evaluation, outputs), medians over rounds; the ratio regkit / seed-style; and the training
 seconds each side reports (fit + evaluate, summed over the variants).
 
+`--breakdown` instead trains the `all` variant in one process under five set-ups, from the
+seeds' way (NumPy arrays, no callbacks) up to everything `compare` adds, and prints the
+median epoch time of each (first epoch, which traces, left out): where the extra time goes.
+
     python bench/bench_e2e.py [--quick] [--rounds N] [--json PATH]
+    python bench/bench_e2e.py --breakdown [--epochs N] [--rounds N]
     python bench/bench_e2e.py --seed-style [--epochs N] [--batch-size N] [--result PATH]
 """
 
@@ -32,6 +37,7 @@ import time
 from pathlib import Path
 
 import _common
+import numpy as np
 
 EPOCHS, BATCH_SIZE = 15, 32  # regkit compare's defaults
 
@@ -113,6 +119,96 @@ def seed_style_study(epochs: int, batch_size: int) -> dict:
     return results
 
 
+# ------------------------------------------------------------------ breakdown
+def breakdown(epochs: int, rounds: int) -> dict:
+    """Median epoch seconds of the `all` variant under growing sets of regkit's extras."""
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    import regkit
+    from regkit.callbacks import RegularizationMonitor, WeightNormLogger, standard_callbacks
+    from regkit.data import image_pipeline, load_dataset
+
+    splits = load_dataset("digits")
+    arrays = {}
+    for split in ("train", "validation"):
+        xs, ys = zip(*getattr(splits, split).as_numpy_iterator(), strict=True)
+        arrays[split] = (np.stack(xs) / 255.0, np.array(ys))
+    train = image_pipeline(splits.train, batch_size=BATCH_SIZE, training=True, seed=0)
+    validation = image_pipeline(splits.validation, batch_size=BATCH_SIZE, training=False)
+
+    class EpochTimer(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.seconds: list[float] = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            self.seconds.append(time.perf_counter() - self._start)
+
+    def monitors():
+        return [WeightNormLogger(), RegularizationMonitor()]
+
+    def standard(tmp: Path):
+        return standard_callbacks(tmp / "best.weights.h5", patience=epochs, verbose=0)
+
+    setups = {
+        "seed-style: NumPy arrays, no callbacks": (False, lambda tmp: []),
+        "regkit tf.data pipeline, no callbacks": (True, lambda tmp: []),
+        "+ WeightNormLogger, RegularizationMonitor": (True, lambda tmp: monitors()),
+        "+ standard_callbacks only": (True, standard),
+        "everything compare adds": (True, lambda tmp: [*monitors(), *standard(tmp)]),
+    }
+    timings: dict[str, list[float]] = {name: [] for name in setups}
+
+    def arm(name: str):
+        pipeline, make_callbacks = setups[name]
+
+        def run() -> float:
+            keras.backend.clear_session()
+            keras.utils.set_random_seed(0)
+            model = regkit.build_cnn((8, 8, 1), 10, reg="all")
+            regkit.compile_model(model)
+            timer = EpochTimer()
+            with tempfile.TemporaryDirectory() as tmp:
+                extra = [timer, *make_callbacks(Path(tmp))]
+                if pipeline:
+                    model.fit(
+                        train, validation_data=validation, epochs=epochs, verbose=0, callbacks=extra
+                    )
+                else:
+                    x, y = arrays["train"]
+                    model.fit(
+                        x,
+                        y,
+                        batch_size=BATCH_SIZE,
+                        epochs=epochs,
+                        verbose=0,
+                        validation_data=arrays["validation"],
+                        callbacks=extra,
+                    )
+            timings[name].extend(timer.seconds[1:])  # the first epoch traces
+            return _common.median(timer.seconds[1:])
+
+        return run
+
+    _common.interleave({name: arm(name) for name in setups}, rounds)
+    base = _common.median(timings["seed-style: NumPy arrays, no callbacks"])
+    rows = [
+        [name, _common.num(_common.median(t)), f"{_common.median(t) / base:.2f}"]
+        for name, t in timings.items()
+    ]
+    print()
+    print(
+        _common.markdown_table(["set-up (variant all)", "median s / epoch", "x seed-style"], rows)
+    )
+    return {name: _common.median(t) for name, t in timings.items()}
+
+
 # ------------------------------------------------------------------ the benchmark
 def _regkit_arm(workdir: Path, epochs: int | None, record: list):
     def run() -> float:
@@ -158,6 +254,7 @@ def _training_seconds(record: list) -> float:
 def main() -> None:
     p = _common.parser(__doc__.splitlines()[0])
     p.add_argument("--seed-style", action="store_true", help="run the seed-style study only")
+    p.add_argument("--breakdown", action="store_true", help="where regkit's extra time goes")
     p.add_argument("--epochs", type=int, default=None)
     p.add_argument("--batch-size", type=int, default=BATCH_SIZE)
     p.add_argument("--result", metavar="PATH", help="(--seed-style) write its results here")
@@ -169,6 +266,13 @@ def main() -> None:
         return
 
     info = _common.print_machine()
+    if args.breakdown:
+        epochs = args.epochs or (2 if args.quick else 6)
+        rounds = args.rounds or (1 if args.quick else 2)
+        print(f"breakdown: {epochs} epochs x {rounds} round(s) per set-up", flush=True)
+        figures = breakdown(epochs, rounds)
+        _common.finish(args, {"bench": "e2e-breakdown", "machine": info, "epoch_s": figures})
+        return
     rounds = args.rounds or (1 if args.quick else 2)
     epochs = args.epochs or (1 if args.quick else None)  # None: compare's own default
     seed_epochs = epochs or EPOCHS
