@@ -5,7 +5,8 @@ in a child process (`python -c CHILD`) that calls `regkit.device.setup(seed=...,
 deterministic=True)`. The runs exercise every source of randomness a study has: weight
 initialisation, shuffling and per-image augmentation in `image_pipeline`, Dropout and
 SpatialDropout, BatchNorm, L2 and the optimizer. Two processes with seed 0 must produce
-exactly equal histories (every float of every epoch); seed 1 must differ (so the
+exactly equal histories (every float of every epoch) and bit-identical final weights
+(SHA-256 over every variable, BatchNorm statistics included); seed 1 must differ (so the
 comparison can fail).
 """
 
@@ -19,7 +20,7 @@ import sys
 import pytest
 
 CHILD = r"""
-import json, sys
+import hashlib, json, sys
 import numpy as np
 from regkit import Regularization, build_cnn, build_mobilenet_v2, compile_model, device
 from regkit.data import Augment, from_arrays, image_pipeline
@@ -57,6 +58,10 @@ for seed in map(int, sys.argv[3].split(",")):
                   labels="one_hot" if one_hot else "sparse")
     history = model.fit(train, validation_data=val, epochs=epochs, verbose=0)
     results[seed] = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+    digest = hashlib.sha256()
+    for weight in model.get_weights():  # BN moving statistics included
+        digest.update(np.ascontiguousarray(weight).tobytes())
+    results[seed]["weights_sha256"] = digest.hexdigest()
 print("RESULT " + json.dumps(results))
 """
 
@@ -83,10 +88,11 @@ def _result(proc: subprocess.Popen) -> dict[str, dict[str, list[float]]]:
 def _check(model: str, epochs: int) -> None:
     first, second = _start(model, epochs, "0,1"), _start(model, epochs, "0")
     a, b = _result(first), _result(second)
-    assert a["0"] == b["0"]  # exact: every float of every epoch, across processes
+    assert a["0"] == b["0"]  # exact: every float of every epoch and every weight bit
     assert len(a["0"]["loss"]) == epochs
     assert {"loss", "val_loss", "val_accuracy"} <= set(a["0"])
     assert a["1"]["loss"] != a["0"]["loss"]  # another seed, another run
+    assert a["1"]["weights_sha256"] != a["0"]["weights_sha256"]
 
 
 def test_same_seed_same_history_cnn():
