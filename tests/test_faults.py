@@ -22,6 +22,7 @@ robust kill point.
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -35,8 +36,16 @@ import numpy as np
 import pytest
 
 SCRIPT = Path(__file__).parent / "scripts" / "fault_train.py"
-sys.path.insert(0, str(SCRIPT.parent))
-import fault_train  # noqa: E402
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("fault_train", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+fault_train = _load_script()  # its `train` is the in-process reference run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 
