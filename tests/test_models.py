@@ -292,7 +292,7 @@ BAD_ARGUMENTS = [
     ),
     (
         lambda: build_mobilenet_v2((32, 32, 3), 10, alpha=0),
-        "Invalid value for argument `alpha`: expected a float > 0. Received: alpha=0",
+        "Invalid value for argument `alpha`: expected a finite float > 0. Received: alpha=0",
     ),
     (
         lambda: build_mobilenet_v2((16, 16, 3), 10),

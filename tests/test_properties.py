@@ -1148,51 +1148,26 @@ test_image_pipeline_invalid, test_image_pipeline_invalid_slow = twin(
 
 
 # ----------------------------------------------------------------------------------------
-# Known failures found by the properties above (fixing one turns its test into a failure:
-# then delete the xfail mark and widen the strategy that left the case out).
+# Regressions: cases these properties found misbehaving, fixed since, pinned here.
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="alpha=inf passes the `alpha > 0` check and fails in make_divisible with "
-    "OverflowError: cannot convert float infinity to integer",
-)
 def test_mobilenet_v2_alpha_inf_names_alpha():
     _raises_naming(lambda: build_mobilenet_v2((32, 32, 3), 3, alpha=math.inf), ("alpha",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a NumPy float alpha (e.g. np.float32(0.5)) is rejected as 'expected a float > 0' "
-    "although it is a valid float > 0",
-)
 def test_mobilenet_v2_accepts_numpy_float_alpha():
     model = build_mobilenet_v2((32, 32, 3), 3, alpha=np.float32(0.5))
     assert model.output_shape == (None, 3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stride=2.0 passes check_choice (2.0 == 2) and Keras' DepthwiseConv2D then raises "
-    "'The `strides` argument must be a tuple of 2 integers', which names no regkit argument",
-)
 def test_inverted_residual_float_stride_names_stride():
     _raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=2.0), ("stride",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="stride=True passes check_choice (True == 1) and silently builds a stride-1 block",
-)
 def test_inverted_residual_bool_stride_names_stride():
     _raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=True), ("stride",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a NumPy array for a choice argument makes `value not in choices` raise NumPy's "
-    "'The truth value of an array ... is ambiguous', naming no argument",
-)
 def test_choice_argument_given_an_array_names_it():
     _raises_naming(
         lambda: build_cnn((8, 8, 1), 2, filters=(2,), pooling=np.array(["avg", "max"])),
@@ -1200,27 +1175,13 @@ def test_choice_argument_given_an_array_names_it():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reg={'foo': 1} raises 'Invalid value for argument `config`' (from "
-    "Regularization.from_dict); the caller passed `reg`",
-)
 def test_unknown_reg_field_names_reg():
     _raises_naming(lambda: build_cnn((8, 8, 1), 2, filters=(2,), reg={"foo": 1}), ("reg",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conv_block(x, ..., pool=True) on a 1x1 map says 'argument `input_shape`'; "
-    "conv_block has no such argument (its input is `x`)",
-)
 def test_conv_block_too_small_names_x():
     _raises_naming(lambda: conv_block(keras.Input((1, 1, 4)), 4), ("x",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="conv_block does not validate `pool`: pool='no' is truthy and silently pools",
-)
 def test_conv_block_non_bool_pool_names_pool():
     _raises_naming(lambda: conv_block(keras.Input((4, 4, 4)), 4, pool="no"), ("pool",))

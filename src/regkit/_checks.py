@@ -6,12 +6,16 @@ Every check raises in Keras' style, naming the argument, what was expected and w
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 __all__ = [
+    "check_bool",
     "check_choice",
     "check_int_sequence",
+    "check_positive_float",
     "check_positive_int",
     "check_tensor_rank",
     "invalid",
@@ -69,14 +73,49 @@ def check_int_sequence(
 
 
 def check_choice(arg: str, value: Any, choices: Sequence[Any]) -> Any:
-    """Returns `value` if it is one of `choices`; the error lists the valid ones."""
-    if value not in choices:
+    """Returns `value` if it is one of `choices`; the error lists the valid ones.
+
+    The match is by type as well as value, so ``True`` is not ``1`` and ``2.0`` is not ``2``,
+    and values that do not compare to a bool (NumPy arrays) are rejected, not crashed on.
+    """
+    if not any(_same_choice(value, choice) for choice in choices):
         valid = ", ".join(repr(c) for c in choices)
         raise ValueError(
             f"Invalid value for argument `{arg}`: expected one of {valid}. "
             f"Received: {arg}={value!r}"
         )
     return value
+
+
+def _same_choice(value: Any, choice: Any) -> bool:
+    if type(value) is not type(choice) and not (isinstance(choice, str) and isinstance(value, str)):
+        return False
+    try:
+        return bool(value == choice)
+    except (TypeError, ValueError):
+        return False
+
+
+def check_positive_float(arg: str, value: Any) -> float:
+    """Returns `value` as float; raises unless it is a finite real number > 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a float. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    if not (math.isfinite(value) and value > 0):
+        raise invalid(arg, "a finite float > 0", value)
+    return float(value)
+
+
+def check_bool(arg: str, value: Any) -> bool:
+    """Returns `value`; raises TypeError unless it is a bool (NumPy bools count)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a bool. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    return bool(value)
 
 
 def check_tensor_rank(arg: str, x: Any, rank: int) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import keras
 
 from regkit._checks import (
+    check_bool,
     check_choice,
     check_int_sequence,
     check_positive_int,
@@ -102,8 +103,9 @@ def conv_block(
     kernel_size = check_positive_int("kernel_size", kernel_size)
     check_choice("norm_order", norm_order, NORM_ORDERS)
     check_tensor_rank("x", x, 4)
+    pool = check_bool("pool", pool)
     if pool:
-        _check_poolable(x, 1)
+        _check_poolable(x, 1, arg="x")
     name = _block_name(name, "conv_block")
 
     for j in range(1, convs + 1):
@@ -141,15 +143,20 @@ def conv_block(
     return x
 
 
-def _check_poolable(x: Any, poolings: int) -> None:
-    """Raises if `x`'s spatial size cannot take `poolings` 2x2 poolings."""
+def _check_poolable(x: Any, poolings: int, *, arg: str = "input_shape") -> None:
+    """Raises, naming `arg`, if `x`'s spatial size cannot take `poolings` 2x2 poolings."""
     need = 2**poolings
     for size in tuple(x.shape)[1:3]:
         if size is not None and size < need:
+            received = (
+                f"input_shape={tuple(x.shape)[1:]}"
+                if arg == "input_shape"
+                else f"{arg} with shape {tuple(x.shape)}"
+            )
             raise ValueError(
-                f"Invalid value for argument `input_shape`: an input of spatial size "
+                f"Invalid value for argument `{arg}`: an input of spatial size "
                 f"{tuple(x.shape)[1:3]} is too small for {poolings} 2x2 pooling(s); "
-                f"expected height and width >= {need}. Received: input_shape={tuple(x.shape)[1:]}"
+                f"expected height and width >= {need}. Received: {received}"
             )
 
 
@@ -223,6 +230,7 @@ def inverted_residual(
     reg = Regularization.coerce(reg)
     filters = check_positive_int("filters", filters)
     expansion = check_positive_int("expansion", expansion)
+    stride = check_positive_int("stride", stride)
     check_choice("stride", stride, (1, 2))
     check_tensor_rank("x", x, 4)
     name = _block_name(name, "inverted_residual")

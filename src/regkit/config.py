@@ -173,11 +173,15 @@ class Regularization:
         Raises:
             ValueError: `config` has a key that is not a field.
         """
+        return cls._from_mapping(config, "config")
+
+    @classmethod
+    def _from_mapping(cls, config: Mapping[str, Any], arg: str) -> Regularization:
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(config) - names)
+        unknown = sorted(str(k) for k in set(config) - names)
         if unknown:
             raise ValueError(
-                f"Invalid value for argument `config`: unknown Regularization field(s) "
+                f"Invalid value for argument `{arg}`: unknown Regularization field(s) "
                 f"{unknown}. Valid fields: {sorted(names)}"
             )
         return cls(**dict(config))
@@ -219,7 +223,7 @@ class Regularization:
         if isinstance(reg, str):
             return _lookup_preset(reg, "reg")
         if isinstance(reg, Mapping):
-            return cls.from_dict(reg)
+            return cls._from_mapping(reg, "reg")
         raise TypeError(
             "Invalid type for argument `reg`: expected a Regularization, a preset name, "
             f"a dict or None. Received: reg={reg!r} of type {type(reg).__name__}"

@@ -7,7 +7,14 @@ from typing import Any, NamedTuple
 
 import keras
 
-from regkit._checks import check_choice, check_int_sequence, check_positive_int, invalid
+from regkit._checks import (
+    check_bool,
+    check_choice,
+    check_int_sequence,
+    check_positive_float,
+    check_positive_int,
+    invalid,
+)
 from regkit.blocks import (
     NORM_ORDERS,
     OUTPUTS,
@@ -236,10 +243,8 @@ def build_mobilenet_v2(
     """
     reg = Regularization.coerce(reg)
     name = _check_name(name)
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
-        raise invalid("alpha", "a float > 0", alpha)
-    if not isinstance(include_top, bool):
-        raise invalid("include_top", "a bool", include_top)
+    alpha = check_positive_float("alpha", alpha)
+    include_top = check_bool("include_top", include_top)
     check_choice("pooling", pooling, ("avg", "max") if include_top else ("avg", "max", None))
     check_choice("output", output, OUTPUTS)
     if include_top:
