@@ -103,9 +103,10 @@ def check_positive_float(arg: str, value: Any) -> float:
             f"Invalid type for argument `{arg}`: expected a float. "
             f"Received: {arg}={value!r} of type {type(value).__name__}"
         )
-    if not (math.isfinite(value) and value > 0):
+    number = float(value)
+    if not (math.isfinite(number) and number > 0):
         raise invalid(arg, "a finite float > 0", value)
-    return float(value)
+    return number
 
 
 def check_bool(arg: str, value: Any) -> bool:
