@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import csv
 import importlib.util
-import json
 import os
 import random
 import signal
@@ -49,9 +48,8 @@ fault_train = _load_script()  # its `train` is the in-process reference run
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
 
-#: Kill points the standard callbacks survive. "callback_state" and "backup_metadata" are
-#: known failures, pinned by the xfail tests below; add them here once fixed.
-ROBUST_POINTS = ("step", "best", "backup_weights", "epoch_end")
+#: Kill points the standard callbacks survive: all of the script's points.
+ROBUST_POINTS = ("step", "best", "backup_weights", "backup_metadata", "epoch_end")
 _ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
 
 
@@ -148,7 +146,7 @@ def _survive(
 
 
 def _has_backup(out: Path) -> bool:
-    return (out / "best_backup" / "latest.weights.h5").exists()
+    return (out / "best_backup" / "training_metadata.json").exists()
 
 
 def _check_resume_point(before, after, spec) -> None:
@@ -208,39 +206,23 @@ def test_many_random_kills_resume_to_the_same_epochs(tmp_path):
     assert set(ledger.by_point) == set(ROBUST_POINTS)
 
 
-# Known failures: a kill at these points leaves a run that cannot resume, or resumes with
-# lost early-stopping state. Each is pinned twice: the state the kill leaves, rebuilt
-# in-process (default tier, cheap), and the real SIGKILL (slow tier).
-
-_METADATA_BUG = (
-    "Keras' BackupAndRestore rewrites training_metadata.json in place; a kill between its "
-    "truncation and the write leaves it empty, and every later fit raises "
-    "json.JSONDecodeError in BackupAndRestore.on_train_begin (its .bkp fallback only "
-    "catches OSError), so the run can never resume"
-)
-_FIRST_BACKUP_BUG = (
-    "a kill while BackupAndRestore writes a run's first latest.weights.h5 leaves it "
-    "truncated with no .bkp to fall back on; every later fit raises h5py's OSError "
-    "'truncated file' from BackupAndRestore.on_train_begin, so the run can never resume"
-)
-_STATE_BUG = (
-    "TrainingStateBackup writes its callback state after Keras' backup of the same epoch; "
-    "a kill in between leaves a backup one epoch ahead of the state, so the resumed run "
-    "warns 'early-stopping and learning-rate counters start over' and trains past the "
-    "epoch an uninterrupted run stops at (10 epochs instead of 6 here)"
-)
+# Kills inside the backup's own writes. Keras' BackupAndRestore rewrote its files in place,
+# so a kill there left an empty training_metadata.json or a truncated first weights file
+# and every later fit failed; its callback-state file could also fall one epoch behind the
+# weights. TrainingStateBackup now commits weights, epoch and callback state in one atomic
+# record. Each case is checked twice: the state a kill leaves, rebuilt in-process (default
+# tier, cheap), and the real SIGKILL (slow tier).
 
 
-@pytest.mark.xfail(strict=True, raises=json.JSONDecodeError, reason=_METADATA_BUG)
 def test_empty_backup_metadata_left_by_a_kill_does_not_block_resuming(tmp_path):
     backup = tmp_path / "best_backup"
     backup.mkdir()
-    (backup / "training_metadata.json").write_text("")  # the kill came before the write
-    result = fault_train.train(tmp_path)
+    (backup / "training_metadata.json").write_text("")  # a kill mid-write (pre-fix layout)
+    with pytest.warns(UserWarning, match="No usable backup"):
+        result = fault_train.train(tmp_path)
     assert result["history_epochs"] == list(range(fault_train.PATIENCE))
 
 
-@pytest.mark.xfail(strict=True, raises=OSError, reason=_FIRST_BACKUP_BUG)
 def test_truncated_first_backup_left_by_a_kill_does_not_block_resuming(tmp_path):
     backup = tmp_path / "best_backup"
     backup.mkdir()
@@ -249,26 +231,24 @@ def test_truncated_first_backup_left_by_a_kill_does_not_block_resuming(tmp_path)
     model.add(keras.layers.Dense(4))
     model.save_weights(backup / "latest.weights.h5")
     fault_train._cut(backup / "latest.weights.h5", 0.5)  # the kill came mid-write
-    result = fault_train.train(tmp_path)
+    with pytest.warns(UserWarning, match="No usable backup"):
+        result = fault_train.train(tmp_path)
     assert result["history_epochs"] == list(range(fault_train.PATIENCE))
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_METADATA_BUG)
 def test_killed_while_writing_backup_metadata_resumes(tmp_path):
     _survive(tmp_path, [("step", 3, 0.0), ("backup_metadata", 1, 0.0)], Ledger())
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_FIRST_BACKUP_BUG)
 def test_killed_while_writing_the_first_backup_resumes(tmp_path):
     _survive(tmp_path, [("backup_weights", 1, 0.5)], Ledger())
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=_STATE_BUG)
-def test_killed_while_writing_callback_state_resumes_to_the_same_epochs(tmp_path):
-    _survive(tmp_path, [("step", 3, 0.0), ("callback_state", 1, 0.5)], Ledger())
+def test_killed_while_writing_the_backup_record_keeps_early_stopping_state(tmp_path):
+    _survive(tmp_path, [("step", 3, 0.0), ("backup_metadata", 2, 0.5)], Ledger())
 
 
 # ---------------------------------------------------------------------------------------

@@ -562,7 +562,6 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
         super().on_epoch_end(epoch, logs)
 
 
-_STATE_FILE = "regkit_callbacks.json"
 _STATE_ATTRS = ("best", "wait", "best_epoch", "cooldown_counter", "stopped_epoch")
 
 
@@ -576,20 +575,25 @@ def _json_number(value: Any) -> Any:
 
 
 class TrainingStateBackup(keras.callbacks.BackupAndRestore):
-    """`BackupAndRestore` that also restores its sibling callbacks' state on resume.
+    """`BackupAndRestore` that survives a kill at any point and restores its siblings' state.
 
     Keras' `BackupAndRestore` saves weights, optimizer state (learning rate included) and
-    the epoch at each epoch end, and `fit` resumes from there. Callbacks like
-    `EarlyStopping`, `ReduceLROnPlateau` and `ModelCheckpoint` would still start over
-    (patience counters at 0, best value forgotten, so the first resumed epoch would
-    overwrite a better checkpoint). This subclass also saves their counters and best
-    values, and EarlyStopping's best weights, into the backup folder, and puts them back
-    at the first resumed epoch. Keras keeps the previous backup too
-    (``double_checkpoint=True``), so a kill while the backup is written falls back to the
-    epoch before; this callback keeps its previous state file as well and restores the
-    one that matches the epoch Keras resumes at. Place it last in the callback list, so
-    it saves after the others have updated for the epoch. The backup folder is deleted
-    when training finishes.
+    the epoch at each epoch end, and `fit` resumes from there. Two things go wrong with it
+    alone: callbacks like `EarlyStopping`, `ReduceLROnPlateau` and `ModelCheckpoint` start
+    over (patience counters at 0, best value forgotten, so the first resumed epoch would
+    overwrite a better checkpoint); and it rewrites its files in place, so a kill while it
+    writes them (an empty ``training_metadata.json``, a truncated first weights file)
+    leaves a run that can never resume.
+
+    This subclass commits each backup in one atomic step. The weights go to a new file
+    named after the epoch; then one JSON record, holding the epoch, the name of that
+    weights file and the tracked callbacks' counters and best values, is written to a
+    temporary file and renamed into place. The previous record is kept beside it
+    (``double_checkpoint``), and with it the weights it names. On resume the newest record
+    whose weights load wins, so the weights, the epoch and the callbacks' state always
+    belong to the same epoch; if nothing loads, it warns and starts from epoch 0. Place it
+    last in the callback list, so it saves after the others have updated for the epoch. The
+    backup folder is deleted when training finishes.
 
     Args:
         backup_dir: Folder for the backup; used by this callback only.
@@ -611,31 +615,58 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         super().__init__(os.fspath(backup_dir), double_checkpoint=double_checkpoint)
         self.tracked = list(tracked)
         self._restore_pending = False
+        self._restored_state: dict[str, Any] | None = None
         self._saved_best_epoch: dict[int, int] = {}
 
     @property
-    def _state_path(self) -> Path:
-        return Path(self.backup_dir) / _STATE_FILE
+    def _record_path(self) -> Path:
+        return Path(self._training_metadata_path)
 
     def _best_weights_path(self, index: int) -> Path:
         return Path(self.backup_dir) / f"regkit_best_weights_{index}.npz"
 
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        super().on_train_begin(logs)
-        self._restore_pending = True
-        self._saved_best_epoch = {}
+    # ---------------------------------------------------------------- saving
+    def _save_model(self) -> None:
+        backup = Path(self.backup_dir)
+        backup.mkdir(parents=True, exist_ok=True)
+        name = f"epoch{self._current_epoch:05d}_batch{self._last_batch_seen:06d}.weights.h5"
+        weights = backup / name
+        partial = weights.with_name(f".partial-{name}")
+        self.model.save_weights(partial, overwrite=True)
+        _fsync_file(partial)
+        os.replace(partial, weights)
+        record = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights": name,
+            "callbacks": self._callback_states(),
+        }
+        if self.double_checkpoint:
+            _write_keeping_previous(self._record_path, json.dumps(record).encode())
+        else:
+            _atomic_write_bytes(self._record_path, json.dumps(record).encode())
+        self._prune_weights()
 
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        if self._restore_pending:
-            self._restore_pending = False
-            if epoch > 0:
-                self._restore(epoch)
+    def _records(self) -> list[dict[str, Any]]:
+        """The readable backup records, newest first."""
+        out = []
+        for path in (self._record_path, _previous(self._record_path)):
+            try:
+                record = json.loads(path.read_text())
+                int(record["epoch"])
+                str(record["weights"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            out.append(record)
+        return out
 
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        super().on_epoch_end(epoch, logs)
-        self._save(epoch + 1)
+    def _prune_weights(self) -> None:
+        keep = {record["weights"] for record in self._records()}
+        for path in Path(self.backup_dir).glob("*.weights.h5"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
 
-    def _save(self, finished: int) -> None:
+    def _callback_states(self) -> list[dict[str, Any]]:
         states = []
         for index, cb in enumerate(self.tracked):
             state: dict[str, Any] = {"class": type(cb).__name__}
@@ -652,28 +683,53 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                     self._saved_best_epoch[index] = best_epoch
                 state["best_weights_epoch"] = best_epoch
             states.append(state)
-        payload = {"epoch": finished, "callbacks": states}
-        _write_keeping_previous(self._state_path, json.dumps(payload).encode())
+        return states
 
-    def _load_state(self, epoch: int) -> dict[str, Any] | None:
-        """The saved state for `epoch` finished epochs (current or previous file)."""
-        payloads = []
-        for path in (self._state_path, _previous(self._state_path)):
-            try:
-                payloads.append(json.loads(path.read_text()))
-            except (OSError, ValueError):
+    # --------------------------------------------------------------- loading
+    def _load_model(self) -> None:
+        if not self.model.built:
+            raise ValueError(
+                "To resume with TrainingStateBackup the model must be built before `fit` "
+                f"(call it on a batch first). Received: model={self.model.name!r}"
+            )
+        backup = Path(self.backup_dir)
+        self._restored_state = None
+        for record in self._records():
+            weights = backup / record["weights"]
+            if not weights.is_file():
                 continue
-        for payload in payloads:
-            if payload.get("epoch") == epoch:
-                return payload
-        if payloads:
+            optimizer = self.model.optimizer
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_variables)
+            try:
+                self.model.load_weights(weights)
+            except (OSError, ValueError) as err:
+                warnings.warn(
+                    f"Skipping unreadable backup {weights} ({type(err).__name__}); "
+                    "trying the one before it.",
+                    stacklevel=3,
+                )
+                continue
+            self.model._initial_epoch = int(record["epoch"])
+            self._restored_state = record
+            return
+        if backup.exists() and any(backup.iterdir()):
             warnings.warn(
-                f"Resuming after {epoch} finished epochs, but the saved callback state is "
-                f"from epoch {payloads[0].get('epoch')}: early-stopping and learning-rate "
-                "counters start over.",
+                f"No usable backup in {backup} (a run killed before its first backup was "
+                "complete leaves none); training starts from epoch 0.",
                 stacklevel=3,
             )
-        return None
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)
+        self._restore_pending = True
+        self._saved_best_epoch = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._restore_pending:
+            self._restore_pending = False
+            if epoch > 0 and self._restored_state is not None:
+                self._restore(self._restored_state)
 
     def _load_best_weights(self, index: int, best_epoch: int) -> list[np.ndarray] | None:
         path = self._best_weights_path(index)
@@ -688,11 +744,8 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                 continue
         return None
 
-    def _restore(self, epoch: int) -> None:
-        payload = self._load_state(epoch)
-        if payload is None:
-            return
-        states = payload.get("callbacks", [])
+    def _restore(self, record: dict[str, Any]) -> None:
+        states = record.get("callbacks", [])
         if [s.get("class") for s in states] != [type(cb).__name__ for cb in self.tracked]:
             warnings.warn(
                 "The saved callback state does not match the callbacks of this run; "

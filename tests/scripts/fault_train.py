@@ -11,12 +11,9 @@ counted in this process) time it reaches POINT:
 - ``best``: while the best checkpoint is written: the real save goes to its temporary
   file, which is then cut to FRACTION of its length, and the process dies before the
   checkpoint callback can move it into place.
-- ``backup_weights``: while BackupAndRestore writes ``latest.weights.h5`` (cut to
-  FRACTION).
-- ``backup_metadata``: while BackupAndRestore writes ``training_metadata.json`` (cut to
-  FRACTION of its text).
-- ``callback_state``: while regkit writes the early-stopping / LR-plateau state next to
-  the backup (its temporary file cut to FRACTION).
+- ``backup_weights``: while the backup's weights file is written (cut to FRACTION).
+- ``backup_metadata``: while the backup record (``training_metadata.json``: epoch, weights
+  file, early-stopping / LR-plateau state) is written (its temporary file cut to FRACTION).
 - ``epoch_end``: at the end of an epoch after the CSV row is written, before the backup.
 
 Every epoch start is appended to OUT_DIR/epochs_begun.txt as ``<pid> <epoch>``. On a
@@ -44,7 +41,7 @@ from regkit import callbacks as rcallbacks
 MAX_EPOCHS = 10
 PATIENCE = 6  # an uninterrupted run stops after this many epochs
 STEPS_PER_EPOCH = 8
-POINTS = ("step", "best", "backup_weights", "backup_metadata", "callback_state", "epoch_end")
+POINTS = ("step", "best", "backup_weights", "backup_metadata", "epoch_end")
 
 
 def _die() -> None:
@@ -84,55 +81,18 @@ def install(trigger: _Trigger) -> keras.callbacks.Callback:
 
     def weights(self, filepath, *args, **kwargs):
         save_weights(self, filepath, *args, **kwargs)
-        if str(filepath).endswith("latest.weights.h5") and trigger.reached("backup_weights"):
+        in_backup = Path(filepath).parent.name.endswith("_backup")
+        if in_backup and trigger.reached("backup_weights"):
             _cut(filepath, trigger.fraction)
             _die()
 
     keras.Model.save = save
     keras.Model.save_weights = weights
 
-    from keras.src.callbacks import backup_and_restore
-
-    real_file = backup_and_restore.file_utils.File
-
-    class MetadataFile:
-        def __init__(self, path, mode="r"):
-            self._file = real_file(path, mode)
-            self._kill = (
-                "w" in mode
-                and str(path).endswith("training_metadata.json")
-                and trigger.reached("backup_metadata")
-            )
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return self._file.__exit__(*exc)
-
-        def read(self, *args):
-            return self._file.read(*args)
-
-        def write(self, text):
-            if self._kill:
-                self._file.write(text[: int(len(text) * trigger.fraction)])
-                self._file.flush()
-                _die()
-            return self._file.write(text)
-
-    class PatchedFileUtils:
-        def __getattr__(self, name):
-            if name == "File":
-                return lambda path, mode="r": MetadataFile(path, mode)
-            return getattr(real_file_utils, name)
-
-    real_file_utils = backup_and_restore.file_utils
-    backup_and_restore.file_utils = PatchedFileUtils()
-
     atomic_write = rcallbacks._atomic_write_bytes
 
     def state_write(path, data):
-        if Path(path).name == "regkit_callbacks.json" and trigger.reached("callback_state"):
+        if Path(path).name == "training_metadata.json" and trigger.reached("backup_metadata"):
             tmp = Path(path).with_name(f".partial-{Path(path).name}")
             tmp.write_bytes(data[: int(len(data) * trigger.fraction)])
             _die()
