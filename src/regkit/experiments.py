@@ -932,6 +932,7 @@ class _Plan:
     on_error: str
     plots: bool
     config: dict[str, Any]
+    strategy: Any = None
 
 
 def _check_positive_int(arg: str, value: Any) -> int:
@@ -1142,6 +1143,7 @@ def _plan_comparison(
     verbose: int | str = 2,
     on_error: str = "raise",
     plots: bool = True,
+    strategy: Any = None,
 ) -> _Plan:
     """Validates every argument and loads the data; trains nothing.
 
@@ -1266,6 +1268,9 @@ def _plan_comparison(
         "best_epoch_monitor": "val_loss",
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
     }
+    strategy = _coerce_strategy(strategy)
+    config["strategy"] = type(strategy).__name__
+    config["replicas"] = int(strategy.num_replicas_in_sync)
     return _Plan(
         variants=plan_variants,
         model=model,
@@ -1288,7 +1293,24 @@ def _plan_comparison(
         on_error=on_error,
         plots=plots,
         config=config,
+        strategy=strategy,
     )
+
+
+def _coerce_strategy(strategy: Any) -> Any:
+    """`strategy` or, for None, `regkit.device.strategy()` (Mirrored on several GPUs)."""
+    import tensorflow as tf
+
+    if strategy is None:
+        from regkit.device import strategy as default_strategy
+
+        return default_strategy()
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(
+            "Invalid type for argument `strategy`: expected a tf.distribute.Strategy or None. "
+            f"Received: strategy={strategy!r} of type {type(strategy).__name__}"
+        )
+    return strategy
 
 
 def _build_and_compile(plan: _Plan, variant: Variant, num_classes: int) -> Any:
@@ -1297,6 +1319,14 @@ def _build_and_compile(plan: _Plan, variant: Variant, num_classes: int) -> Any:
     Keeping creation and compilation together lets a distribution strategy wrap both in
     `strategy.scope()`.
     """
+    import contextlib
+
+    scope = plan.strategy.scope() if plan.strategy is not None else contextlib.nullcontext()
+    with scope:
+        return _build_and_compile_in_scope(plan, variant, num_classes)
+
+
+def _build_and_compile_in_scope(plan: _Plan, variant: Variant, num_classes: int) -> Any:
     from regkit.training import compile_model
 
     reg = variant.reg
@@ -1589,6 +1619,7 @@ def compare(
     verbose: int | str = 2,
     on_error: str = "raise",
     plots: bool = True,
+    strategy: Any = None,
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -1645,6 +1676,10 @@ def compare(
         on_error: `"raise"` re-raises an exception from a run (after saving the partial
             report); `"record"` reports that run as `failed` and carries on.
         plots: Draw `curves.png` and `weight_norms.png` into `out_dir` (needs matplotlib).
+        strategy: A `tf.distribute.Strategy` under which every model and optimizer is
+            created; Keras' `fit` then distributes the datasets. `batch_size` is the global
+            batch (split across replicas). None: `regkit.device.strategy()`, which is a
+            `MirroredStrategy` on a machine with several GPUs and the default otherwise.
 
     Returns:
         A `Report`.
@@ -1689,5 +1724,6 @@ def compare(
         verbose=verbose,
         on_error=on_error,
         plots=plots,
+        strategy=strategy,
     )
     return _run_comparison(plan)
