@@ -220,3 +220,14 @@ def test_importing_device_and_plots_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_strategy_reads_tf_config_but_one_worker_is_not_a_cluster(monkeypatch):
+    import tensorflow as tf
+
+    one = '{"cluster": {"worker": ["127.0.0.1:1"]}, "task": {"type": "worker", "index": 0}}'
+    monkeypatch.setenv("TF_CONFIG", one)
+    assert device.strategy() is tf.distribute.get_strategy()
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ValueError, match="environment variable `TF_CONFIG`"):
+        device.strategy()

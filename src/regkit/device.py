@@ -12,6 +12,8 @@ TensorFlow is imported inside the functions, so importing this module is cheap.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import platform
 from collections.abc import Sequence
 from typing import Any
@@ -340,15 +342,18 @@ def strategy(devices: Sequence[str] | None = None) -> Any:
     Args:
         devices: Explicit device names, e.g. ``["/cpu:0", "/cpu:1"]`` (logical devices).
             One device gives a `OneDeviceStrategy`, several a `MirroredStrategy`. None
-            (default): `MirroredStrategy` over all GPUs when there are two or more,
-            otherwise TensorFlow's default strategy.
+            (default): a `MultiWorkerMirroredStrategy` when `TF_CONFIG` names a cluster
+            of two or more workers (create it before any other TensorFlow op in the
+            process; see docs/distributed.md), else `MirroredStrategy` over all GPUs when
+            there are two or more, else TensorFlow's default strategy.
 
     Returns:
         A `tf.distribute.Strategy`; use ``with strategy().scope():`` around model
         building and compiling.
 
     Raises:
-        ValueError: `devices` is empty or not a sequence of names.
+        ValueError: `devices` is empty or not a sequence of names, or `TF_CONFIG` is
+            not valid JSON.
 
     Example:
         >>> import keras
@@ -366,6 +371,48 @@ def strategy(devices: Sequence[str] | None = None) -> Any:
         if len(names) == 1:
             return tf.distribute.OneDeviceStrategy(names[0])
         return tf.distribute.MirroredStrategy(devices=names)
+    if _tf_config_workers() > 1:
+        return _keras_multi_worker_strategy()
     if len(tf.config.list_physical_devices("GPU")) > 1:
         return tf.distribute.MirroredStrategy()
     return tf.distribute.get_strategy()
+
+
+def _tf_config_workers() -> int:
+    """How many tasks (chief and workers) the `TF_CONFIG` cluster names; 0 without one."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return 0
+    try:
+        cluster = json.loads(raw).get("cluster", {})
+    except (ValueError, AttributeError) as err:
+        raise ValueError(
+            f"Invalid value for environment variable `TF_CONFIG`: expected JSON with a "
+            f"'cluster' and a 'task'. Received: TF_CONFIG={raw!r}"
+        ) from err
+    return sum(len(cluster.get(kind, [])) for kind in ("chief", "worker"))
+
+
+def _keras_multi_worker_strategy() -> Any:
+    """TensorFlow's `MultiWorkerMirroredStrategy`, with a `reduce` Keras 3's `fit` can use.
+
+    Keras 3 (to 3.15 at least) calls `strategy.reduce` with a nested (x, y) batch and with
+    ``axis=0`` on scalar logs; `MirroredStrategy` accepts both, the collective strategy
+    neither (keras-team/keras#20585). Reducing leaf by leaf, and over replicas only for
+    scalars, gives the values `MirroredStrategy` gives. Everything else is TensorFlow's.
+    """
+    import tensorflow as tf
+
+    base = tf.distribute.MultiWorkerMirroredStrategy
+
+    class KerasMultiWorkerMirroredStrategy(base):  # type: ignore[misc, valid-type]
+        def reduce(self, reduce_op: Any, value: Any, axis: Any) -> Any:
+            def leaf(v: Any) -> Any:
+                local = self.experimental_local_results(v)[0]
+                shape = getattr(local, "shape", None)
+                scalar = shape is not None and shape.rank == 0
+                return base.reduce(self, reduce_op, v, None if scalar else axis)
+
+            return tf.nest.map_structure(leaf, value)
+
+    return KerasMultiWorkerMirroredStrategy()
