@@ -19,7 +19,8 @@ counted in this process) time it reaches POINT:
 Every epoch start is appended to OUT_DIR/epochs_begun.txt as ``<pid> <epoch>``. On a
 normal finish the process prints one JSON line: the epochs it began and ran.
 
-Early stopping is made independent of the loss values (``baseline`` no epoch can beat),
+Early stopping is made independent of the loss values (a ``baseline`` and a ``min_delta``
+no epoch can beat),
 so an uninterrupted run always stops after exactly PATIENCE epochs; a resumed run stops
 at the same epoch only if the early-stopping counter survived the kills.
 """
@@ -148,7 +149,13 @@ def train(out: Path, trigger: _Trigger | None = None) -> dict:
     for cb in callbacks:
         if isinstance(cb, keras.callbacks.EarlyStopping):
             cb.patience = PATIENCE
-            cb.baseline = -1e9  # no epoch beats it: stop after PATIENCE epochs, always
+            # Only the first epoch counts as an improvement (there is no best yet), and none
+            # beats the baseline, so `wait` never resets: the run stops after PATIENCE
+            # epochs whatever the losses, and a resumed run only if `wait` survived. (The
+            # baseline alone is not enough: Keras skips the stop check on any epoch that
+            # improves on the best, and a resumed run's losses differ from an unbroken one's.)
+            cb.baseline = -1e9
+            cb.min_delta = 1e9
     if trigger is not None:
         callbacks.append(install(trigger))
     history = model.fit(
