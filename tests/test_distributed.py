@@ -12,8 +12,6 @@ subprocesses (tests/scripts/dist_*.py) that print their findings as JSON:
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import json
 import math
 import os
@@ -117,11 +115,6 @@ def _run_workers(*args: str, n: int = 2, timeout: float = WORKER_TIMEOUT) -> lis
     return outputs
 
 
-def _has_parameter(module: str, function: str, name: str) -> bool:
-    fn = getattr(importlib.import_module(module), function)
-    return name in inspect.signature(fn).parameters
-
-
 # ------------------------------------------------------------------ MirroredStrategy
 @pytest.fixture(scope="module")
 def mirrored() -> dict:
@@ -153,12 +146,6 @@ def test_mirrored_loss_trajectory_matches_one_device(mirrored):
         np.testing.assert_allclose(got, want, rtol=RTOL, atol=1e-6)
 
 
-@pytest.mark.xfail(
-    not _has_parameter("regkit.training", "compile_model", "strategy"),
-    reason="compile_model has no `strategy=` yet: it creates the optimizer outside the "
-    "model's strategy scope, and fit then mixes strategies",
-    strict=True,
-)
 def test_compile_model_outside_scope_uses_the_models_strategy(mirrored):
     single = _ok(mirrored["single"])
     dist = _ok(mirrored["mirrored_compiled_outside"])
@@ -166,11 +153,6 @@ def test_compile_model_outside_scope_uses_the_models_strategy(mirrored):
     np.testing.assert_allclose(dist["losses"], single["losses"], rtol=RTOL)
 
 
-@pytest.mark.xfail(
-    not _has_parameter("regkit.experiments", "compare", "strategy"),
-    reason="compare has no `strategy=` yet",
-    strict=True,
-)
 def test_compare_with_mirrored_strategy_matches_one_device(mirrored):
     single = _ok(mirrored["compare_single"])
     dist = _ok(mirrored["compare_mirrored"])
@@ -221,12 +203,10 @@ def test_multi_worker_mirrored_trains_one_epoch(workers):
 
 
 def test_device_strategy_reads_tf_config(workers):
-    if any(w["strategy_from"] != "regkit.device.strategy()" for w in workers):
-        pytest.xfail(
-            "regkit.device.strategy() does not return a MultiWorkerMirroredStrategy under "
-            "TF_CONFIG yet; the workers used the fix in tests/scripts/dist_mwms_worker.py"
-        )
-    assert all(w["replicas"] == 2 for w in workers)
+    for w in workers:
+        assert w["strategy_from"] == "regkit.device.strategy()"
+        assert w["multi_worker"]
+        assert w["replicas"] == 2
 
 
 @pytest.mark.slow

@@ -9,11 +9,9 @@ stdout is a JSON object.
 
     python tests/scripts/dist_mwms_worker.py [--plain]
 
-By default the strategy is `regkit.device.strategy()` when that reads TF_CONFIG and returns
-a MultiWorkerMirroredStrategy, else this file's `KerasMultiWorkerMirroredStrategy` (the
-fix described in docs/distributed.md); the JSON says which ("strategy_from").
-``--plain`` uses `tf.distribute.MultiWorkerMirroredStrategy` exactly as TensorFlow ships
-it, which Keras 3's `fit` cannot train with (keras-team/keras#20585).
+By default the strategy is `regkit.device.strategy()`, which reads TF_CONFIG. ``--plain`` uses
+`tf.distribute.MultiWorkerMirroredStrategy` exactly as TensorFlow ships it, which Keras 3's
+`fit` cannot train with (keras-team/keras#20585; docs/distributed.md).
 """
 
 from __future__ import annotations
@@ -29,25 +27,6 @@ import tensorflow as tf
 
 GLOBAL_BATCH = 8  # 2 workers x 4 examples
 EXAMPLES, SIZE, CLASSES = 32, 16, 4
-
-
-class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
-    """MultiWorkerMirroredStrategy whose `reduce` accepts what Keras 3's `fit` passes it.
-
-    Keras 3 (at least to 3.15) calls ``strategy.reduce`` with a nested (x, y) batch and
-    with ``axis=0`` on scalar logs; MirroredStrategy accepts both, the collective
-    strategy neither. Reducing leaf by leaf, and over replicas only for scalars, gives
-    the values MirroredStrategy would.
-    """
-
-    def reduce(self, reduce_op, value, axis):
-        def leaf(v):
-            local = self.experimental_local_results(v)[0]
-            scalar = getattr(local, "shape", None) is not None and local.shape.rank == 0
-            base = tf.distribute.MultiWorkerMirroredStrategy
-            return base.reduce(self, reduce_op, v, None if scalar else axis)
-
-        return tf.nest.map_structure(leaf, value)
 
 
 def _dataset() -> tf.data.Dataset:
@@ -81,8 +60,6 @@ def main() -> None:
         import regkit.device
 
         strategy, source = regkit.device.strategy(), "regkit.device.strategy()"
-        if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            strategy, source = KerasMultiWorkerMirroredStrategy(), "tests/scripts"
     task = json.loads(os.environ["TF_CONFIG"])["task"]
 
     import keras
@@ -102,6 +79,7 @@ def main() -> None:
     result = {
         "task": task,
         "strategy_from": source,
+        "multi_worker": isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy),
         "replicas": int(strategy.num_replicas_in_sync),
         "loss": [float(v) for v in history.history["loss"]],
         "val_loss": [float(v) for v in history.history["val_loss"]],
