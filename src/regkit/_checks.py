@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "check_bool",
     "check_choice",
+    "check_finite_float",
     "check_int_sequence",
     "check_positive_float",
     "check_positive_int",
@@ -94,6 +95,19 @@ def _same_choice(value: Any, choice: Any) -> bool:
         return bool(value == choice)
     except (TypeError, ValueError):
         return False
+
+
+def check_finite_float(arg: str, value: Any) -> float:
+    """Returns `value` as float; TypeError unless a real number, ValueError if NaN or inf."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a float. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    number = float(value)
+    if not math.isfinite(number):
+        raise invalid(arg, "a finite float", value)
+    return number
 
 
 def check_positive_float(arg: str, value: Any) -> float:

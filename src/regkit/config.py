@@ -7,38 +7,12 @@ This module imports nothing heavy: it is safe to use before TensorFlow is loaded
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from regkit._checks import check_bool, check_finite_float, invalid
+
 __all__ = ["PRESETS", "Regularization"]
-
-
-def _invalid(arg: str, expected: str, value: Any) -> ValueError:
-    """Builds the house-style error: names the argument, what was expected, what came."""
-    return ValueError(
-        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
-    )
-
-
-def _check_bool(arg: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a bool. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-
-
-def _check_number(arg: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a float. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise _invalid(arg, "a finite float", value)
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,24 +81,24 @@ class Regularization:
 
     def __post_init__(self) -> None:
         for name in self._BOOL_FIELDS:
-            _check_bool(name, getattr(self, name))
+            object.__setattr__(self, name, check_bool(name, getattr(self, name)))
         for name in self._COEFF_FIELDS:
-            value = _check_number(name, getattr(self, name))
+            value = check_finite_float(name, getattr(self, name))
             if value < 0:
-                raise _invalid(name, "a float >= 0", getattr(self, name))
+                raise invalid(name, "a float >= 0", getattr(self, name))
             object.__setattr__(self, name, value)
         for name in self._RATE_FIELDS:
-            value = _check_number(name, getattr(self, name))
+            value = check_finite_float(name, getattr(self, name))
             if not 0.0 <= value < 1.0:
-                raise _invalid(name, "a float in [0, 1)", getattr(self, name))
+                raise invalid(name, "a float in [0, 1)", getattr(self, name))
             object.__setattr__(self, name, value)
-        momentum = _check_number("bn_momentum", self.bn_momentum)
+        momentum = check_finite_float("bn_momentum", self.bn_momentum)
         if not 0.0 <= momentum < 1.0:
-            raise _invalid("bn_momentum", "a float in [0, 1)", self.bn_momentum)
+            raise invalid("bn_momentum", "a float in [0, 1)", self.bn_momentum)
         object.__setattr__(self, "bn_momentum", momentum)
-        epsilon = _check_number("bn_epsilon", self.bn_epsilon)
+        epsilon = check_finite_float("bn_epsilon", self.bn_epsilon)
         if epsilon <= 0:
-            raise _invalid("bn_epsilon", "a float > 0", self.bn_epsilon)
+            raise invalid("bn_epsilon", "a float > 0", self.bn_epsilon)
         object.__setattr__(self, "bn_epsilon", epsilon)
 
     # ------------------------------------------------------------------ queries

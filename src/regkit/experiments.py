@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from regkit._checks import invalid as _invalid
 from regkit.config import Regularization
 
 __all__ = [
@@ -76,12 +77,6 @@ _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_crop
 _ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
 _CHECKPOINT_NAME = "best.weights.h5"
-
-
-def _invalid(arg: str, expected: str, value: Any) -> ValueError:
-    return ValueError(
-        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
-    )
 
 
 def _finite(value: Any) -> bool:

@@ -33,6 +33,9 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from regkit._checks import check_bool, check_finite_float
+from regkit._checks import invalid as _invalid
+
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
     import tensorflow as tf
@@ -40,33 +43,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 __all__ = ["FILL_MODES", "Augment"]
 
 FILL_MODES = ("reflect", "nearest", "constant", "wrap")
-
-
-def _invalid(arg: str, expected: str, value: Any) -> ValueError:
-    """Builds the house-style error: names the argument, what was expected, what came."""
-    return ValueError(
-        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
-    )
-
-
-def _check_bool(arg: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a bool. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-
-
-def _check_number(arg: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a float. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    if not math.isfinite(value):
-        raise _invalid(arg, "a finite float", value)
-    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,7 +114,7 @@ class Augment:
 
     def __post_init__(self) -> None:
         for name in ("flip", "rot90", "randaugment"):
-            _check_bool(name, getattr(self, name))
+            object.__setattr__(self, name, check_bool(name, getattr(self, name)))
         limits = {
             "rotation": (180.0, "a float in [0, 180] (degrees)", False),
             "translate": (1.0, "a float in [0, 1)", True),
@@ -147,13 +123,13 @@ class Augment:
             "contrast": (1.0, "a float in [0, 1)", True),
         }
         for name, (upper, expected, open_upper) in limits.items():
-            value = _check_number(name, getattr(self, name))
+            value = check_finite_float(name, getattr(self, name))
             too_big = value >= upper if open_upper else value > upper
             if value < 0 or too_big:
                 raise _invalid(name, expected, getattr(self, name))
             object.__setattr__(self, name, value)
         for name in ("mixup", "cutmix"):
-            value = _check_number(name, getattr(self, name))
+            value = check_finite_float(name, getattr(self, name))
             if value < 0:
                 raise _invalid(name, "a Beta concentration >= 0 (0 disables)", value)
             object.__setattr__(self, name, value)
