@@ -251,3 +251,8 @@ def test_optimizer_is_created_in_the_models_strategy_scope(monkeypatch):
     assert seen[-1] is other
     compile_model(_bn_model(), optimizer="sgd")  # plain model: the default strategy
     assert not isinstance(seen[-1], tf.distribute.OneDeviceStrategy)
+
+
+def test_learning_rate_must_be_positive():
+    with pytest.raises(ValueError, match="argument `learning_rate`: expected a finite float > 0"):
+        compile_model(_bn_model(), learning_rate=0.0)

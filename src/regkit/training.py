@@ -14,7 +14,7 @@ from typing import Any
 
 import keras
 
-from regkit._checks import check_choice, invalid
+from regkit._checks import check_choice, check_positive_float, invalid
 from regkit.regularization import decay_exempt_variables
 
 __all__ = ["OPTIMIZERS", "compile_model", "output_kind"]
@@ -274,7 +274,7 @@ def _compile(
         momentum = _check_float("momentum", momentum, low=0.0)
     if isinstance(optimizer, str):
         check_choice("optimizer", optimizer.lower(), OPTIMIZERS)
-        lr = _check_float("learning_rate", learning_rate, low=0.0)
+        lr = check_positive_float("learning_rate", learning_rate)
         opt = _make_optimizer(optimizer.lower(), lr, weight_decay, momentum)
     elif isinstance(optimizer, keras.optimizers.Optimizer):
         given = {
