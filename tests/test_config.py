@@ -119,3 +119,5 @@ def test_coerce_accepts_the_builder_forms():
 def test_describe_is_readable():
     text = Regularization.preset("all").describe()
     assert "l2=0.0005" in text and "bn" in text and "dropout=0.25" in text
+    assert "bn_momentum" not in text
+    assert "bn_momentum=0.9" in Regularization.preset("all").replace(bn_momentum=0.9).describe()

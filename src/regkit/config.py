@@ -123,6 +123,8 @@ class Regularization:
             parts.append("bias")
         if self.batch_norm:
             parts.append("bn")
+        if (self.batch_norm or self.head_batch_norm) and self.bn_momentum != 0.99:
+            parts.append(f"bn_momentum={self.bn_momentum:g}")
         if self.dropout:
             parts.append(f"dropout={self.dropout:g}")
         if self.spatial_dropout:
