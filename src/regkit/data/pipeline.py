@@ -370,14 +370,18 @@ def image_pipeline(
                 images = batch_aug.apply(images, seed=batch_seed, value_range=value_range)
         return images, labels
 
+    # The batch stage branches on Python values only, so AutoGraph has nothing to convert;
+    # it is kept out because its conversion cache mixed up Augment's methods (a call of
+    # `check_image_shape` ran a converted `apply`) under hypothesis' many configurations.
+    plain = tf.autograph.experimental.do_not_convert
     if batch_aug is not None:
         seeds = tf.data.Dataset.random(
             seed=None if seed is None else seed + 1, rerandomize_each_iteration=True
         ).batch(2)
         dataset = tf.data.Dataset.zip((dataset, seeds)).map(
-            lambda batch, batch_seed: finish(batch[0], batch[1], batch_seed),
+            plain(lambda batch, batch_seed: finish(batch[0], batch[1], batch_seed)),
             num_parallel_calls=_AUTOTUNE,
         )
     else:
-        dataset = dataset.map(finish, num_parallel_calls=_AUTOTUNE)
+        dataset = dataset.map(plain(finish), num_parallel_calls=_AUTOTUNE)
     return dataset.prefetch(_AUTOTUNE)
