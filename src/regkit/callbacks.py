@@ -36,6 +36,7 @@ import numpy as np
 from regkit._checks import check_choice, invalid
 from regkit.plots import plot_history
 from regkit.regularization import iter_layers, kernel_attributes
+from regkit.training import _activation_name
 
 __all__ = [
     "AtomicModelCheckpoint",
@@ -221,16 +222,6 @@ _PASS_THROUGH = tuple(
     if hasattr(keras.layers, name)
 )
 _HOMOGENEOUS_ACTIVATIONS = {None, "linear", "relu", "leaky_relu"}
-
-
-def _activation_name(fn: Any) -> str | None:
-    if fn is None:
-        return None
-    try:
-        name = keras.activations.serialize(fn)
-    except (ValueError, TypeError):
-        return "unknown"
-    return name if isinstance(name, str) else "unknown"
 
 
 def _is_pass_through(layer: keras.layers.Layer) -> bool:

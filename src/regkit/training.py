@@ -30,6 +30,7 @@ _LOGIT_ACTIVATIONS = {"linear", None}
 
 
 def _activation_name(fn: Any) -> str | None:
+    """A layer activation's name: None for no activation, "unknown" when it has no name."""
     if fn is None:
         return None
     try:
@@ -38,7 +39,7 @@ def _activation_name(fn: Any) -> str | None:
         name = getattr(fn, "__name__", None)
     if isinstance(name, dict):  # a serialized custom object
         name = name.get("config", {}).get("name") or name.get("class_name")
-    return name if isinstance(name, str) else None
+    return name if isinstance(name, str) else "unknown"
 
 
 def _output_layer(model: keras.Model) -> keras.layers.Layer:
