@@ -23,7 +23,7 @@ import math
 import keras
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from regkit import (
@@ -34,134 +34,21 @@ from regkit import (
     dense_head,
     inverted_residual,
 )
-from regkit.config import PRESETS
 from regkit.data import Augment, from_arrays, image_pipeline
+from strategies import (
+    bad_regs,
+    ceil_halve,
+    halve,
+    not_positive_ints,
+    raises_naming,
+    reg_of,
+    regs,
+    regularizations,
+    twin,
+)
 
 # num_classes=1 is valid; Keras warns that a softmax over one class is always 1.
 pytestmark = pytest.mark.filterwarnings("ignore:You are using a softmax over axis")
-
-SLOW_EXAMPLES = 200
-_COMMON = {
-    "deadline": None,
-    "suppress_health_check": [
-        HealthCheck.too_slow,
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.data_too_large,
-    ],
-    "print_blob": True,
-}
-
-
-def twin(strategy, *, fast: int, slow: int = SLOW_EXAMPLES):
-    """Makes a default-tier test (`fast` examples) and a slow-tier twin (`slow`, 200)."""
-
-    def make(check):
-        def fast_test(case):
-            check(case)
-
-        def slow_test(case):
-            check(case)
-
-        fast_test.__doc__ = slow_test.__doc__ = check.__doc__
-        fast_test = settings(max_examples=fast, **_COMMON)(given(strategy)(fast_test))
-        slow_test = settings(max_examples=slow, **_COMMON)(given(strategy)(slow_test))
-        return fast_test, pytest.mark.slow(slow_test)
-
-    return make
-
-
-def _raises_naming(call, names):
-    """Calls `call`; it must raise ValueError/TypeError whose message names one of `names`."""
-    try:
-        call()
-    except (ValueError, TypeError) as err:
-        message = str(err)
-        assert any(f"`{n}`" in message for n in names), (
-            f"{type(err).__name__} does not name any of {names}: {message}"
-        )
-        return err
-    raise AssertionError(f"no error raised; expected one naming {names}")
-
-
-# ----------------------------------------------------------------------------------------
-# Shared strategies.
-
-rates = st.floats(0.0, 0.9, allow_nan=False)
-coefficients = st.one_of(st.just(0.0), st.floats(1e-6, 1e-1))
-
-regularizations = st.builds(
-    Regularization,
-    l1=coefficients,
-    l2=coefficients,
-    regularize_bias=st.booleans(),
-    regularize_depthwise=st.booleans(),
-    regularize_output=st.booleans(),
-    batch_norm=st.booleans(),
-    bn_momentum=st.floats(0.0, 0.999),
-    bn_epsilon=st.floats(1e-6, 1e-1),
-    dropout=rates,
-    spatial_dropout=rates,
-    head_batch_norm=st.booleans(),
-    head_dropout=rates,
-    weight_decay=coefficients,
-)
-#: Everything `reg=` accepts: None, a preset name, an instance, a dict of fields.
-regs = st.one_of(
-    st.none(),
-    st.sampled_from(sorted(PRESETS)),
-    regularizations,
-    regularizations.map(lambda r: {k: v for k, v in r.to_dict().items() if v != 0}),
-)
-#: Spoiled values for `reg=` and the names an error may use for them.
-bad_regs = st.one_of(
-    st.tuples(
-        st.text(min_size=1).filter(lambda s: s.strip().lower() not in PRESETS), st.just(("reg",))
-    ),
-    st.tuples(st.one_of(st.integers(), st.floats(), st.lists(st.integers())), st.just(("reg",))),
-    st.sampled_from(
-        [
-            ({"dropout": 1.5}, ("reg", "dropout")),
-            ({"head_dropout": -0.1}, ("reg", "head_dropout")),
-            ({"l2": -1e-3}, ("reg", "l2")),
-            ({"l1": float("nan")}, ("reg", "l1")),
-            ({"l2": float("inf")}, ("reg", "l2")),
-            ({"l2": "0.01"}, ("reg", "l2")),
-            ({"batch_norm": "yes"}, ("reg", "batch_norm")),
-            ({"bn_momentum": 1.0}, ("reg", "bn_momentum")),
-            ({"bn_epsilon": 0.0}, ("reg", "bn_epsilon")),
-            ({"spatial_dropout": 1.0}, ("reg", "spatial_dropout")),
-        ]
-    ),
-)
-
-
-def _reg_of(reg):
-    return Regularization.coerce(reg)
-
-
-def _halve(size, times):
-    """Spatial size after `times` 2x2 'valid' max poolings (None stays None)."""
-    for _ in range(times):
-        size = None if size is None else size // 2
-    return size
-
-
-def _ceil_halve(size, times):
-    """Spatial size after `times` stride-2 'same'-style convolutions."""
-    for _ in range(times):
-        size = None if size is None else -(-size // 2)
-    return size
-
-
-def _not_positive_ints():
-    return st.one_of(
-        st.integers(max_value=0),
-        st.floats(allow_nan=True),
-        st.text(),
-        st.none(),
-        st.booleans(),
-        st.lists(st.integers(1, 4), min_size=1, max_size=2),
-    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -197,7 +84,7 @@ def cnn_cases(draw):
 
 def _cnn_param_count(kw):
     """Parameters of `build_cnn(**kw)`, counted from the architecture's definition."""
-    reg = _reg_of(kw["reg"])
+    reg = reg_of(kw["reg"])
     pools = kw["pool"] if not isinstance(kw["pool"], bool) else (kw["pool"],) * len(kw["filters"])
     h, w, c = kw["input_shape"]
     total = 0
@@ -208,7 +95,7 @@ def _cnn_param_count(kw):
             total += 4 * width if reg.batch_norm else 0  # gamma, beta, moving mean/var
             c = width
         if pool_here:
-            h, w = _halve(h, 1), _halve(w, 1)
+            h, w = halve(h, 1), halve(w, 1)
     features = h * w * c if kw["pooling"] == "flatten" else c
     for units in kw["dense_units"]:
         total += features * units + units + (4 * units if reg.head_batch_norm else 0)
@@ -224,7 +111,7 @@ def check_build_cnn_valid(kw):
     assert model.output_shape == (None, k)
     assert model.name == kw["name"]
     assert model.count_params() == _cnn_param_count(kw)
-    reg = _reg_of(kw["reg"])
+    reg = reg_of(kw["reg"])
     assert bool(model.losses) == reg.has_penalty
     head = model.get_layer(f"{kw['name']}_head_predictions")
     assert head.dtype_policy.compute_dtype == "float32"
@@ -289,7 +176,7 @@ def cnn_invalid_cases(draw):
             kw["pooling"] = "flatten"
             kw["input_shape"] = (None, 16, 3)
     elif arg == "num_classes":
-        kw["num_classes"] = draw(_not_positive_ints())
+        kw["num_classes"] = draw(not_positive_ints())
     elif arg in ("filters", "dense_units"):
         bad = st.one_of(
             st.lists(st.integers(max_value=0), min_size=1, max_size=3),
@@ -303,7 +190,7 @@ def cnn_invalid_cases(draw):
             bad = st.one_of(bad, st.just(()))
         kw[arg] = draw(bad)
     elif arg == "convs_per_block":
-        kw[arg] = draw(_not_positive_ints())
+        kw[arg] = draw(not_positive_ints())
     elif arg in ("pooling", "norm_order", "output"):
         valid = {
             "pooling": ("flatten", "avg", "max"),
@@ -335,7 +222,7 @@ def check_build_cnn_invalid(case):
     """Spoiling one build_cnn argument raises ValueError/TypeError naming it."""
     kw, names = case
     keras.backend.clear_session(free_memory=False)
-    _raises_naming(lambda: build_cnn(**kw), names)
+    raises_naming(lambda: build_cnn(**kw), names)
 
 
 test_build_cnn_invalid, test_build_cnn_invalid_slow = twin(cnn_invalid_cases(), fast=15)(
@@ -378,11 +265,11 @@ def check_build_mobilenet_v2_valid(kw):
     if kw["include_top"]:
         expected = (None, kw["num_classes"])
     elif kw["pooling"] is None:
-        expected = (None, _ceil_halve(h, 5), _ceil_halve(w, 5), top)
+        expected = (None, ceil_halve(h, 5), ceil_halve(w, 5), top)
     else:
         expected = (None, top)
     assert model.output_shape == expected
-    assert bool(model.losses) == _reg_of(kw["reg"]).has_penalty
+    assert bool(model.losses) == reg_of(kw["reg"]).has_penalty
     x = np.random.default_rng(0).uniform(size=(1, h or 32, w or 40, c)).astype("float32")
     out = keras.ops.convert_to_numpy(model(x, training=False))
     assert np.isfinite(out).all()
@@ -453,7 +340,7 @@ def mobilenet_invalid_cases(draw):
     elif arg == "num_classes":
         kw["include_top"] = True
         kw["pooling"] = kw["pooling"] or "avg"
-        kw["num_classes"] = draw(_not_positive_ints())
+        kw["num_classes"] = draw(not_positive_ints())
     elif arg == "alpha":
         # +inf is left out: it is pinned below as a known failure.
         kw["alpha"] = draw(
@@ -483,7 +370,7 @@ def check_build_mobilenet_v2_invalid(case):
     """Spoiling one build_mobilenet_v2 argument raises ValueError/TypeError naming it."""
     kw, names = case
     keras.backend.clear_session(free_memory=False)
-    _raises_naming(lambda: build_mobilenet_v2(**kw), names)
+    raises_naming(lambda: build_mobilenet_v2(**kw), names)
 
 
 test_build_mobilenet_v2_invalid, test_build_mobilenet_v2_invalid_slow = twin(
@@ -534,11 +421,11 @@ def check_block_valid(case):
     if block == "conv_block":
         out = conv_block(keras.Input((h, w, c)), **kw)
         shrink = 1 if kw["pool"] else 0
-        expected = (None, _halve(h, shrink), _halve(w, shrink), kw["filters"])
+        expected = (None, halve(h, shrink), halve(w, shrink), kw["filters"])
     elif block == "inverted_residual":
         out = inverted_residual(keras.Input((h, w, c)), **kw)
         steps = 1 if kw["stride"] == 2 else 0
-        expected = (None, _ceil_halve(h, steps), _ceil_halve(w, steps), kw["filters"])
+        expected = (None, ceil_halve(h, steps), ceil_halve(w, steps), kw["filters"])
     else:
         shape = (h * w * c,) if kw["pooling"] is None else (h, w, c)
         out = dense_head(keras.Input(shape), **kw)
@@ -578,7 +465,7 @@ def block_invalid_cases(draw):
             rank = draw(st.sampled_from([r for r in (1, 2, 3) if r + 1 != want]))
             x = keras.Input((4,) * rank)
     elif arg in ("filters", "convs", "kernel_size", "expansion", "num_classes"):
-        kw[arg] = draw(_not_positive_ints())
+        kw[arg] = draw(not_positive_ints())
     elif arg == "units":
         kw[arg] = draw(
             st.one_of(
@@ -615,7 +502,7 @@ def check_block_invalid(case):
     """Spoiling one block argument raises ValueError/TypeError naming it."""
     block, x, kw, names = case
     fn = {"conv_block": conv_block, "inverted_residual": inverted_residual}.get(block, dense_head)
-    _raises_naming(lambda: fn(x, **kw), names)
+    raises_naming(lambda: fn(x, **kw), names)
 
 
 test_blocks_invalid, test_blocks_invalid_slow = twin(block_invalid_cases(), fast=20)(
@@ -668,8 +555,8 @@ def regularization_invalid_cases(draw):
 def check_regularization_invalid(case):
     """A Regularization with one spoiled field raises naming that field (also via `reg=`)."""
     fields, field = case
-    _raises_naming(lambda: Regularization(**fields), (field,))
-    _raises_naming(lambda: Regularization.coerce(fields), (field,))
+    raises_naming(lambda: Regularization(**fields), (field,))
+    raises_naming(lambda: Regularization.coerce(fields), (field,))
 
 
 test_regularization_invalid, test_regularization_invalid_slow = twin(
@@ -721,7 +608,7 @@ def augment_invalid_cases(draw):
 def check_augment_invalid(case):
     """An Augment with one spoiled field raises naming that field."""
     fields, field = case
-    _raises_naming(lambda: Augment(**fields), (field,))
+    raises_naming(lambda: Augment(**fields), (field,))
 
 
 test_augment_invalid, test_augment_invalid_slow = twin(augment_invalid_cases(), fast=25)(
@@ -897,7 +784,7 @@ def array_invalid_cases(draw):
 def check_from_arrays_invalid(case):
     """Spoiled images, labels or options raise ValueError/TypeError naming the argument."""
     kw, names = case
-    _raises_naming(lambda: from_arrays(**kw), names)
+    raises_naming(lambda: from_arrays(**kw), names)
 
 
 test_from_arrays_invalid, test_from_arrays_invalid_slow = twin(array_invalid_cases(), fast=25)(
@@ -1078,7 +965,7 @@ def pipeline_invalid_cases(draw):
         elif data == "triples":
             data = tf.data.Dataset.from_tensor_slices((x, y, y))
     elif arg == "batch_size":
-        kwargs[arg] = draw(_not_positive_ints())
+        kwargs[arg] = draw(not_positive_ints())
     elif arg == "image_size":
         kwargs[arg] = draw(
             st.one_of(
@@ -1139,7 +1026,7 @@ def pipeline_invalid_cases(draw):
 def check_image_pipeline_invalid(case):
     """Spoiling one image_pipeline argument raises ValueError/TypeError naming it."""
     data, kwargs, names = case
-    _raises_naming(lambda: image_pipeline(data, **kwargs), names)
+    raises_naming(lambda: image_pipeline(data, **kwargs), names)
 
 
 test_image_pipeline_invalid, test_image_pipeline_invalid_slow = twin(
@@ -1152,7 +1039,7 @@ test_image_pipeline_invalid, test_image_pipeline_invalid_slow = twin(
 
 
 def test_mobilenet_v2_alpha_inf_names_alpha():
-    _raises_naming(lambda: build_mobilenet_v2((32, 32, 3), 3, alpha=math.inf), ("alpha",))
+    raises_naming(lambda: build_mobilenet_v2((32, 32, 3), 3, alpha=math.inf), ("alpha",))
 
 
 def test_mobilenet_v2_accepts_numpy_float_alpha():
@@ -1161,27 +1048,27 @@ def test_mobilenet_v2_accepts_numpy_float_alpha():
 
 
 def test_inverted_residual_float_stride_names_stride():
-    _raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=2.0), ("stride",))
+    raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=2.0), ("stride",))
 
 
 def test_inverted_residual_bool_stride_names_stride():
-    _raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=True), ("stride",))
+    raises_naming(lambda: inverted_residual(keras.Input((8, 8, 4)), 4, stride=True), ("stride",))
 
 
 def test_choice_argument_given_an_array_names_it():
-    _raises_naming(
+    raises_naming(
         lambda: build_cnn((8, 8, 1), 2, filters=(2,), pooling=np.array(["avg", "max"])),
         ("pooling",),
     )
 
 
 def test_unknown_reg_field_names_reg():
-    _raises_naming(lambda: build_cnn((8, 8, 1), 2, filters=(2,), reg={"foo": 1}), ("reg",))
+    raises_naming(lambda: build_cnn((8, 8, 1), 2, filters=(2,), reg={"foo": 1}), ("reg",))
 
 
 def test_conv_block_too_small_names_x():
-    _raises_naming(lambda: conv_block(keras.Input((1, 1, 4)), 4), ("x",))
+    raises_naming(lambda: conv_block(keras.Input((1, 1, 4)), 4), ("x",))
 
 
 def test_conv_block_non_bool_pool_names_pool():
-    _raises_naming(lambda: conv_block(keras.Input((4, 4, 4)), 4, pool="no"), ("pool",))
+    raises_naming(lambda: conv_block(keras.Input((4, 4, 4)), 4, pool="no"), ("pool",))
