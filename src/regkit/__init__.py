@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 # public name -> module that defines it
 _LAZY_ATTRS: dict[str, str] = {
     "Regularization": "regkit.config",
+    "auto_bn_momentum": "regkit.config",
     "apply_regularization": "regkit.regularization",
     "conv_block": "regkit.blocks",
     "inverted_residual": "regkit.blocks",
@@ -38,6 +39,7 @@ __all__ = [
     "Variant",
     "__version__",
     "apply_regularization",
+    "auto_bn_momentum",
     "build_cnn",
     "build_mobilenet_v2",
     "callbacks",
@@ -54,7 +56,7 @@ __all__ = [
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from regkit import callbacks, data, device, plots
     from regkit.blocks import conv_block, dense_head, inverted_residual
-    from regkit.config import Regularization
+    from regkit.config import Regularization, auto_bn_momentum
     from regkit.experiments import Report, Variant, compare
     from regkit.models import build_cnn, build_mobilenet_v2
     from regkit.regularization import apply_regularization

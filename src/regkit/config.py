@@ -10,9 +10,9 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from regkit._checks import check_bool, check_finite_float, invalid
+from regkit._checks import check_bool, check_finite_float, check_positive_int, invalid
 
-__all__ = ["PRESETS", "Regularization"]
+__all__ = ["AUTO_BN_MOMENTUM", "PRESETS", "Regularization", "auto_bn_momentum"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -231,3 +231,52 @@ PRESETS: dict[str, Regularization] = {
         head_dropout=0.5,
     ),
 }
+
+
+#: The BatchNorm momentum `auto_bn_momentum` switches to: an average over about 10 steps
+#: (PyTorch's default, 0.1 in its convention).
+AUTO_BN_MOMENTUM = 0.9
+
+
+def auto_bn_momentum(momentum: float, steps_per_epoch: int | None) -> float:
+    """The BatchNorm momentum that suits a training run of `steps_per_epoch` steps.
+
+    A momentum m averages BatchNorm's moving statistics over about ``1 / (1 - m)`` steps
+    (100 for Keras' default 0.99). When that is more than an epoch has steps, as on small
+    data sets (digits: 36 steps per epoch at batch 32), the moving statistics lag the
+    weights for many epochs and validation accuracy sits at chance, although training
+    accuracy rises. This rule returns `AUTO_BN_MOMENTUM` (0.9) in that case and `momentum`
+    unchanged otherwise. `regkit.compare` and `regkit compare` apply it by default
+    (`bn_momentum="auto"`); call it yourself in scripts and tuner objectives.
+
+    Args:
+        momentum: The momentum you would use otherwise (a float in [0, 1)).
+        steps_per_epoch: Training steps per epoch, ``ceil(train examples / batch size)``;
+            None (unknown) keeps `momentum`.
+
+    Returns:
+        `AUTO_BN_MOMENTUM` when `momentum` averages over more steps than an epoch has and
+        is above it, else `momentum`.
+
+    Raises:
+        ValueError: `momentum` is outside [0, 1) or `steps_per_epoch` < 1.
+        TypeError: an argument has the wrong type.
+
+    Example:
+        >>> auto_bn_momentum(0.99, steps_per_epoch=36)  # 100-step average, 36-step epochs
+        0.9
+        >>> auto_bn_momentum(0.99, steps_per_epoch=1563)  # CIFAR-10 at batch 32: unchanged
+        0.99
+        >>> reg = Regularization.preset("all")
+        >>> reg.replace(bn_momentum=auto_bn_momentum(reg.bn_momentum, 36)).bn_momentum
+        0.9
+    """
+    value = check_finite_float("momentum", momentum)
+    if not 0.0 <= value < 1.0:
+        raise invalid("momentum", "a float in [0, 1)", momentum)
+    if steps_per_epoch is None:
+        return value
+    steps = check_positive_int("steps_per_epoch", steps_per_epoch)
+    if value > AUTO_BN_MOMENTUM and 1.0 / (1.0 - value) > steps:
+        return AUTO_BN_MOMENTUM
+    return value
