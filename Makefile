@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: install demo test test-slow lint typecheck bench build docs clean
+.PHONY: install demo test test-slow check-resolution lint typecheck bench build docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
+# The slow tier also checks the JAX backend, so it installs the jax extra first.
 test-slow: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,jax]"
 	$(PY) -m pytest -q -m slow
+
+# pip resolves regkit's dependencies for Python 3.10 quickly (no 3.10 interpreter needed).
+check-resolution: $(STAMP)
+	tools/check_resolution.sh 3.10
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench examples tools
