@@ -15,7 +15,10 @@ __all__ = [
     "check_bool",
     "check_choice",
     "check_finite_float",
+    "check_float_range",
     "check_int_sequence",
+    "check_name",
+    "check_nonnegative_int",
     "check_positive_float",
     "check_positive_int",
     "check_tensor_rank",
@@ -146,3 +149,110 @@ def check_tensor_rank(arg: str, x: Any, rank: int) -> None:
             f"Invalid value for argument `{arg}`: expected a tensor of rank {rank} "
             f"(batch included). Received: {arg} with shape {tuple(shape)}"
         )
+
+
+def check_float_range(arg: str, value: Any, *, low: float, high: float | None = None) -> float:
+    """Returns `value` as float; raises unless a finite real number >= `low` (and < `high`)."""
+    number = check_finite_float(arg, value)
+    if high is None:
+        if not number >= low:
+            raise invalid(arg, f"a float >= {low:g}", value)
+    elif not low <= number < high:
+        raise invalid(arg, f"a float in [{low:g}, {high:g})", value)
+    return number
+
+
+def check_nonnegative_int(arg: str, value: Any) -> int:
+    """Returns `value` as int; raises unless it is an integer >= 0 (patience, counts)."""
+    return check_positive_int(arg, value, minimum=0)
+
+
+def check_name(arg: str, value: Any) -> str:
+    """Returns `value`; raises unless it is a non-empty str (model and layer-name prefixes)."""
+    if not isinstance(value, str) or not value:
+        raise invalid(arg, "a non-empty str", value)
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# Data arguments (regkit.data). These raise ValueError for a wrong type too, as the data
+# functions have since 0.1.
+
+#: Sizes (batch sizes, shuffle buffers, image sides, class counts) above this are refused
+#: up front: no machine holds them, and TensorFlow would try to allocate (or overflow).
+MAX_SIZE = 2**31 - 1
+
+
+def check_count(arg: str, value: Any, *, maximum: int = MAX_SIZE) -> int:
+    """Returns `value` as int; ValueError unless an integer in [1, `maximum`]."""
+    if not _is_int(value) or not 1 <= int(value) <= maximum:
+        too_big = _is_int(value) and int(value) > maximum
+        expected = f"a positive int <= {maximum}" if too_big else "a positive int"
+        raise invalid(arg, expected, value)
+    return int(value)
+
+
+def check_image_size(arg: str, value: Any) -> tuple[int, int] | None:
+    """Returns `None` or a `(height, width)` pair of positive ints (an int means square)."""
+    if value is None:
+        return None
+    if _is_int(value):
+        side = check_count(arg, value)
+        return side, side
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return check_count(arg, value[0]), check_count(arg, value[1])
+    raise invalid(arg, "None, a positive int or a (height, width) pair", value)
+
+
+def check_flag(arg: str, value: Any) -> bool:
+    """Returns `value`; ValueError unless it is a bool (NumPy bools count)."""
+    if not isinstance(value, bool) and type(value).__name__ != "bool_":
+        raise invalid(arg, "a bool", value)
+    return bool(value)
+
+
+def check_seed(arg: str, value: Any) -> int:
+    """Returns `value` as int; ValueError unless an integer that fits TensorFlow's int64.
+
+    Integers >= 2**63 (or < -2**63) are refused here rather than overflowing inside
+    TensorFlow.
+    """
+    if not _is_int(value):
+        raise invalid(arg, "an int", value)
+    if not -(2**63) <= int(value) < 2**63:
+        raise invalid(arg, "an int in [-2**63, 2**63)", value)
+    return int(value)
+
+
+def check_optional_seed(arg: str, value: Any) -> int | None:
+    """`None`, or `value` checked by `check_seed` (the message says None is allowed)."""
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise invalid(arg, "None or an int", value)
+    return check_seed(arg, value)
+
+
+def check_fraction(arg: str, value: Any) -> float:
+    """Returns `value` as float; ValueError unless a real number in [0, 1)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not 0.0 <= float(value) < 1.0
+    ):
+        raise invalid(arg, "a float in [0, 1)", value)
+    return float(value)
+
+
+def check_value_range(arg: str, value: Any) -> tuple[float, float]:
+    """Returns `value` as a `(low, high)` pair of finite floats with low < high."""
+    expected = "a pair of finite floats (low, high) with low < high"
+    if isinstance(value, (str, bytes)):
+        raise invalid(arg, expected, value)
+    try:
+        pair = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        raise invalid(arg, expected, value) from None
+    if len(pair) != 2 or not all(math.isfinite(v) for v in pair) or not pair[0] < pair[1]:
+        raise invalid(arg, expected, value)
+    return pair[0], pair[1]

@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from regkit.data import Augment
+from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, PRESET_ALIASES
 
 B, S = 8, 12  # batch size and side of the test images
 
@@ -58,12 +59,46 @@ def test_presets_match_the_seeds():
     assert Augment.preset("none") == Augment()
     assert Augment.preset("seed001") == Augment.seed001()
     assert Augment.seed000().describe() == "flip, rotation 15 deg, translate 0.1"
-    assert isinstance(Augment.seed000().rotation, float)
+    assert type(Augment.seed000().rotation) is float
+
+
+def test_descriptive_preset_names_are_the_seeds_recipes():
+    """Users can guess the recipes' names; the seeds' names stay as aliases."""
+    assert Augment.preset("flip-rotate-shift") == Augment.seed000()
+    assert Augment.preset("flip-rot90-color") == Augment.seed001()
+    assert Augment.preset("rotate-shift-zoom") == Augment(
+        rotation=10, translate=0.1, zoom=0.1, fill_mode="constant"
+    )
+    assert not Augment.preset("rotate-shift-zoom").flip
+    for alias, name in PRESET_ALIASES.items():
+        assert Augment.preset(alias) == Augment.preset(name)
+        assert Augment.coerce(alias) == Augment.coerce(name)
+
+
+def test_preset_names_and_fields_are_public_tuples():
+    """The CLI builds its --augment choices from these, never from a copied list."""
+    assert AUGMENT_PRESETS == (
+        "none",
+        "flip-rotate-shift",
+        "flip-rot90-color",
+        "rotate-shift-zoom",
+        "seed000",
+        "seed001",
+    )
+    assert Augment.PRESETS == AUGMENT_PRESETS
+    assert tuple(f.name for f in dataclasses.fields(Augment)) == AUGMENT_FIELDS
+    assert "fill_mode" in AUGMENT_FIELDS and "PRESETS" not in AUGMENT_FIELDS
+    for name in AUGMENT_PRESETS:
+        assert Augment.coerce(name) == Augment.preset(name)
 
 
 def test_unknown_preset_lists_choices():
-    with pytest.raises(ValueError, match=r"'none', 'seed000', 'seed001'\. Received: name='x'"):
+    with pytest.raises(ValueError) as info:
         Augment.preset("x")
+    text = str(info.value)
+    assert text.startswith("Invalid value for argument `name`: expected one of 'none', ")
+    assert text.endswith("'seed000', 'seed001'. Received: name='x'")
+    assert all(repr(name) in text for name in AUGMENT_PRESETS)
 
 
 COERCIONS = [

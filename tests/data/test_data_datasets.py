@@ -85,6 +85,74 @@ def test_digits_pipeline_knows_its_classes(digits):
     assert images.shape == (4, 8, 8, 1) and labels.shape == (4, 10)
 
 
+def test_splits_are_tf_data_that_carry_their_arrays(digits):
+    """splits.train is a plain tf.data dataset to a user, and publicly carries its arrays."""
+    import tensorflow as tf
+
+    from regkit.data import LabeledDataset
+    from regkit.data.pipeline import resolve_source
+
+    train = digits.train
+    assert isinstance(train, tf.data.Dataset) and isinstance(train, LabeledDataset)
+    assert train.arrays is digits.arrays["train"] and train.num_classes == 10
+    assert train.class_names == digits.class_names
+    images, labels = next(iter(train.batch(5)))
+    np.testing.assert_array_equal(images.numpy(), digits.arrays["train"].images[:5])
+    np.testing.assert_array_equal(labels.numpy(), digits.arrays["train"].labels[:5])
+    assert int(train.cardinality()) == digits.num_examples["train"]
+    # The pipeline gathers from the arrays; a transformed dataset is no longer them.
+    assert resolve_source(train, None).arrays is digits.arrays["train"]
+    mapped = train.map(lambda image, label: (image // 2, label))
+    assert not isinstance(mapped, LabeledDataset)
+    assert resolve_source(mapped, None).arrays is None
+
+
+def test_take_caps_every_split_and_keeps_the_arrays(digits):
+    from regkit.data.pipeline import resolve_source
+
+    small = digits.take(50)
+    assert small is not digits and digits.num_examples["train"] == 1149  # unchanged
+    assert dict(small.num_examples) == {"train": 50, "validation": 50, "test": 50}
+    for key in ("train", "validation", "test"):
+        part = small.arrays[key]
+        assert len(part) == 50
+        np.testing.assert_array_equal(part.images, digits.arrays[key].images[:50])
+        assert getattr(small, key).arrays is part
+        assert len(list(getattr(small, key))) == 50
+        assert resolve_source(getattr(small, key), None).arrays is part
+    assert digits.take(10**6).num_examples == digits.num_examples
+    for bad in (0, -1, 2.5, "3", None, True):
+        with pytest.raises(ValueError, match="argument `limit`: expected a positive int"):
+            digits.take(bad)
+
+
+def test_take_on_streamed_splits_keeps_the_class_count():
+    import tensorflow as tf
+
+    from regkit.data import LabeledDataset
+
+    x = np.zeros((9, 4, 4, 3), np.uint8)
+    stream = LabeledDataset(
+        tf.data.Dataset.from_tensor_slices((x, np.arange(9) % 3)), num_classes=3
+    )
+    splits = DatasetSplits(
+        train=stream,
+        validation=tf.data.Dataset.from_tensor_slices((x, np.arange(9) % 3)),
+        test=None,
+        num_classes=3,
+        class_names=("a", "b", "c"),
+        image_shape=(4, 4, 3),
+        num_examples={"train": 9, "validation": None, "test": 0},
+    )
+    small = splits.take(4)
+    assert dict(small.num_examples) == {"train": 4, "validation": None, "test": 0}
+    assert isinstance(small.train, LabeledDataset) and small.train.num_classes == 3
+    assert small.test is None and small.arrays is None
+    assert len(list(small.validation)) == 4
+    _, labels = next(iter(image_pipeline(small.train, batch_size=4, one_hot=True)))
+    assert labels.shape == (4, 3)
+
+
 BAD_LOAD_ARGUMENTS = [
     ({"validation_split": 1.0}, "argument `validation_split`: expected a float in [0, 1)"),
     ({"validation_split": "0.2"}, "argument `validation_split`"),
@@ -359,7 +427,8 @@ def test_tfds_imagenette_with_mock_data(tmp_path):
         assert splits.class_names[0].startswith("n0")  # WordNet ids, as tfds names them
         assert splits.image_shape == (None, None, 3)
         assert dict(splits.num_examples) == {"train": 30, "validation": 10, "test": 10}
-        assert splits.arrays is None
+        assert splits.arrays is None and splits.train.arrays is None
+        assert splits.train.num_classes == 10  # so one_hot needs no num_classes below
         sizes = {tuple(image.shape) for image, _ in splits.train}
         assert len(sizes) > 1, "mock images come in random sizes"
         with pytest.raises(ValueError, match="argument `image_size`: expected an output size"):

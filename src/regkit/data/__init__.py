@@ -1,8 +1,10 @@
 """`regkit.data`: data sets, tf.data pipelines and batched per-image augmentation.
 
-`load_dataset` gives train / validation / test splits of `(uint8 image, label)`,
+`load_dataset` gives train / validation / test splits of `(uint8 image, label)` (tf.data
+datasets that carry their class count and, in memory, their arrays: `LabeledDataset`),
 `from_arrays` validates your own arrays, `image_pipeline` scales, resizes, augments and
-batches them, and `Augment` says which transforms to apply. Names are imported on first
+batches them, and `Augment` says which transforms to apply (named recipes such as
+`Augment.preset("flip-rotate-shift")`). Names are imported on first
 use, so `import regkit.data` loads neither TensorFlow nor tensorflow_datasets.
 
 Example:
@@ -26,6 +28,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "DatasetSplits": "regkit.data.datasets",
     "from_arrays": "regkit.data.datasets",
     "load_dataset": "regkit.data.datasets",
+    "LabeledDataset": "regkit.data.sources",
     "image_pipeline": "regkit.data.pipeline",
 }
 
@@ -34,6 +37,7 @@ __all__ = [
     "ArrayData",
     "Augment",
     "DatasetSplits",
+    "LabeledDataset",
     "from_arrays",
     "image_pipeline",
     "load_dataset",
@@ -49,6 +53,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         load_dataset,
     )
     from regkit.data.pipeline import image_pipeline
+    from regkit.data.sources import LabeledDataset
 
 
 def __getattr__(name: str) -> Any:

@@ -30,19 +30,57 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from regkit._checks import check_bool, check_finite_float
-from regkit._checks import invalid as _invalid
+from regkit._checks import check_bool, check_finite_float, invalid
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
     import tensorflow as tf
 
-__all__ = ["FILL_MODES", "Augment"]
+__all__ = [
+    "AUGMENT_FIELDS",
+    "AUGMENT_PRESETS",
+    "AUGMENT_RECIPES",
+    "FILL_MODES",
+    "PRESET_ALIASES",
+    "Augment",
+]
 
 FILL_MODES = ("reflect", "nearest", "constant", "wrap")
+
+#: The named recipes `Augment.preset` knows, by descriptive name: the `Augment` fields each
+#: one sets (the others keep their defaults).
+AUGMENT_RECIPES: Mapping[str, Mapping[str, Any]] = types.MappingProxyType(
+    {
+        # Nothing.
+        "none": types.MappingProxyType({}),
+        # Seed 000's ImageDataGenerator(rotation_range=15, horizontal_flip=True,
+        # width_shift_range=0.1, height_shift_range=0.1), with its "nearest" fill.
+        "flip-rotate-shift": types.MappingProxyType(
+            {"flip": True, "rotation": 15.0, "translate": 0.1, "fill_mode": "nearest"}
+        ),
+        # Seed 001's tf.image recipe: flip, brightness +-0.2, contrast 0.8-1.2, quarter turns.
+        "flip-rot90-color": types.MappingProxyType(
+            {"flip": True, "brightness": 0.2, "contrast": 0.2, "rot90": True}
+        ),
+        # For images that a mirror would change the meaning of (digits, text): small
+        # rotations, shifts and zooms, filling with zeros (the background).
+        "rotate-shift-zoom": types.MappingProxyType(
+            {"rotation": 10.0, "translate": 0.1, "zoom": 0.1, "fill_mode": "constant"}
+        ),
+    }
+)
+
+#: The seeds' names for their recipes, kept for the seed reproductions (`--augment seed000`).
+PRESET_ALIASES: Mapping[str, str] = types.MappingProxyType(
+    {"seed000": "flip-rotate-shift", "seed001": "flip-rot90-color"}
+)
+
+#: Every name `Augment.preset` (and `image_pipeline(augment=...)`, `--augment NAME`) accepts.
+AUGMENT_PRESETS: tuple[str, ...] = (*AUGMENT_RECIPES, *PRESET_ALIASES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,6 +133,8 @@ class Augment:
         True
         >>> Augment.seed001().rot90
         True
+        >>> Augment.preset("flip-rot90-color") == Augment.seed001()
+        True
         >>> images = aug.apply(tf.zeros((2, 32, 32, 3)), seed=(0, 1))  # doctest: +SKIP
     """
 
@@ -110,7 +150,8 @@ class Augment:
     cutmix: float = 0.0
     fill_mode: str = "reflect"
 
-    PRESETS: ClassVar[tuple[str, ...]] = ("none", "seed000", "seed001")
+    #: Every preset name (the same as the module's `AUGMENT_PRESETS`).
+    PRESETS: ClassVar[tuple[str, ...]] = AUGMENT_PRESETS
 
     def __post_init__(self) -> None:
         for name in ("flip", "rot90", "randaugment"):
@@ -126,16 +167,16 @@ class Augment:
             value = check_finite_float(name, getattr(self, name))
             too_big = value >= upper if open_upper else value > upper
             if value < 0 or too_big:
-                raise _invalid(name, expected, getattr(self, name))
+                raise invalid(name, expected, getattr(self, name))
             object.__setattr__(self, name, value)
         for name in ("mixup", "cutmix"):
             value = check_finite_float(name, getattr(self, name))
             if value < 0:
-                raise _invalid(name, "a Beta concentration >= 0 (0 disables)", value)
+                raise invalid(name, "a Beta concentration >= 0 (0 disables)", value)
             object.__setattr__(self, name, value)
         if self.fill_mode not in FILL_MODES:
             choices = ", ".join(map(repr, FILL_MODES))
-            raise _invalid("fill_mode", f"one of {choices}", self.fill_mode)
+            raise invalid("fill_mode", f"one of {choices}", self.fill_mode)
 
     # ----------------------------------------------------------------------------------
     # Presets and coercion.
@@ -144,28 +185,49 @@ class Augment:
     def seed000(cls) -> Augment:
         """Seed 000's `ImageDataGenerator(rotation_range=15, horizontal_flip=True,
         width_shift_range=0.1, height_shift_range=0.1)`, per image on whole batches
-        (with `ImageDataGenerator`'s `fill_mode="nearest"`)."""
-        return cls(flip=True, rotation=15.0, translate=0.1, fill_mode="nearest")
+        (with `ImageDataGenerator`'s `fill_mode="nearest"`): the `"flip-rotate-shift"`
+        preset."""
+        return cls.preset("flip-rotate-shift")
 
     @classmethod
     def seed001(cls) -> Augment:
         """Seed 001's per-example `tf.image` augmentation: left-right flip, brightness
         +-0.2, contrast 0.8-1.2 and a random multiple of 90 degrees, here per image on
-        whole batches."""
-        return cls(flip=True, brightness=0.2, contrast=0.2, rot90=True)
+        whole batches: the `"flip-rot90-color"` preset."""
+        return cls.preset("flip-rot90-color")
 
     @classmethod
     def preset(cls, name: str) -> Augment:
-        """Returns a named preset: `"none"`, `"seed000"` or `"seed001"`.
+        """Returns a named recipe.
+
+        * `"none"`: nothing.
+        * `"flip-rotate-shift"` (alias `"seed000"`): left-right flip, rotation up to 15
+          degrees, shifts up to 10% of each side, nearest fill (seed 000's
+          `ImageDataGenerator`).
+        * `"flip-rot90-color"` (alias `"seed001"`): left-right flip, a random quarter turn,
+          brightness +-0.2 and contrast 0.8-1.2 (seed 001's `tf.image` recipe).
+        * `"rotate-shift-zoom"`: rotation up to 10 degrees, shifts and zoom up to 10%,
+          zero fill; no flip, for images a mirror would change (digits, text).
+
+        Args:
+            name: One of `AUGMENT_PRESETS`.
+
+        Returns:
+            The `Augment`.
 
         Raises:
             ValueError: Unknown name (the message lists the valid ones).
+
+        Example:
+            >>> Augment.preset("flip-rotate-shift") == Augment.seed000()
+            True
         """
-        if name == "none":
-            return cls()
-        if name in ("seed000", "seed001"):
-            return getattr(cls, name)()
-        raise _invalid("name", f"one of {', '.join(map(repr, cls.PRESETS))}", name)
+        recipe = (
+            AUGMENT_RECIPES.get(PRESET_ALIASES.get(name, name)) if isinstance(name, str) else None
+        )
+        if recipe is None:
+            raise invalid("name", f"one of {', '.join(map(repr, AUGMENT_PRESETS))}", name)
+        return cls(**recipe)
 
     @classmethod
     def coerce(cls, value: Augment | str | Mapping[str, Any] | bool | None) -> Augment | None:
@@ -183,15 +245,15 @@ class Augment:
         if isinstance(value, Augment):
             return value
         if isinstance(value, str):
-            if value not in cls.PRESETS:
-                choices = ", ".join(map(repr, cls.PRESETS))
-                raise _invalid("augment", f"a preset name among {choices}", value)
+            if value not in AUGMENT_PRESETS:
+                choices = ", ".join(map(repr, AUGMENT_PRESETS))
+                raise invalid("augment", f"a preset name among {choices}", value)
             return cls.preset(value)
         if isinstance(value, Mapping):
             fields = {f.name for f in dataclasses.fields(cls)}
             unknown = sorted(set(value) - fields)
             if unknown:
-                raise _invalid("augment", f"fields among {sorted(fields)}", unknown)
+                raise invalid("augment", f"fields among {sorted(fields)}", unknown)
             return cls(**value)
         raise TypeError(
             "Invalid type for argument `augment`: expected an Augment, a preset name, a dict "
@@ -312,12 +374,12 @@ class Augment:
 
         images = tf.convert_to_tensor(images)
         if images.shape.rank != 4:
-            raise _invalid("images", "a 4-D batch (batch, height, width, channels)", images.shape)
+            raise invalid("images", "a 4-D batch (batch, height, width, channels)", images.shape)
         if self.rot90:
             self.check_image_shape(images.shape[1], images.shape[2])
         if self.mixes_labels:
             if labels is None:
-                raise _invalid("labels", "one-hot labels when mixup or cutmix is on", labels)
+                raise invalid("labels", "one-hot labels when mixup or cutmix is on", labels)
             labels = tf.convert_to_tensor(labels)
             if labels.shape.rank != 2 or not labels.dtype.is_floating:
                 raise ValueError(
@@ -327,7 +389,7 @@ class Augment:
                 )
         low, high = float(value_range[0]), float(value_range[1])
         if not high > low:
-            raise _invalid("value_range", "a pair (low, high) with low < high", value_range)
+            raise invalid("value_range", "a pair (low, high) with low < high", value_range)
         seed = tf.reshape(tf.cast(seed, tf.int64), [2])
         params = _draw(self, images, seed)
         scale = 1.0 / (high - low)
@@ -349,6 +411,10 @@ class Augment:
     def _resamples(self) -> bool:
         """Whether pixels must be resampled (rotation, translation or zoom)."""
         return bool(self.rotation or self.translate or self.zoom)
+
+
+#: `Augment`'s field names, in order (what `--augment flip,rotation=15` may name).
+AUGMENT_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Augment))
 
 
 # --------------------------------------------------------------------------------------

@@ -19,17 +19,18 @@ import io
 import os
 import pickle
 import tarfile
-import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from regkit.data.augment import _invalid
+from regkit._checks import check_count, check_fraction, check_seed, check_value_range, invalid
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
+
+    from regkit.data.sources import LabeledDataset
 
 __all__ = ["BUILTIN_DATASETS", "ArrayData", "DatasetSplits", "from_arrays", "load_dataset"]
 
@@ -67,19 +68,6 @@ _CIFAR = {
     },
 }
 
-# Datasets made here remember their source, so `image_pipeline(splits.train)` knows the
-# number of classes and can gather batches straight from the arrays.
-_SOURCES: weakref.WeakKeyDictionary[Any, ArrayData | int] = weakref.WeakKeyDictionary()
-
-
-def _source_of(dataset: Any) -> ArrayData | int | None:
-    """The `ArrayData` (or class count) a dataset made by this module came from."""
-    try:
-        return _SOURCES.get(dataset)
-    except TypeError:  # unhashable or not weak-referenceable
-        return None
-
-
 # --------------------------------------------------------------------------------------
 # In-memory arrays.
 
@@ -111,13 +99,24 @@ class ArrayData:
         """`(height, width, channels)`."""
         return tuple(int(d) for d in self.images.shape[1:])  # type: ignore[return-value]
 
-    def as_dataset(self) -> tf.data.Dataset:
-        """A `tf.data.Dataset` of unbatched `(image, int64 label)` pairs."""
-        import tensorflow as tf
+    def as_dataset(self) -> LabeledDataset:
+        """A `tf.data.Dataset` of unbatched `(image, int64 label)` pairs.
 
-        dataset = tf.data.Dataset.from_tensor_slices((self.images, self.labels))
-        _SOURCES[dataset] = self
-        return dataset
+        It is a `regkit.data.LabeledDataset` whose `arrays` attribute is this `ArrayData`,
+        so `image_pipeline` given it gathers whole batches straight from the arrays.
+        """
+        from regkit.data.sources import LabeledDataset
+
+        return LabeledDataset.from_arrays(self)
+
+    def take(self, limit: int) -> ArrayData:
+        """The first `limit` images and labels (all of them when there are fewer).
+
+        Raises:
+            ValueError: `limit` is not a positive int.
+        """
+        limit = check_count("limit", limit)
+        return dataclasses.replace(self, images=self.images[:limit], labels=self.labels[:limit])
 
     def __repr__(self) -> str:
         return (
@@ -166,26 +165,26 @@ def from_arrays(
             converted = np.asarray(value)
         except (ValueError, TypeError) as error:
             received = f"{type(value).__name__} ({error})"
-            raise _invalid(arg, "a rectangular array", received) from None
+            raise invalid(arg, "a rectangular array", received) from None
         if arg == "x":
             x = converted
         else:
             y = converted
     if x.ndim != 4:
         hint = " (add a channel axis, e.g. x[..., None])" if x.ndim == 3 else ""
-        raise _invalid(
+        raise invalid(
             "x",
             f"an array of images shaped (n, height, width, channels){hint}",
             f"array of shape {x.shape}",
         )
     if x.shape[0] == 0 or 0 in x.shape[1:]:
-        raise _invalid("x", "at least one non-empty image", f"array of shape {x.shape}")
+        raise invalid("x", "at least one non-empty image", f"array of shape {x.shape}")
     if x.dtype == np.bool_ or not (
         np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
     ):
-        raise _invalid("x", "uint8 or float images", f"array of dtype {x.dtype}")
+        raise invalid("x", "uint8 or float images", f"array of dtype {x.dtype}")
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
-        raise _invalid("x", "finite pixel values (no NaN or inf)", "an array holding NaN/inf")
+        raise invalid("x", "finite pixel values (no NaN or inf)", "an array holding NaN/inf")
     low, high = float(x.min()), float(x.max())
     if value_range is None:
         if np.issubdtype(x.dtype, np.integer) or high > 1.0:
@@ -193,16 +192,9 @@ def from_arrays(
         else:
             value_range = (0.0, 1.0)
     else:
-        expected = "a pair of finite floats (low, high) with low < high"
-        try:
-            pair = tuple(float(v) for v in value_range)
-        except (TypeError, ValueError):
-            raise _invalid("value_range", expected, value_range) from None
-        if len(pair) != 2 or not (np.isfinite(pair).all() and pair[0] < pair[1]):
-            raise _invalid("value_range", expected, value_range)
-        value_range = (pair[0], pair[1])
+        value_range = check_value_range("value_range", value_range)
     if low < value_range[0] or high > value_range[1]:
-        raise _invalid(
+        raise invalid(
             "x",
             f"pixel values in [{value_range[0]:g}, {value_range[1]:g}] (pass value_range)",
             f"values in [{low:g}, {high:g}]",
@@ -218,18 +210,18 @@ def from_arrays(
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim != 1:
-        raise _invalid(
+        raise invalid(
             "y",
             "integer labels shaped (n,) or (n, 1) (for one-hot labels pass y.argmax(-1))",
             f"array of shape {y.shape}",
         )
     if np.issubdtype(y.dtype, np.floating):
         if not np.isfinite(y).all():
-            raise _invalid("y", "integer class labels (no NaN or inf)", "an array holding NaN/inf")
+            raise invalid("y", "integer class labels (no NaN or inf)", "an array holding NaN/inf")
         if not np.array_equal(y, np.round(y)):
-            raise _invalid("y", "integer class labels", "non-integer values")
+            raise invalid("y", "integer class labels", "non-integer values")
     elif not np.issubdtype(y.dtype, np.integer) or y.dtype == np.bool_:
-        raise _invalid("y", "integer class labels", f"array of dtype {y.dtype}")
+        raise invalid("y", "integer class labels", f"array of dtype {y.dtype}")
     if len(x) != len(y):
         raise ValueError(
             "Invalid value for arguments `x` and `y`: expected the same number of images and "
@@ -238,15 +230,9 @@ def from_arrays(
     y = y.astype(np.int64)
     if num_classes is None:
         num_classes = max(int(y.max()) + 1, 1)
-    elif (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, (int, np.integer))
-        or num_classes < 1
-    ):
-        raise _invalid("num_classes", "a positive int", num_classes)
-    num_classes = int(num_classes)
+    num_classes = check_count("num_classes", num_classes)
     if y.min() < 0 or y.max() >= num_classes:
-        raise _invalid(
+        raise invalid(
             "y",
             f"labels in [0, {num_classes}) (num_classes={num_classes})",
             f"labels in [{y.min()}, {y.max()}]",
@@ -260,7 +246,7 @@ def from_arrays(
             )
         names = tuple(str(n) for n in class_names)
         if len(names) != num_classes:
-            raise _invalid(
+            raise invalid(
                 "class_names", f"{num_classes} names (one per class)", f"{len(names)} names"
             )
     return ArrayData(
@@ -275,6 +261,11 @@ def from_arrays(
 @dataclasses.dataclass(frozen=True, eq=False)
 class DatasetSplits:
     """A data set's train / validation / test splits as tf.data, plus what models need.
+
+    The splits are `regkit.data.LabeledDataset`s: plain `tf.data.Dataset`s to a user that
+    also carry the class count and, for in-memory sets, their `ArrayData`, which
+    `image_pipeline` uses (`image_pipeline(splits.train)` needs no `num_classes` and
+    gathers batches straight from the arrays). Cap every split's size with `take`.
 
     Attributes:
         train: `tf.data.Dataset` of unbatched `(uint8 image, int64 label)`.
@@ -307,23 +298,61 @@ class DatasetSplits:
     arrays: Mapping[str, ArrayData] | None = None
     name: str = ""
 
+    def take(self, limit: int) -> DatasetSplits:
+        """New splits holding at most the first `limit` examples of each split.
+
+        In-memory splits stay in memory (their `ArrayData` is sliced), so pipelines built on
+        the result keep their fast path; streamed splits take their first `limit` examples.
+        `num_examples` is capped to match.
+
+        Args:
+            limit: Maximum number of examples per split, a positive int.
+
+        Returns:
+            A new `DatasetSplits` (this one is unchanged).
+
+        Raises:
+            ValueError: `limit` is not a positive int.
+
+        Example:
+            >>> small = load_dataset("digits").take(64)
+            >>> small.num_examples
+            {'train': 64, 'validation': 64, 'test': 64}
+        """
+        from regkit.data.sources import LabeledDataset
+
+        limit = check_count("limit", limit)
+        changes: dict[str, Any] = {}
+        arrays = dict(self.arrays) if self.arrays is not None else None
+        for key in _SPLIT_KEYS:
+            dataset = getattr(self, key)
+            if dataset is None:
+                continue
+            if arrays is not None and key in arrays:
+                arrays[key] = arrays[key].take(limit)
+                changes[key] = arrays[key].as_dataset()
+            elif isinstance(dataset, LabeledDataset):
+                changes[key] = LabeledDataset(
+                    dataset.take(limit),
+                    num_classes=dataset.num_classes,
+                    class_names=dataset.class_names,
+                )
+            else:
+                changes[key] = dataset.take(limit)
+        changes["num_examples"] = {
+            key: None if count is None else min(count, limit)
+            for key, count in self.num_examples.items()
+        }
+        if arrays is not None:
+            changes["arrays"] = arrays
+        return dataclasses.replace(self, **changes)
+
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.num_examples.items())
         return (
             f"DatasetSplits(name={self.name!r}, image_shape={self.image_shape}, "
             f"num_classes={self.num_classes}, {counts})"
         )
-
-
-def _check_split_args(validation_split: Any, seed: Any) -> None:
-    if (
-        isinstance(validation_split, bool)
-        or not isinstance(validation_split, (int, float))
-        or not 0.0 <= validation_split < 1.0
-    ):
-        raise _invalid("validation_split", "a float in [0, 1)", validation_split)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise _invalid("seed", "an int", seed)
 
 
 def _splits_from_arrays(
@@ -419,14 +448,13 @@ def load_dataset(
         {'train': 1149, 'validation': 288, 'test': 360}
     """
     if not isinstance(name, str) or not name:
-        raise _invalid(
+        raise invalid(
             "name", f"one of {', '.join(map(repr, BUILTIN_DATASETS))} or a tfds name", name
         )
-    _check_split_args(validation_split, seed)
+    validation_split = check_fraction("validation_split", validation_split)
+    seed = check_seed("seed", seed)
     if download is not None and not isinstance(download, bool):
-        raise _invalid("download", "None, True or False", download)
-    seed = int(seed)
-    validation_split = float(validation_split)
+        raise invalid("download", "None, True or False", download)
     key = name.lower().replace("-", "")
     if key == "digits":
         train, test = _digits()
@@ -708,9 +736,10 @@ def _tfds(
         train_split, val_split = f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"
 
     def make(split: str) -> tf.data.Dataset:
+        from regkit.data.sources import LabeledDataset
+
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-        _SOURCES[dataset] = num_classes
-        return dataset
+        return LabeledDataset(dataset, num_classes=num_classes, class_names=names)
 
     return DatasetSplits(
         train=make(train_split),

@@ -1,0 +1,98 @@
+"""`LabeledDataset`: a `tf.data.Dataset` of `(image, label)` that says where it came from.
+
+`load_dataset` and `ArrayData.as_dataset` return their splits as `LabeledDataset`s. To a
+user they are ordinary tf.data datasets of unbatched `(image, label)` pairs; in addition
+they carry, as public attributes, what `image_pipeline` can use: the class count and names
+and, for in-memory data, the `ArrayData` itself, so that `image_pipeline(splits.train)`
+needs no `num_classes` and gathers whole batches straight from the arrays.
+
+Any tf.data transformation (`map`, `take`, `shuffle`, ...) returns a plain dataset: the
+result is no longer the source's data, so it carries nothing. To cap a data set's size
+and keep the fast path, use `DatasetSplits.take(limit)` or slice the `ArrayData`.
+
+This module imports TensorFlow; `regkit.data.datasets` imports it only when it builds a
+dataset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import tensorflow as tf
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from regkit.data.datasets import ArrayData
+
+__all__ = ["LabeledDataset"]
+
+
+class LabeledDataset(tf.data.Dataset):
+    """A `tf.data.Dataset` of unbatched `(image, label)` pairs that knows its source.
+
+    It iterates, maps, batches and feeds `model.fit` exactly like the dataset it wraps.
+
+    Args:
+        dataset: The tf.data dataset of `(image, label)` pairs to wrap.
+        num_classes: Number of classes (`None` when unknown).
+        class_names: Optional class names, one per class.
+        arrays: The `ArrayData` the dataset was made from, if any.
+
+    Attributes:
+        num_classes: Number of classes, or `None`.
+        class_names: Class names, or `None`.
+        arrays: The in-memory `ArrayData` behind the dataset, or `None` (streamed data).
+
+    Example:
+        >>> import numpy as np
+        >>> from regkit.data import from_arrays
+        >>> data = from_arrays(np.zeros((4, 32, 32, 3), np.uint8), np.array([0, 1, 2, 1]))
+        >>> dataset = data.as_dataset()
+        >>> dataset.num_classes, dataset.arrays is data, len(list(dataset))
+        (3, True, 4)
+    """
+
+    def __init__(
+        self,
+        dataset: tf.data.Dataset,
+        *,
+        num_classes: int | None = None,
+        class_names: Sequence[str] | None = None,
+        arrays: ArrayData | None = None,
+    ) -> None:
+        if not isinstance(dataset, tf.data.Dataset):
+            raise TypeError(
+                "Invalid type for argument `dataset`: expected a tf.data.Dataset. "
+                f"Received: dataset of type {type(dataset).__name__}"
+            )
+        self._dataset = dataset
+        self.num_classes = num_classes
+        self.class_names = None if class_names is None else tuple(class_names)
+        self.arrays = arrays
+        super().__init__(tf.data.experimental.to_variant(dataset))
+
+    @classmethod
+    def from_arrays(cls, arrays: ArrayData) -> LabeledDataset:
+        """The dataset of an `ArrayData`'s `(image, int64 label)` pairs, carrying it."""
+        dataset = tf.data.Dataset.from_tensor_slices((arrays.images, arrays.labels))
+        return cls(
+            dataset,
+            num_classes=arrays.num_classes,
+            class_names=arrays.class_names,
+            arrays=arrays,
+        )
+
+    def _inputs(self) -> list[tf.data.Dataset]:  # tf.data's protocol: the wrapped dataset
+        return [self._dataset]
+
+    @property
+    def element_spec(self) -> Any:
+        """The wrapped dataset's element spec: `(image spec, label spec)`."""
+        return self._dataset.element_spec
+
+    def __repr__(self) -> str:
+        kind = "arrays" if self.arrays is not None else "stream"
+        return (
+            f"<LabeledDataset {kind} num_classes={self.num_classes} "
+            f"element_spec={self.element_spec}>"
+        )
