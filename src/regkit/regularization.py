@@ -7,12 +7,21 @@ string ``"l2"``, which Keras reads as L2(0.01)).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import keras
 
 from regkit.config import Regularization
+
+# Moved to regkit.introspect (reading built models); kept importable from here, where 0.1
+# documented them.
+from regkit.introspect import (
+    decay_exempt_variables,
+    iter_layers,
+    kernel_attributes,
+    regularization_loss,
+    regularized_variables,
+)
 
 __all__ = [
     "apply_regularization",
@@ -24,31 +33,6 @@ __all__ = [
     "regularization_loss",
     "regularized_variables",
 ]
-
-# Layer class -> its kernels as (variable attribute, config attribute of the regularizer,
-# is-depthwise). Checked with isinstance in order: in Keras 3 DepthwiseConv2D keeps its kernel
-# in `.kernel` but reads `depthwise_regularizer`, and SeparableConv2D has two kernels.
-_Kernel = tuple[str, str, bool]
-_DEPTHWISE: tuple[_Kernel, ...] = (("kernel", "depthwise_regularizer", True),)
-_SEPARABLE: tuple[_Kernel, ...] = (
-    ("depthwise_kernel", "depthwise_regularizer", True),
-    ("pointwise_kernel", "pointwise_regularizer", False),
-)
-_PLAIN: tuple[_Kernel, ...] = (("kernel", "kernel_regularizer", False),)
-_KERNELS: tuple[tuple[type, tuple[_Kernel, ...]], ...] = (
-    (keras.layers.DepthwiseConv1D, _DEPTHWISE),
-    (keras.layers.DepthwiseConv2D, _DEPTHWISE),
-    (keras.layers.SeparableConv1D, _SEPARABLE),
-    (keras.layers.SeparableConv2D, _SEPARABLE),
-    (keras.layers.Conv1D, _PLAIN),
-    (keras.layers.Conv2D, _PLAIN),
-    (keras.layers.Conv3D, _PLAIN),
-    (keras.layers.Conv1DTranspose, _PLAIN),
-    (keras.layers.Conv2DTranspose, _PLAIN),
-    (keras.layers.Conv3DTranspose, _PLAIN),
-    (keras.layers.Dense, _PLAIN),
-    (keras.layers.EinsumDense, _PLAIN),
-)
 
 
 def _make(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
@@ -82,77 +66,6 @@ def bias_regularizer(reg: Regularization | str | None) -> keras.regularizers.Reg
     """The Keras regularizer for biases: the kernel one when `regularize_bias`, else None."""
     reg = Regularization.coerce(reg)
     return _make(reg.l1, reg.l2) if reg.regularize_bias else None
-
-
-def iter_layers(model: keras.layers.Layer) -> Iterator[keras.layers.Layer]:
-    """Every layer of `model`, nested models and their layers included, each once."""
-    seen: set[int] = set()
-    stack = [model]
-    while stack:
-        layer = stack.pop()
-        if id(layer) in seen:
-            continue
-        seen.add(id(layer))
-        if layer is not model:
-            yield layer
-        children = getattr(layer, "layers", None)
-        if children:
-            stack.extend(reversed(list(children)))
-
-
-def kernel_attributes(layer: keras.layers.Layer) -> tuple[tuple[str, str, bool], ...]:
-    """The kernels of `layer` as ``(variable attribute, regularizer attribute, is_depthwise)``.
-
-    Empty for layers without a conv/dense kernel (BatchNorm, pooling, ...).
-    """
-    for cls, kernels in _KERNELS:
-        if isinstance(layer, cls):
-            return kernels
-    return ()
-
-
-def regularized_variables(model: keras.Model) -> list[keras.Variable]:
-    """The kernel variables of every conv, depthwise and dense layer of `model`.
-
-    These are the variables L1/L2 applies to and weight norms are reported for.
-    """
-    out: list[keras.Variable] = []
-    for layer in iter_layers(model):
-        for attr, _, _ in kernel_attributes(layer):
-            var = getattr(layer, attr, None)
-            if var is not None:
-                out.append(var)
-    return out
-
-
-def decay_exempt_variables(model: keras.Model) -> list[keras.Variable]:
-    """Variables decoupled weight decay must not touch: normalization gamma/beta and biases.
-
-    Decaying BatchNorm's gamma towards zero shrinks activations rather than weights, and
-    decaying biases only shifts them; both are conventionally exempt (AdamW, timm).
-    """
-    norm_types = (
-        keras.layers.BatchNormalization,
-        keras.layers.LayerNormalization,
-        keras.layers.GroupNormalization,
-    )
-    out: list[keras.Variable] = []
-    for layer in iter_layers(model):
-        if isinstance(layer, norm_types):
-            out.extend(layer.trainable_weights)
-            continue
-        bias = getattr(layer, "bias", None)
-        if isinstance(bias, keras.Variable):
-            out.append(bias)
-    return out
-
-
-def regularization_loss(model: keras.Model) -> float:
-    """The current sum of `model.losses` as a Python float (0.0 when there are none)."""
-    losses = model.losses
-    if not losses:
-        return 0.0
-    return float(sum(float(keras.ops.convert_to_numpy(v)) for v in losses))
 
 
 def _set_regularizer(

@@ -14,8 +14,8 @@ from typing import Any
 
 import keras
 
-from regkit._checks import check_choice, check_positive_float, invalid
-from regkit.regularization import decay_exempt_variables
+from regkit._checks import check_choice, check_float_range, check_positive_float
+from regkit.introspect import decay_exempt_variables, output_kind
 
 __all__ = ["OPTIMIZERS", "compile_model", "output_kind"]
 
@@ -23,94 +23,6 @@ __all__ = ["OPTIMIZERS", "compile_model", "output_kind"]
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 _LABELS = ("sparse", "one_hot")
 _DEFAULT_LR = 1e-3
-
-# Final activations: which ones produce probabilities, which logits.
-_PROBABILITY_ACTIVATIONS = {"softmax": "softmax", "sigmoid": "sigmoid"}
-_LOGIT_ACTIVATIONS = {"linear", None}
-
-
-def _activation_name(fn: Any) -> str | None:
-    """A layer activation's name: None for no activation, "unknown" when it has no name."""
-    if fn is None:
-        return None
-    try:
-        name = keras.activations.serialize(fn)
-    except (ValueError, TypeError):
-        name = getattr(fn, "__name__", None)
-    if isinstance(name, dict):  # a serialized custom object
-        name = name.get("config", {}).get("name") or name.get("class_name")
-    return name if isinstance(name, str) else "unknown"
-
-
-def _output_layer(model: keras.Model) -> keras.layers.Layer:
-    outputs = getattr(model, "outputs", None)
-    if not outputs:
-        raise ValueError(
-            "Invalid value for argument `model`: expected a built functional or Sequential "
-            "model with known outputs (give it a `keras.Input`), or pass `from_logits=` "
-            f"explicitly. Received: model={model.name!r} without outputs"
-        )
-    if len(outputs) != 1:
-        raise ValueError(
-            "Invalid value for argument `model`: expected a model with a single output; "
-            f"compile multi-output models with `model.compile`. Received: {len(outputs)} outputs"
-        )
-    history = getattr(outputs[0], "_keras_history", None)
-    layer = getattr(history, "operation", None)
-    return layer if layer is not None else model.layers[-1]
-
-
-def output_kind(model: keras.Model) -> str:
-    """What the model's final layer produces: ``"softmax"``, ``"sigmoid"`` or ``"logits"``.
-
-    regkit models name their final layer ``*_predictions`` and give it a softmax or a
-    linear activation; any stock Keras model is read the same way (a `Softmax` or
-    `Activation` layer at the end counts too).
-
-    Args:
-        model: A built functional or Sequential model with one output.
-
-    Returns:
-        ``"softmax"``, ``"sigmoid"`` or ``"logits"``.
-
-    Raises:
-        ValueError: The model has no known output, several outputs, or ends in an
-            activation that is neither probabilities nor logits (e.g. relu).
-
-    Example:
-        >>> inputs = keras.Input((32, 32, 3))
-        >>> x = keras.layers.Flatten()(inputs)
-        >>> output_kind(keras.Model(inputs, keras.layers.Dense(10)(x)))
-        'logits'
-    """
-    layer = _output_layer(model)
-    if isinstance(layer, keras.layers.Softmax):
-        return "softmax"
-    name = _activation_name(getattr(layer, "activation", None))
-    if name in _PROBABILITY_ACTIVATIONS:
-        return _PROBABILITY_ACTIVATIONS[name]
-    if name in _LOGIT_ACTIVATIONS:
-        return "logits"
-    raise ValueError(
-        f"Cannot tell whether model {model.name!r} outputs probabilities or logits: its final "
-        f"layer {layer.name!r} has activation {name!r}. Pass `from_logits=True` or "
-        "`from_logits=False` to `compile_model`."
-    )
-
-
-def _check_float(arg: str, value: Any, *, low: float, high: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a float. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    value = float(value)
-    if high is None:
-        if not value >= low:
-            raise invalid(arg, f"a float >= {low}", value)
-    elif not low <= value < high:
-        raise invalid(arg, f"a float in [{low}, {high})", value)
-    return value
 
 
 def _make_optimizer(
@@ -269,10 +181,10 @@ def _compile(
     steps_per_execution: int,
 ) -> keras.Model:
     check_choice("labels", labels, _LABELS)
-    label_smoothing = _check_float("label_smoothing", label_smoothing, low=0.0, high=1.0)
-    weight_decay = _check_float("weight_decay", weight_decay, low=0.0)
+    label_smoothing = check_float_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
+    weight_decay = check_float_range("weight_decay", weight_decay, low=0.0)
     if momentum is not None:
-        momentum = _check_float("momentum", momentum, low=0.0)
+        momentum = check_float_range("momentum", momentum, low=0.0)
     if isinstance(optimizer, str):
         check_choice("optimizer", optimizer.lower(), OPTIMIZERS)
         lr = check_positive_float("learning_rate", learning_rate)

@@ -132,7 +132,7 @@ def test_unknown_optimizer_lists_choices():
 def test_bad_numbers_and_labels():
     with pytest.raises(ValueError, match=r"Received: weight_decay=-0\.1"):
         compile_model(_bn_model(), weight_decay=-0.1)
-    with pytest.raises(ValueError, match=r"expected a float in \[0.0, 1.0\)"):
+    with pytest.raises(ValueError, match=r"expected a float in \[0, 1\)"):
         compile_model(_bn_model(), labels="one_hot", label_smoothing=1.0)
     with pytest.raises(ValueError, match="'sparse', 'one_hot'"):
         compile_model(_bn_model(), labels="categorical")
