@@ -38,6 +38,8 @@ import numpy as np
 
 from regkit import build_cnn, compile_model
 from regkit import callbacks as rcallbacks
+from regkit._io import temp_path
+from regkit.callbacks import state as callback_state
 
 MAX_EPOCHS = 10
 PATIENCE = 6  # an uninterrupted run stops after this many epochs
@@ -90,16 +92,16 @@ def install(trigger: _Trigger) -> keras.callbacks.Callback:
     keras.Model.save = save
     keras.Model.save_weights = weights
 
-    atomic_write = rcallbacks._atomic_write_bytes
+    atomic_write = callback_state.atomic_write_bytes
 
     def state_write(path, data):
         if Path(path).name == "training_metadata.json" and trigger.reached("backup_metadata"):
-            tmp = Path(path).with_name(f".partial-{Path(path).name}")
+            tmp = temp_path(Path(path))
             tmp.write_bytes(data[: int(len(data) * trigger.fraction)])
             _die()
         atomic_write(path, data)
 
-    rcallbacks._atomic_write_bytes = state_write
+    callback_state.atomic_write_bytes = state_write
 
     backup_end = rcallbacks.TrainingStateBackup.on_epoch_end
 

@@ -1,0 +1,152 @@
+"""Callbacks for a regularization study, and the standard set every regkit run trains with.
+
+- Monitors (`regkit.callbacks.monitors`): `WeightNormLogger` logs each kernel's L2 norm,
+  `RegularizationMonitor` the penalty, its share of the loss and the effective learning
+  rates of kernels followed by BatchNorm.
+- Training state (`regkit.callbacks.state`): `AtomicModelCheckpoint`,
+  `ResumableCSVLogger` and `TrainingStateBackup`, safe to kill at any moment.
+- `standard_callbacks` returns seed 001's set (best-only checkpoint, EarlyStopping with
+  restore_best_weights, ReduceLROnPlateau) plus TerminateOnNaN, CSVLogger and
+  BackupAndRestore, arranged so that a run killed at any moment resumes from its last
+  finished epoch with its early-stopping, learning-rate and best-checkpoint state intact,
+  and so that a kill while a checkpoint is written never corrupts the best model.
+
+Put loggers before `standard_callbacks(...)` in the list given to `fit` (or use its
+``weight_norms=`` / ``reg_monitor=`` flags): callbacks see each other's log entries in
+list order.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+
+from regkit._checks import check_choice, check_float_range, check_nonnegative_int, invalid
+from regkit.callbacks.monitors import RegularizationMonitor, WeightNormLogger
+from regkit.callbacks.state import AtomicModelCheckpoint, ResumableCSVLogger, TrainingStateBackup
+from regkit.introspect import kernels_followed_by_batch_norm
+from regkit.plots import plot_history
+
+__all__ = [
+    "AtomicModelCheckpoint",
+    "RegularizationMonitor",
+    "ResumableCSVLogger",
+    "TrainingStateBackup",
+    "WeightNormLogger",
+    "kernels_followed_by_batch_norm",
+    "plot_history",
+    "standard_callbacks",
+]
+
+
+def standard_callbacks(
+    checkpoint_path: str | os.PathLike[str],
+    *,
+    monitor: str = "val_loss",
+    mode: str = "auto",
+    patience: int = 7,
+    reduce_lr_patience: int = 3,
+    min_lr: float = 1e-5,
+    factor: float = 0.5,
+    backup_dir: str | os.PathLike[str] | None = None,
+    csv_path: str | os.PathLike[str] | None = None,
+    verbose: int = 1,
+    weight_norms: bool = False,
+    reg_monitor: bool = False,
+) -> list[keras.callbacks.Callback]:
+    """Seed 001's callbacks, made safe to kill: checkpoint, early stop, LR decay, backup.
+
+    Returns, in this order:
+
+    1. (``reg_monitor=True``) `RegularizationMonitor`, (``weight_norms=True``)
+       `WeightNormLogger`: first, so their log entries reach everything after them.
+    2. `AtomicModelCheckpoint`: best-only on `monitor`, saved atomically; a ``.keras``
+       path saves the full model, ``.weights.h5`` the weights only.
+    3. `keras.callbacks.EarlyStopping(patience, restore_best_weights=True)`.
+    4. `keras.callbacks.ReduceLROnPlateau(factor, reduce_lr_patience, min_lr)`.
+    5. `keras.callbacks.TerminateOnNaN()`.
+    6. `ResumableCSVLogger` (a `CSVLogger`) at `csv_path`.
+    7. `TrainingStateBackup` (a `BackupAndRestore`) at `backup_dir`.
+
+    If the process dies mid-training, calling `fit` again with the same callbacks setup
+    resumes at the first unfinished epoch, with weights, optimizer state, learning rate,
+    early-stopping and LR-plateau counters, the best checkpoint value and the CSV log as
+    they were after the last finished epoch. A finished run deletes its backup, so the
+    next run starts fresh.
+
+    Args:
+        checkpoint_path: Path of the best checkpoint (``.keras`` or ``.weights.h5``).
+        monitor: Quantity the checkpoint, early stopping and LR decay watch.
+        mode: ``"auto"``, ``"min"`` or ``"max"`` for `monitor`.
+        patience: Epochs without improvement before stopping.
+        reduce_lr_patience: Epochs without improvement before halving the LR.
+        min_lr: Lower bound for the learning rate.
+        factor: LR multiplier on a plateau, in (0, 1).
+        backup_dir: Backup folder; default ``<checkpoint folder>/<checkpoint stem>_backup``.
+        csv_path: CSV log; default ``<checkpoint folder>/<checkpoint stem>_log.csv``.
+        verbose: Verbosity of the checkpoint, early stopping and LR decay messages.
+        weight_norms: Prepend a `WeightNormLogger`.
+        reg_monitor: Prepend a `RegularizationMonitor`.
+
+    Returns:
+        The list of callbacks to pass to `model.fit`.
+
+    Raises:
+        ValueError: A checkpoint path with another suffix, or an out-of-range argument.
+
+    Example:
+        >>> cbs = standard_callbacks("runs/cnn/best.keras", weight_norms=True)
+        >>> model.fit(train, validation_data=val, epochs=50, callbacks=cbs)  # doctest: +SKIP
+    """
+    path = Path(checkpoint_path)
+    name = path.name
+    for suffix in (".weights.h5", ".keras"):
+        if name.endswith(suffix):
+            stem = name[: -len(suffix)]
+            break
+    else:
+        raise invalid(
+            "checkpoint_path", "a path ending in '.keras' or '.weights.h5'", os.fspath(path)
+        )
+    check_choice("mode", mode, ("auto", "min", "max"))
+    patience = check_nonnegative_int("patience", patience)
+    reduce_lr_patience = check_nonnegative_int("reduce_lr_patience", reduce_lr_patience)
+    factor = check_float_range("factor", factor, low=0.0, high=1.0)
+    if factor == 0:
+        raise invalid("factor", "a float in (0, 1)", factor)
+    min_lr = check_float_range("min_lr", min_lr, low=0.0)
+    backup = Path(backup_dir) if backup_dir is not None else path.with_name(f"{stem}_backup")
+    csv_file = Path(csv_path) if csv_path is not None else path.with_name(f"{stem}_log.csv")
+    if backup.resolve() == path.parent.resolve():
+        raise invalid("backup_dir", "a folder of its own (it is deleted after training)", backup)
+
+    checkpoint = AtomicModelCheckpoint(
+        path, monitor=monitor, mode=mode, save_best_only=True, verbose=verbose
+    )
+    early_stopping = keras.callbacks.EarlyStopping(
+        monitor=monitor, mode=mode, patience=patience, restore_best_weights=True, verbose=verbose
+    )
+    reduce_lr = keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor,
+        mode=mode,
+        factor=factor,
+        patience=reduce_lr_patience,
+        min_lr=min_lr,
+        verbose=verbose,
+    )
+    loggers: list[keras.callbacks.Callback] = []
+    if reg_monitor:
+        loggers.append(RegularizationMonitor())
+    if weight_norms:
+        loggers.append(WeightNormLogger())
+    return [
+        *loggers,
+        checkpoint,
+        early_stopping,
+        reduce_lr,
+        keras.callbacks.TerminateOnNaN(),
+        ResumableCSVLogger(csv_file),
+        TrainingStateBackup(backup, tracked=[checkpoint, early_stopping, reduce_lr]),
+    ]

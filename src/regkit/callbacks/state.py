@@ -1,0 +1,396 @@
+"""Kill-safe training state: the best checkpoint, the CSV log and the backup to resume from.
+
+- `AtomicModelCheckpoint`: a `ModelCheckpoint` that never leaves a half-written file.
+- `ResumableCSVLogger`: a `CSVLogger` that continues its file when training resumes.
+- `TrainingStateBackup`: a `BackupAndRestore` that commits each backup in one atomic step
+  and restores its sibling callbacks' state (early stopping, LR plateau, best checkpoint).
+
+Together (see `regkit.callbacks.standard_callbacks`) a run killed at any moment resumes
+from its last finished epoch with its state intact. Every file written here goes through
+`regkit._io`'s atomic writes or is written to a temporary name and renamed into place.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import io
+import json
+import os
+import warnings
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from regkit._checks import invalid
+from regkit._io import atomic_write_bytes, fsync_file
+
+__all__ = ["AtomicModelCheckpoint", "ResumableCSVLogger", "TrainingStateBackup"]
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Removes temporary files a killed `atomic_write_bytes` of `path` left behind."""
+    if path.parent.is_dir():
+        for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+            if stale.is_file() and not stale.is_symlink():
+                stale.unlink(missing_ok=True)
+
+
+def _previous(path: Path) -> Path:
+    return path.with_name(path.name + ".bkp")
+
+
+def _write_keeping_previous(path: Path, data: bytes) -> None:
+    """Writes `path` atomically and keeps the version it replaces as `<path>.bkp`."""
+    if path.exists():
+        os.replace(path, _previous(path))
+    atomic_write_bytes(path, data)
+
+
+_STATE_ATTRS = ("best", "wait", "best_epoch", "cooldown_counter", "stopped_epoch")
+
+
+def _json_number(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    try:
+        return float(np.asarray(value))
+    except (TypeError, ValueError):
+        return None
+
+
+class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+    """A `ModelCheckpoint` that never leaves a half-written file at its path.
+
+    Each save goes to a hidden temporary file in the same folder (``.partial-<name>``),
+    which is flushed to disk and then moved over the target with `os.replace`, an atomic
+    rename: a process killed while saving leaves the previous checkpoint intact. Nothing
+    custom is stored in the saved model. Saving is per epoch; the path takes no
+    ``{epoch}``-style placeholders (one file, always the latest or best).
+
+    Args:
+        filepath: A ``.keras`` path (full model) or ``.weights.h5`` path (weights only).
+        monitor, mode, verbose, save_best_only, initial_value_threshold: As in
+            `keras.callbacks.ModelCheckpoint`.
+
+    Raises:
+        ValueError: A path with another suffix or with format placeholders.
+
+    Example:
+        >>> ckpt = AtomicModelCheckpoint("runs/best.keras", save_best_only=True)
+    """
+
+    def __init__(
+        self,
+        filepath: str | os.PathLike[str],
+        monitor: str = "val_loss",
+        verbose: int = 0,
+        save_best_only: bool = True,
+        mode: str = "auto",
+        initial_value_threshold: float | None = None,
+    ) -> None:
+        path = os.fspath(filepath)
+        if "{" in path or "}" in path:
+            raise invalid("filepath", "a single file path without format placeholders", path)
+        weights_only = path.endswith(".weights.h5")
+        if not weights_only and not path.endswith(".keras"):
+            raise invalid(
+                "filepath", "a path ending in '.keras' (full model) or '.weights.h5'", path
+            )
+        super().__init__(
+            path,
+            monitor=monitor,
+            verbose=verbose,
+            save_best_only=save_best_only,
+            save_weights_only=weights_only,
+            mode=mode,
+            save_freq="epoch",
+            initial_value_threshold=initial_value_threshold,
+        )
+        self.target = Path(path)
+
+    @property
+    def partial_path(self) -> Path:
+        """Where a save is written before it is moved into place."""
+        return self.target.with_name(f".partial-{self.target.name}")
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        super().on_train_begin(logs)
+        self.partial_path.unlink(missing_ok=True)  # left over from a killed save
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        partial = self.partial_path
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.unlink(missing_ok=True)
+        previous, verbose = self.best, int(self.verbose)  # type: ignore[has-type]
+        self.filepath, self.verbose = str(partial), 0  # Keras' messages would name `partial`
+        try:
+            super().on_epoch_end(epoch, logs)
+        finally:
+            self.filepath, self.verbose = str(self.target), verbose
+        if partial.exists():
+            fsync_file(partial)
+            os.replace(partial, self.target)
+            if verbose:
+                before = "inf" if previous is None else f"{float(previous):.5f}"
+                what = (
+                    f"{self.monitor} improved from {before} to {float(self.best):.5f}, "
+                    if self.save_best_only and self.best is not None
+                    else ""
+                )
+                print(f"\nEpoch {epoch + 1}: {what}saved {self.target}")
+        elif verbose and previous is not None:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from {previous:.5f}")
+
+
+class ResumableCSVLogger(keras.callbacks.CSVLogger):
+    """A `CSVLogger` that continues its file when training resumes instead of erasing it.
+
+    A run starting at epoch 0 writes a fresh file. A run starting later (resumed by
+    `BackupAndRestore`, or `fit(initial_epoch=...)`) keeps the rows of earlier epochs,
+    drops rows of epochs about to be rerun (written just before a kill, after the last
+    backup), and appends. The file thus holds each finished epoch exactly once.
+
+    Args:
+        filename: Path of the CSV file.
+        separator: Column separator.
+
+    Example:
+        >>> log = ResumableCSVLogger("runs/log.csv")
+    """
+
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",") -> None:
+        super().__init__(os.fspath(filename), separator=separator, append=False)
+        self._opened = False
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        self._opened = False  # the first epoch tells whether this run resumes
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._opened:
+            return
+        self._opened = True
+        path = Path(self.filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+        self.append = epoch > 0 and path.exists()
+        if self.append:
+            self._keep_rows_before(path, epoch)
+        super().on_train_begin()
+
+    def _keep_rows_before(self, path: Path, epoch: int) -> None:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f, delimiter=self.sep))
+        if not rows:
+            return
+        header, body = rows[0], rows[1:]
+        col = header.index("epoch") if "epoch" in header else None
+        kept = [r for r in body if col is None or (r and r[col] and int(float(r[col])) < epoch)]
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, delimiter=self.sep, lineterminator="\r\n")
+        writer.writerows([header, *kept])
+        atomic_write_bytes(path, buffer.getvalue().encode())
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if not self._opened:  # fit called without on_epoch_begin (defensive)
+            self.on_epoch_begin(epoch)
+        super().on_epoch_end(epoch, logs)
+
+
+class TrainingStateBackup(keras.callbacks.BackupAndRestore):
+    """`BackupAndRestore` that survives a kill at any point and restores its siblings' state.
+
+    Keras' `BackupAndRestore` saves weights, optimizer state (learning rate included) and
+    the epoch at each epoch end, and `fit` resumes from there. Two things go wrong with it
+    alone: callbacks like `EarlyStopping`, `ReduceLROnPlateau` and `ModelCheckpoint` start
+    over (patience counters at 0, best value forgotten, so the first resumed epoch would
+    overwrite a better checkpoint); and it rewrites its files in place, so a kill while it
+    writes them (an empty ``training_metadata.json``, a truncated first weights file)
+    leaves a run that can never resume.
+
+    This subclass commits each backup in one atomic step. The weights go to a new file
+    named after the epoch; then one JSON record, holding the epoch, the name of that
+    weights file and the tracked callbacks' counters and best values, is written to a
+    temporary file and renamed into place. The previous record is kept beside it
+    (``double_checkpoint``), and with it the weights it names. On resume the newest record
+    whose weights load wins, so the weights, the epoch and the callbacks' state always
+    belong to the same epoch; if nothing loads, it warns and starts from epoch 0. Place it
+    last in the callback list, so it saves after the others have updated for the epoch. The
+    backup folder is deleted when training finishes.
+
+    Args:
+        backup_dir: Folder for the backup; used by this callback only.
+        tracked: Callbacks whose state is saved and restored.
+        double_checkpoint: Keep the previous backup as a fallback.
+
+    Example:
+        >>> stop = keras.callbacks.EarlyStopping(patience=3)
+        >>> backup = TrainingStateBackup("runs/backup", tracked=[stop])
+    """
+
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike[str],
+        tracked: Iterable[keras.callbacks.Callback] = (),
+        *,
+        double_checkpoint: bool = True,
+    ) -> None:
+        super().__init__(os.fspath(backup_dir), double_checkpoint=double_checkpoint)
+        self.tracked = list(tracked)
+        self._restore_pending = False
+        self._restored_state: dict[str, Any] | None = None
+        self._saved_best_epoch: dict[int, int] = {}
+
+    @property
+    def _record_path(self) -> Path:
+        return Path(self._training_metadata_path)
+
+    def _best_weights_path(self, index: int) -> Path:
+        return Path(self.backup_dir) / f"regkit_best_weights_{index}.npz"
+
+    # ---------------------------------------------------------------- saving
+    def _save_model(self) -> None:
+        backup = Path(self.backup_dir)
+        backup.mkdir(parents=True, exist_ok=True)
+        name = f"epoch{self._current_epoch:05d}_batch{self._last_batch_seen:06d}.weights.h5"
+        weights = backup / name
+        partial = weights.with_name(f".partial-{name}")
+        self.model.save_weights(partial, overwrite=True)
+        fsync_file(partial)
+        os.replace(partial, weights)
+        record = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "weights": name,
+            "callbacks": self._callback_states(),
+        }
+        if self.double_checkpoint:
+            _write_keeping_previous(self._record_path, json.dumps(record).encode())
+        else:
+            atomic_write_bytes(self._record_path, json.dumps(record).encode())
+        self._prune_weights()
+
+    def _records(self) -> list[dict[str, Any]]:
+        """The readable backup records, newest first."""
+        out = []
+        for path in (self._record_path, _previous(self._record_path)):
+            try:
+                record = json.loads(path.read_text())
+                int(record["epoch"])
+                str(record["weights"])
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+            out.append(record)
+        return out
+
+    def _prune_weights(self) -> None:
+        keep = {record["weights"] for record in self._records()}
+        for path in Path(self.backup_dir).glob("*.weights.h5"):
+            if path.name not in keep:
+                path.unlink(missing_ok=True)
+
+    def _callback_states(self) -> list[dict[str, Any]]:
+        states = []
+        for index, cb in enumerate(self.tracked):
+            state: dict[str, Any] = {"class": type(cb).__name__}
+            for attr in _STATE_ATTRS:
+                if hasattr(cb, attr):
+                    state[attr] = _json_number(getattr(cb, attr))
+            best_weights = getattr(cb, "best_weights", None)
+            if best_weights is not None:
+                best_epoch = int(getattr(cb, "best_epoch", -1))
+                if best_epoch != self._saved_best_epoch.get(index):
+                    buffer = io.BytesIO()
+                    np.savez(buffer, *best_weights, best_epoch=np.int64(best_epoch))
+                    _write_keeping_previous(self._best_weights_path(index), buffer.getvalue())
+                    self._saved_best_epoch[index] = best_epoch
+                state["best_weights_epoch"] = best_epoch
+            states.append(state)
+        return states
+
+    # --------------------------------------------------------------- loading
+    def _load_model(self) -> None:
+        if not self.model.built:
+            raise ValueError(
+                "To resume with TrainingStateBackup the model must be built before `fit` "
+                f"(call it on a batch first). Received: model={self.model.name!r}"
+            )
+        backup = Path(self.backup_dir)
+        self._restored_state = None
+        for record in self._records():
+            weights = backup / record["weights"]
+            if not weights.is_file():
+                continue
+            optimizer = self.model.optimizer
+            if optimizer is not None and not optimizer.built:
+                optimizer.build(self.model.trainable_variables)
+            try:
+                self.model.load_weights(weights)
+            except (OSError, ValueError) as err:
+                warnings.warn(
+                    f"Skipping unreadable backup {weights} ({type(err).__name__}); "
+                    "trying the one before it.",
+                    stacklevel=3,
+                )
+                continue
+            self.model._initial_epoch = int(record["epoch"])
+            self._restored_state = record
+            return
+        if backup.exists() and any(backup.iterdir()):
+            warnings.warn(
+                f"No usable backup in {backup} (a run killed before its first backup was "
+                "complete leaves none); training starts from epoch 0.",
+                stacklevel=3,
+            )
+
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
+        _remove_stale_temps(self._record_path)
+        for index in range(len(self.tracked)):
+            _remove_stale_temps(self._best_weights_path(index))
+        super().on_train_begin(logs)
+        self._restore_pending = True
+        self._saved_best_epoch = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self._restore_pending:
+            self._restore_pending = False
+            if epoch > 0 and self._restored_state is not None:
+                self._restore(self._restored_state)
+
+    def _load_best_weights(self, index: int, best_epoch: int) -> list[np.ndarray] | None:
+        path = self._best_weights_path(index)
+        for candidate in (path, _previous(path)):
+            try:
+                with np.load(candidate) as data:
+                    if int(data["best_epoch"]) != best_epoch:
+                        continue
+                    names = [n for n in data.files if n.startswith("arr_")]
+                    return [data[f"arr_{i}"] for i in range(len(names))]
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
+
+    def _restore(self, record: dict[str, Any]) -> None:
+        states = record.get("callbacks", [])
+        if [s.get("class") for s in states] != [type(cb).__name__ for cb in self.tracked]:
+            warnings.warn(
+                "The saved callback state does not match the callbacks of this run; "
+                "not restoring it.",
+                stacklevel=3,
+            )
+            return
+        for index, (cb, state) in enumerate(zip(self.tracked, states, strict=True)):
+            for attr in _STATE_ATTRS:
+                if attr in state and hasattr(cb, attr):
+                    value = state[attr]
+                    if attr != "best" and value is not None:
+                        value = int(value)
+                    setattr(cb, attr, value)
+            if getattr(cb, "restore_best_weights", False) and "best_weights_epoch" in state:
+                best_epoch = int(state["best_weights_epoch"])
+                cb.best_weights = self._load_best_weights(index, best_epoch)
+                if cb.best_weights is not None:
+                    self._saved_best_epoch[index] = best_epoch

@@ -1,0 +1,132 @@
+"""regkit.callbacks.standard_callbacks: the set every regkit run trains with."""
+
+from __future__ import annotations
+
+import csv
+
+import keras
+import numpy as np
+import pytest
+
+from regkit import callbacks as rc
+from regkit.callbacks import (
+    AtomicModelCheckpoint,
+    RegularizationMonitor,
+    ResumableCSVLogger,
+    TrainingStateBackup,
+    WeightNormLogger,
+    standard_callbacks,
+)
+
+
+def _data(n=16, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 8, 8, 1), dtype=np.float32)
+    return x, np.arange(n) % 4
+
+
+def _small_cnn(l2: float | None = None) -> keras.Model:
+    reg = keras.regularizers.L2(l2) if l2 else None
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, kernel_regularizer=reg, name="conv")(inputs)
+    x = keras.layers.SeparableConv2D(4, 3, name="sep")(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(4, kernel_regularizer=reg, name="out")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile(
+        keras.optimizers.SGD(0.05),
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def _norm(variable) -> float:
+    return float(np.linalg.norm(keras.ops.convert_to_numpy(variable).astype(np.float64)))
+
+
+# --------------------------------------------------------------------- standard_callbacks
+
+
+def test_standard_callbacks_contents(tmp_path):
+    cbs = standard_callbacks(tmp_path / "run" / "best.keras", verbose=0)
+    kinds = [type(cb) for cb in cbs]
+    assert kinds == [
+        AtomicModelCheckpoint,
+        keras.callbacks.EarlyStopping,
+        keras.callbacks.ReduceLROnPlateau,
+        keras.callbacks.TerminateOnNaN,
+        ResumableCSVLogger,
+        TrainingStateBackup,
+    ]
+    ckpt, stop, plateau, _, log, backup = cbs
+    assert isinstance(ckpt, keras.callbacks.ModelCheckpoint)
+    assert isinstance(log, keras.callbacks.CSVLogger)
+    assert isinstance(backup, keras.callbacks.BackupAndRestore)
+    assert ckpt.save_best_only and not ckpt.save_weights_only
+    assert ckpt.monitor == stop.monitor == plateau.monitor == "val_loss"
+    assert stop.patience == 7 and stop.restore_best_weights
+    assert (plateau.factor, plateau.patience, plateau.min_lr) == (0.5, 3, 1e-5)
+    assert backup.backup_dir == str(tmp_path / "run" / "best_backup")
+    assert log.filename == str(tmp_path / "run" / "best_log.csv")
+    assert backup.tracked == [ckpt, stop, plateau]
+
+    cbs = standard_callbacks(
+        tmp_path / "w.weights.h5",
+        monitor="val_accuracy",
+        patience=2,
+        reduce_lr_patience=1,
+        backup_dir=tmp_path / "b",
+        csv_path=tmp_path / "h.csv",
+        weight_norms=True,
+        reg_monitor=True,
+    )
+    assert isinstance(cbs[0], RegularizationMonitor)
+    assert isinstance(cbs[1], WeightNormLogger)
+    assert cbs[2].save_weights_only
+    assert cbs[3].patience == 2 and cbs[4].patience == 1
+    assert cbs[-1].backup_dir == str(tmp_path / "b")
+
+
+def test_standard_callbacks_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match=r"ending in '\.keras' or '\.weights\.h5'"):
+        standard_callbacks(tmp_path / "best.h5")
+    with pytest.raises(ValueError, match="Received: patience=-1"):
+        standard_callbacks(tmp_path / "best.keras", patience=-1)
+    with pytest.raises(ValueError, match="factor"):
+        standard_callbacks(tmp_path / "best.keras", factor=1.0)
+    with pytest.raises(ValueError, match="'auto', 'min', 'max'"):
+        standard_callbacks(tmp_path / "best.keras", mode="best")
+    with pytest.raises(ValueError, match="a folder of its own"):
+        standard_callbacks(tmp_path / "best.keras", backup_dir=tmp_path)
+    with pytest.raises(ValueError, match="placeholders"):
+        standard_callbacks(tmp_path / "best-{epoch:02d}.keras")
+
+
+def test_standard_callbacks_training_run(tmp_path):
+    model = _small_cnn()
+    x, y = _data(16)
+    run = tmp_path / "new" / "run"  # folders that do not exist yet
+    cbs = standard_callbacks(run / "best.keras", verbose=0, weight_norms=True)
+    history = model.fit(
+        x, y, epochs=3, batch_size=8, validation_data=(x, y), verbose=0, callbacks=cbs
+    )
+    assert len(history.history["loss"]) == 3
+    assert "conv_kernel_norm" in history.history and "learning_rate" in history.history
+    with open(run / "best_log.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert "conv_kernel_norm" in rows[0]
+    assert not (run / "best_backup").exists()  # finished: backup removed
+    best = keras.saving.load_model(run / "best.keras")  # no custom objects needed
+    best_epoch = int(np.argmin(history.history["val_loss"]))
+    assert cbs[1].best == pytest.approx(history.history["val_loss"][best_epoch])
+    assert best.evaluate(x, y, verbose=0, return_dict=True)["loss"] == pytest.approx(
+        history.history["val_loss"][best_epoch], rel=1e-5
+    )
+
+
+def test_plot_history_is_reexported():
+    from regkit.plots import plot_history
+
+    assert rc.plot_history is plot_history
