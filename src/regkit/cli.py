@@ -15,6 +15,7 @@ handlers import TensorFlow, Keras and `regkit.data` when they run.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import importlib.util
 import os
@@ -23,8 +24,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from regkit import __version__
+from regkit._version import __version__
 from regkit.config import Regularization
+from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
+from regkit.experiments.plan import MODELS
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 
@@ -32,24 +35,13 @@ __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 DEFAULT_VARIANTS: tuple[str, ...] = ("baseline", "all")
 DEFAULT_EPOCHS = 15
 DEFAULT_BATCH_SIZE = 32
-MODELS = ("cnn", "mobilenet_v2")
 #: `regkit.data.Augment` arguments `--augment` accepts; bare names switch a flag on.
-AUGMENT_KEYS = (
-    "flip",
-    "rotation",
-    "translate",
-    "zoom",
-    "brightness",
-    "contrast",
-    "rot90",
-    "randaugment",
-    "mixup",
-    "cutmix",
-    "fill_mode",
+AUGMENT_KEYS: tuple[str, ...] = tuple(AUGMENT_FIELDS)
+_AUGMENT_DEFAULTS = {f.name: f.default for f in dataclasses.fields(Augment)}
+_BOOL_AUGMENT_KEYS = frozenset(
+    k for k in AUGMENT_KEYS if isinstance(_AUGMENT_DEFAULTS.get(k), bool)
 )
-#: `regkit.data.Augment` presets `--augment` accepts by name.
-AUGMENT_PRESETS = ("seed000", "seed001", "none")
-_BOOL_AUGMENT_KEYS = frozenset({"flip", "rot90", "randaugment"})
+_TEXT_AUGMENT_KEYS = frozenset(k for k in AUGMENT_KEYS if isinstance(_AUGMENT_DEFAULTS.get(k), str))
 
 
 # ---------------------------------------------------------------------------- flag types
@@ -147,7 +139,7 @@ def _augment(text: str) -> bool | str | dict[str, Any]:
                 )
             spec[key] = True
             continue
-        if key == "fill_mode":
+        if key in _TEXT_AUGMENT_KEYS:
             spec[key] = value.strip()
             continue
         value = value.strip()
@@ -315,7 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 # ---------------------------------------------------------------------------- commands
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from regkit import experiments
+    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.runner import run_comparison
 
     out = args.out or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
     plots = not args.no_plots
@@ -324,7 +317,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         plots = False
     verbose = 0 if args.quiet else args.verbose
     try:
-        plan = experiments._plan_comparison(
+        plan = plan_comparison(
             list(args.variants),
             model=args.model,
             dataset=args.dataset,
@@ -357,7 +350,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             flush=True,
         )
     try:
-        report = experiments._run_comparison(plan)
+        report = run_comparison(plan)
     except KeyboardInterrupt:
         where = out / "report.md"
         kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"
@@ -371,21 +364,9 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def _cmd_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from regkit import device
-    from regkit.experiments import package_versions
+    from regkit.device import describe
 
-    print(device.describe())
-    versions = package_versions()
-    print(f"platform: {versions.pop('platform')}")
-    for name in ("regkit", "python", "tensorflow", "keras", "numpy"):
-        versions.pop(name, None)
-    for name in ("matplotlib", "nbclient"):
-        if importlib.util.find_spec(name) is not None:
-            from importlib import metadata
-
-            versions[name] = metadata.version(name)
-    if versions:
-        print("other packages: " + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    print(describe())
     return 0
 
 

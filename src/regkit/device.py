@@ -20,7 +20,7 @@ from typing import Any
 
 from regkit._checks import invalid
 
-__all__ = ["DeviceReport", "describe", "info", "setup", "strategy"]
+__all__ = ["DeviceReport", "describe", "info", "setup", "strategy", "versions"]
 
 #: Minimum compute capability with float16 tensor cores (Volta).
 MIN_FLOAT16_CAPABILITY = (7, 0)
@@ -254,37 +254,63 @@ def setup(
     )
 
 
+#: The packages `versions()` reports beside Python, the platform and regkit.
+VERSIONED_PACKAGES = ("tensorflow", "keras", "numpy", "tensorflow-datasets", "scikit-learn")
+
+
+def versions() -> dict[str, str]:
+    """Python, platform, regkit and installed package versions, read without importing them.
+
+    The one version collector: `info()`, `regkit info` and every `Report` use it. Packages
+    that are not installed are left out.
+
+    Returns:
+        `{"python", "platform", "regkit", "tensorflow", "keras", "numpy",
+        "tensorflow-datasets", "scikit-learn"}` -> version strings.
+
+    Example:
+        >>> sorted(versions())[:3]
+        ['keras', 'numpy', 'platform']
+    """
+    from importlib import metadata
+
+    from regkit._version import __version__
+
+    found = {
+        "python": platform.python_version(),
+        "platform": f"{platform.system()} {platform.machine()}",
+        "regkit": __version__,
+    }
+    for package in VERSIONED_PACKAGES:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
 def info() -> dict[str, Any]:
     """Versions, devices and what `setup()` would do, changing nothing.
 
     Returns:
-        A JSON-serializable dict with keys ``versions`` (python, regkit, tensorflow, keras,
-        numpy), ``devices`` (physical device names), ``gpus`` (name and compute
-        capability each), ``dtype_policy`` (current), ``setup_would`` (policy and reason
-        for ``setup()`` with its defaults, and whether memory growth would be set).
+        A JSON-serializable dict with keys ``versions`` (`versions()`: python, platform,
+        regkit, tensorflow, keras, numpy and the optional packages installed),
+        ``devices`` (physical device names), ``gpus`` (name and compute capability
+        each), ``dtype_policy`` (current), ``setup_would`` (policy and reason for
+        ``setup()`` with its defaults, and whether memory growth would be set).
 
     Example:
-        >>> sorted(info()["versions"])
-        ['keras', 'numpy', 'python', 'regkit', 'tensorflow']
+        >>> "tensorflow" in info()["versions"]
+        True
     """
-    import keras
-    import numpy as np
     import tensorflow as tf
-
-    from regkit import __version__
 
     devices = tf.config.list_physical_devices()
     gpus, caps = _gpus_and_capabilities()
     current = _current_policy()
     policy, reason = _choose_policy("auto", caps, current)
     return {
-        "versions": {
-            "python": platform.python_version(),
-            "regkit": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-            "numpy": np.__version__,
-        },
+        "versions": versions(),
         "devices": [d.name for d in devices],
         "gpus": [
             {"name": g.name, "compute_capability": None if cc is None else list(cc)}
@@ -305,6 +331,8 @@ def describe() -> str:
     Example:
         >>> print(describe())  # doctest: +SKIP
         regkit 0.1.0, TensorFlow 2.21.0, Keras 3.15.1, NumPy 2.4.0, Python 3.11.9
+        platform: Linux x86_64
+        other packages: tensorflow-datasets 4.9.9, scikit-learn 1.7.2
         devices: /physical_device:CPU:0
         GPUs: none
         dtype policy: float32
@@ -312,11 +340,16 @@ def describe() -> str:
     """
     data = info()
     v = data["versions"]
+    main = ("regkit", "tensorflow", "keras", "numpy", "python", "platform")
     lines = [
-        f"regkit {v['regkit']}, TensorFlow {v['tensorflow']}, Keras {v['keras']}, "
-        f"NumPy {v['numpy']}, Python {v['python']}",
-        f"devices: {', '.join(data['devices']) or 'none'}",
+        f"regkit {v['regkit']}, TensorFlow {v.get('tensorflow')}, Keras {v.get('keras')}, "
+        f"NumPy {v.get('numpy')}, Python {v['python']}",
+        f"platform: {v['platform']}",
     ]
+    others = {k: value for k, value in v.items() if k not in main}
+    if others:
+        lines.append("other packages: " + ", ".join(f"{k} {value}" for k, value in others.items()))
+    lines.append(f"devices: {', '.join(data['devices']) or 'none'}")
     if data["gpus"]:
         for gpu in data["gpus"]:
             cc = gpu["compute_capability"]

@@ -1,14 +1,18 @@
-"""Training curves as PNG files: loss and accuracy side by side, weight norms when logged.
+"""Every figure regkit draws, as PNG files: one training history (`plot_history`: loss and
+accuracy side by side, weight norms when logged) and a comparison report (`plot_report`:
+all variants overlaid).
 
-matplotlib is imported inside `plot_history` (it is an optional dependency, `regkit[plots]`),
-and figures are drawn on matplotlib's Agg canvas through `matplotlib.figure.Figure`, without
-pyplot: nothing touches the global backend or pyplot's figure registry, so plotting from a
-script, a notebook or a worker thread behaves the same.
+matplotlib is imported inside the plotting functions (it is an optional dependency,
+`regkit[plots]`), and figures are drawn on matplotlib's Agg canvas through
+`matplotlib.figure.Figure`, without pyplot: nothing touches the global backend or
+pyplot's figure registry, so plotting from a script, a notebook or a worker thread
+behaves the same.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -16,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from regkit._checks import invalid
+from regkit._io import atomic_write_bytes
 
-__all__ = ["load_history", "plot_history"]
+__all__ = ["load_history", "plot_history", "plot_report"]
 
 _NORM_SUFFIX = "_kernel_norm"
 
@@ -175,3 +180,104 @@ def plot_history(history: Any, path: str | os.PathLike[str], *, title: str | Non
     fig.savefig(out, format="png")
     fig.clear()  # a pyplot-free Figure holds no global state; drop its artists now
     return out
+
+
+def _save_png(fig: Any, path: Path) -> Path:
+    """Saves `fig` atomically (readers never see half a PNG; no write through a symlink)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    fig.clear()
+    return atomic_write_bytes(path, buffer.getvalue(), sync=False)
+
+
+def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
+    """Draws the curves of all variants of a comparison overlaid, and their weight norms.
+
+    Writes `curves.png` (loss and accuracy per epoch: train solid, validation dashed,
+    one colour per variant, one line per seed, a dot at each variant's best epoch) and,
+    when the histories hold `WeightNormLogger` logs, `weight_norms.png` (global kernel
+    norm per epoch). `Report.plot` calls this.
+
+    Args:
+        report: A `regkit.experiments.Report`.
+        directory: Where to write the images (created if missing).
+
+    Returns:
+        The paths written.
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+
+    Example:
+        >>> report = compare(["baseline", "l2"], epochs=2)  # doctest: +SKIP
+        >>> plot_report(report, "runs/cmp")  # doctest: +SKIP
+        [PosixPath('runs/cmp/curves.png'), PosixPath('runs/cmp/weight_norms.png')]
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
+        raise ImportError("plot_report needs matplotlib: `pip install regkit[plots]`.") from err
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    colors = [f"C{i % 10}" for i in range(len(report.variants))]
+    written: list[Path] = []
+
+    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    axes = fig.subplots(1, 2)
+    for name, color in zip(report.variants, colors, strict=True):
+        for k, run in enumerate(report.runs_for(name)):
+            acc_key = next(iter(_accuracy_keys(run.history)), None)
+            for ax, key in ((axes[0], "loss"), (axes[1], acc_key)):
+                if key is None:
+                    continue
+                for prefix, style in (("", "-"), ("val_", "--")):
+                    values = run.history.get(prefix + key)
+                    if not values:
+                        continue
+                    label = None
+                    if k == 0:
+                        label = f"{name} ({'validation' if prefix else 'train'})"
+                    ax.plot(
+                        range(1, len(values) + 1),
+                        values,
+                        style,
+                        color=color,
+                        alpha=1.0 if k == 0 else 0.45,
+                        label=label,
+                    )
+            if run.best_epoch is not None and k == 0 and run.val_loss is not None:
+                axes[0].plot([run.best_epoch], [run.val_loss], "o", color=color)
+    for ax, title in ((axes[0], "Loss"), (axes[1], "Accuracy")):
+        ax.set_title(title)
+        ax.set_xlabel("Epoch")
+        ax.grid(alpha=0.3)
+        if ax.has_data():
+            ax.legend(fontsize="small")
+    fig.suptitle(report.title())
+    written.append(_save_png(fig, directory / "curves.png"))
+
+    norms = {
+        name: [run.weight_norm_history() for run in report.runs_for(name)]
+        for name in report.variants
+    }
+    if any(h for hs in norms.values() for h in hs):
+        fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+        ax = fig.subplots()
+        for name, color in zip(report.variants, colors, strict=True):
+            for k, values in enumerate(norms[name]):
+                if values:
+                    ax.plot(
+                        range(1, len(values) + 1),
+                        values,
+                        color=color,
+                        alpha=1.0 if k == 0 else 0.45,
+                        label=name if k == 0 else None,
+                    )
+        ax.set_title("Global kernel L2 norm")
+        ax.set_xlabel("Epoch")
+        ax.set_ylabel("‖W‖₂ (all conv/dense kernels)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+        written.append(_save_png(fig, directory / "weight_norms.png"))
+    return written

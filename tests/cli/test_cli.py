@@ -27,7 +27,8 @@ def test_version_in_process(capsys):
 
 
 def test_version_answers_without_importing_tensorflow():
-    # A fresh interpreter: the test process has TensorFlow loaded already.
+    # A fresh interpreter: the test process has TensorFlow loaded already. The parser reads
+    # its choices from regkit.data.augment, which is light; the loaders must stay unloaded.
     code = (
         "import sys\n"
         "from regkit.cli import main\n"
@@ -36,7 +37,7 @@ def test_version_answers_without_importing_tensorflow():
         "except SystemExit as exc:\n"
         "    assert exc.code == 0, exc.code\n"
         "heavy = [m for m in ('tensorflow', 'keras', 'tensorflow_datasets', 'matplotlib',"
-        " 'sklearn', 'regkit.data') if m in sys.modules]\n"
+        " 'sklearn', 'regkit.data.datasets', 'regkit.data.pipeline') if m in sys.modules]\n"
         "print('HEAVY', heavy)\n"
     )
     done = subprocess.run(
@@ -131,6 +132,28 @@ def test_info_prints_versions_and_devices(capsys):
     assert f"regkit {regkit.__version__}" in out
     assert "TensorFlow " in out
     assert "CPU" in out
+    from regkit.device import versions
+
+    found = versions()
+    assert out.count(f"platform: {found['platform']}") == 1  # one collector, printed once
+    for package in ("tensorflow-datasets", "scikit-learn"):
+        if package in found:
+            assert out.count(f"{package} {found[package]}") == 1
+
+
+def test_model_and_augment_choices_come_from_their_modules(capsys):
+    from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS
+    from regkit.experiments.plan import MODELS
+
+    parser = build_parser()
+    for model in MODELS:
+        assert parser.parse_args(["compare", "--model", model]).model == model
+    for preset in AUGMENT_PRESETS:
+        assert parser.parse_args(["compare", "--augment", preset]).augment == preset
+    code, _, err = _exit_code(["compare", "--augment", "sparkle=1"], capsys)
+    assert code == 2
+    for field in AUGMENT_FIELDS:
+        assert field in err  # the message lists the valid keys
 
 
 def test_compare_in_process_writes_the_report(tmp_path, capsys):

@@ -231,3 +231,20 @@ def test_strategy_reads_tf_config_but_one_worker_is_not_a_cluster(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ValueError, match="environment variable `TF_CONFIG`"):
         device.strategy()
+
+
+def test_versions_is_the_one_collector_and_imports_nothing_heavy():
+    code = (
+        "import json, sys; from regkit.device import versions; "
+        "print(json.dumps([versions(), 'tensorflow' in sys.modules, 'keras' in sys.modules]))"
+    )
+    found, tf_loaded, keras_loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert (tf_loaded, keras_loaded) == (False, False)
+    assert found["tensorflow"] == tf.__version__ and found["keras"] == keras.__version__
+    assert found["numpy"] == np.__version__
+    assert {"python", "platform", "regkit"} <= set(found)
+    assert device.info()["versions"] == found  # info() reports the same collector

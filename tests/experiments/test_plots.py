@@ -1,4 +1,4 @@
-"""Tests for regkit.plots.plot_history: real PNG files from every kind of history."""
+"""Tests for regkit.plots: real PNG files from every kind of history, and from reports."""
 
 from __future__ import annotations
 
@@ -90,3 +90,36 @@ def test_bad_histories_raise(tmp_path):
     with pytest.raises(FileNotFoundError):
         plot_history(tmp_path / "missing.csv", tmp_path / "h.png")
     assert not (tmp_path / "h.png").exists()
+
+
+def _report_run(variant, seed, norms):
+    from regkit.experiments import RunResult
+
+    history = dict(HISTORY, conv_kernel_norm=norms)
+    return RunResult.from_history(variant, seed, history, params=10, test_accuracy=0.7)
+
+
+def test_plot_report_overlays_variants_and_weight_norms(tmp_path):
+    from regkit.experiments import Report
+    from regkit.plots import plot_report
+
+    report = Report(
+        variants={"a": "baseline", "b": "l2"},
+        runs=[_report_run("a", 0, [1.0, 2.0, 3.0]), _report_run("b", 0, [1.0, 1.0, 1.0])],
+    )
+    paths = plot_report(report, tmp_path / "plots")
+    assert [p.name for p in paths] == ["curves.png", "weight_norms.png"]
+    for path in paths:
+        assert _read_png(path)[..., :3].std() > 0.05
+    assert not list((tmp_path / "plots").glob(".*tmp"))  # written atomically
+    # Report.plot is a thin wrapper: same files, same pixels
+    again = report.plot(tmp_path / "again")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+
+
+def test_plot_report_without_weight_norms_draws_only_the_curves(tmp_path):
+    from regkit.experiments import Report, RunResult
+    from regkit.plots import plot_report
+
+    report = Report(variants={"a": "baseline"}, runs=[RunResult.from_history("a", 0, HISTORY)])
+    assert [p.name for p in plot_report(report, tmp_path)] == ["curves.png"]

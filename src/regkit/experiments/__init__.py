@@ -1,0 +1,174 @@
+"""Basic-vs-regularized comparisons: `compare()` trains variants, `Report` holds the results.
+
+Every seed notebook ends the same way: train a basic and a regularized model on the same
+data and compare them. `compare` does that for any number of named variants and seeds:
+every variant sees the same dataset, the same splits, the same batch order and the same
+initial random state, so the differences in its `Report` come from the regularization.
+
+The package has one module per job: `results` (`Variant`, `RunResult`, `Report`),
+`plan` (every argument check and the data loading), `runner` (one run and the loop).
+Nothing heavy is imported at import time; TensorFlow and Keras load when `compare` runs,
+matplotlib when a report is plotted.
+
+Example:
+    >>> from regkit import compare
+    >>> report = compare(["baseline", "all"], dataset="digits", epochs=10)  # doctest: +SKIP
+    >>> print(report.to_markdown())  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from regkit.config import Regularization
+from regkit.experiments.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_comparison
+from regkit.experiments.results import METRICS, Report, RunResult, Variant
+from regkit.experiments.runner import run_comparison
+
+__all__ = [
+    "AUTO_BN_MOMENTUM",
+    "METRICS",
+    "MODELS",
+    "Report",
+    "RunResult",
+    "Variant",
+    "compare",
+    "default_augment",
+    "kernel_norm",
+    "package_versions",
+]
+
+
+def kernel_norm(model: Any) -> float:
+    """Global L2 norm of every kernel of `model` (0.1 name of
+    `regkit.introspect.total_kernel_norm`).
+
+    Example:
+        >>> import keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> kernel_norm(model) > 0
+        True
+    """
+    from regkit.introspect import total_kernel_norm
+
+    return total_kernel_norm(model)
+
+
+def package_versions() -> dict[str, str]:
+    """Python, platform and package versions (0.1 name of `regkit.device.versions`)."""
+    from regkit.device import versions
+
+    return versions()
+
+
+def compare(
+    variants: Mapping[str, Variant | Regularization | str | Mapping[str, Any] | None]
+    | Sequence[str],
+    *,
+    model: str | Callable[..., Any] = "cnn",
+    dataset: Any = "digits",
+    epochs: int = 15,
+    batch_size: int = 32,
+    seeds: Sequence[int] | int = (0,),
+    augment: Any = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    learning_rate: float = 1e-3,
+    optimizer: str = "adam",
+    model_kwargs: Mapping[str, Any] | None = None,
+    image_size: int | tuple[int, int] | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    download: bool | None = None,
+    limit: int | None = None,
+    patience: int = 7,
+    bn_momentum: float | str | None = None,
+    run_eagerly: bool = False,
+    callbacks: Sequence[Any] | None = None,
+    verbose: int | str = 2,
+    on_error: str = "raise",
+    plots: bool = True,
+    strategy: Any = None,
+) -> Report:
+    """Trains every variant with every seed on the same data and compares them.
+
+    The dataset is loaded once; for each seed, every variant starts from
+    `keras.utils.set_random_seed(seed)` and sees the same splits in the same batch order.
+    Each run uses `standard_callbacks` (best-only checkpoint, early stopping, learning-rate
+    reduction, TerminateOnNaN, CSV log, backup) plus `WeightNormLogger` and
+    `RegularizationMonitor`, then the best weights are evaluated on the test split.
+    A variant whose loss goes NaN/inf is stopped and reported as `diverged`; the others
+    carry on. With `out_dir`, each run's CSV log and checkpoint go to
+    `out_dir/<variant>/seed<k>/`, `report.json`/`report.md` are rewritten after every
+    run (a crash keeps what finished) and the plots are drawn at the end.
+
+    Args:
+        variants: Names mapped to `Regularization` objects, preset names, dicts or
+            `Variant`s (a `Variant` can also override the learning rate or optimizer),
+            or a sequence of preset names such as `["baseline", "all"]`.
+        model: `"cnn"` (`build_cnn`), `"mobilenet_v2"` (`build_mobilenet_v2`; images
+            smaller than 32x32 are resized to 32x32) or a callable
+            `(input_shape, num_classes, reg=..., **model_kwargs) -> keras.Model`.
+        dataset: A name for `regkit.data.load_dataset` (`"digits"`, `"cifar10"`, a tfds
+            name) or a `regkit.data.DatasetSplits`.
+        epochs: Maximum epochs per run (early stopping may end a run sooner).
+        batch_size: Batch size.
+        seeds: The seeds; every variant runs once per seed.
+        augment: None, True (a sensible default for the dataset, see `default_augment`),
+            a `regkit.data.Augment`, a dict of its arguments or an `Augment` preset name
+            (`"seed000"`, `"seed001"`). MixUp/CutMix switch the labels to one-hot.
+        out_dir: Directory for the report, plots, logs and checkpoints; None keeps
+            nothing on disk.
+        learning_rate: Learning rate of every variant without its own.
+        optimizer: Keras optimizer name for every variant without its own.
+        model_kwargs: Extra keyword arguments for the model builder (e.g.
+            `{"filters": (16, 32)}`).
+        image_size: Resize images to this `(height, width)` (or square size); needed
+            for datasets whose images vary in size, such as `"imagenette/160px"`.
+        data_dir: Passed to `load_dataset` when `dataset` is a name.
+        download: Passed to `load_dataset`: None downloads CIFAR when absent but never
+            tfds sets; True also downloads and prepares tfds sets; False never downloads.
+        limit: Use at most this many examples of each split (quick trials).
+        patience: Early-stopping patience in epochs.
+        bn_momentum: BatchNorm momentum for every variant that uses BatchNorm: None
+            keeps each variant's own (Keras' 0.99 in the presets), a float overrides it,
+            `"auto"` switches to 0.9 only where the moving statistics would average over
+            more steps than an epoch has (small datasets such as digits, where 0.99 leaves
+            validation accuracy at chance for ~15 epochs). The report records the change.
+        run_eagerly: Train without `tf.function` (Keras' `run_eagerly`): for debugging,
+            and faster for one-step smoke runs, where tracing costs more than training.
+        callbacks: Extra Keras callbacks for every run. Stateful callbacks are shared
+            between runs.
+        verbose: 2 (default): one short line per epoch (loss, accuracy, validation,
+            penalty share, learning rate); 1: Keras' progress bar; 0: silent, also
+            without the "[i/n] variant ..." lines.
+        on_error: `"raise"` re-raises an exception from a run (after saving the partial
+            report); `"record"` reports that run as `failed` and carries on.
+        plots: Draw `curves.png` and `weight_norms.png` into `out_dir` (needs matplotlib).
+        strategy: A `tf.distribute.Strategy` under which every model and optimizer is
+            created; Keras' `fit` then distributes the datasets. `batch_size` is the global
+            batch (split across replicas). None: `regkit.device.strategy()`, which is a
+            `MirroredStrategy` on a machine with several GPUs and the default otherwise.
+
+    Returns:
+        A `Report`.
+
+    Raises:
+        ValueError: `variants` is empty or names an unknown preset, `epochs`,
+            `batch_size`, `patience` or `limit` < 1, `seeds` is empty or repeats a seed,
+            `model`, `optimizer` or `dataset` names something unknown, or `out_dir` is
+            not a writable directory. All are raised before any training.
+        TypeError: an argument has the wrong type.
+        OSError: the disk runs out of room for checkpoints.
+
+    Example:
+        >>> report = compare(
+        ...     {"baseline": "baseline", "l2": Regularization(l2=1e-3)},
+        ...     dataset="digits", epochs=2, verbose=0,
+        ...     model_kwargs={"filters": (8, 16), "dense_units": (32,)},
+        ... )  # doctest: +SKIP
+        >>> report.summary()["l2"]["status"]  # doctest: +SKIP
+        'ok'
+    """
+    settings = {k: v for k, v in locals().items() if k != "variants"}
+    return run_comparison(plan_comparison(variants, **settings))

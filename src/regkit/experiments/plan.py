@@ -1,0 +1,525 @@
+"""The plan of a comparison: every check of `compare`'s arguments and the data loading.
+
+`plan_comparison` validates everything and loads the data set before anything trains, so
+a bad argument fails at once (a `ValueError` naming it) instead of after the first run.
+The command line calls it too, so flags and Python arguments are checked by one code
+path. `Settings` is the one list of `compare`'s keyword arguments and their defaults.
+
+Example:
+    >>> plan = plan_comparison(["baseline", "bn"], epochs=2, verbose=0)  # doctest: +SKIP
+    >>> plan.input_shape  # doctest: +SKIP
+    (8, 8, 1)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import math
+import os
+import re
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from regkit._checks import check_choice, check_positive_float, check_positive_int, invalid
+from regkit.config import Regularization
+from regkit.experiments.results import Variant, jsonable
+
+__all__ = [
+    "AUTO_BN_MOMENTUM",
+    "MODELS",
+    "ON_ERROR",
+    "Plan",
+    "Settings",
+    "coerce_variants",
+    "default_augment",
+    "folder_name",
+    "plan_comparison",
+]
+
+#: Model names `compare(model=...)` and `regkit compare --model` accept.
+MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2")
+#: What `compare(on_error=...)` accepts.
+ON_ERROR: tuple[str, ...] = ("raise", "record")
+#: What `bn_momentum="auto"` switches to: an average over ~10 steps (PyTorch's default).
+AUTO_BN_MOMENTUM = 0.9
+
+# Datasets whose classes change under a horizontal flip (digits, letters).
+_NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_cropped"})
+_MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """`compare`'s keyword arguments as given, with their defaults (see `compare`).
+
+    The one copy of the argument list: `compare` passes its arguments here, the command
+    line passes its flags, and `plan_comparison` checks them.
+    """
+
+    model: str | Callable[..., Any] = "cnn"
+    dataset: Any = "digits"
+    epochs: int = 15
+    batch_size: int = 32
+    seeds: Sequence[int] | int = (0,)
+    augment: Any = None
+    out_dir: str | os.PathLike[str] | None = None
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    model_kwargs: Mapping[str, Any] | None = None
+    image_size: int | tuple[int, int] | None = None
+    data_dir: str | os.PathLike[str] | None = None
+    download: bool | None = None
+    limit: int | None = None
+    patience: int = 7
+    bn_momentum: float | str | None = None
+    run_eagerly: bool = False
+    callbacks: Sequence[Any] | None = None
+    verbose: int | str = 2
+    on_error: str = "raise"
+    plots: bool = True
+    strategy: Any = None
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        """The argument names, in signature order."""
+        return tuple(f.name for f in dataclasses.fields(cls))
+
+
+@dataclasses.dataclass
+class Plan:
+    """Everything `compare` checked before training: what `run_comparison` runs.
+
+    Attributes:
+        variants: Name -> `Variant` (BatchNorm momentum already applied).
+        model: A name in `MODELS` or a builder callable.
+        model_kwargs: Extra builder arguments.
+        splits: The loaded (and, with `limit`, capped) `DatasetSplits`.
+        dataset_name: The data set's name for reports.
+        input_shape: The models' input shape.
+        out_dir: The output folder (created and writable), or None.
+        config: The JSON-ready settings a `Report` records.
+        strategy: The `tf.distribute.Strategy` models are built under.
+    """
+
+    variants: dict[str, Variant]
+    model: str | Callable[..., Any]
+    model_kwargs: dict[str, Any]
+    splits: Any
+    dataset_name: str
+    epochs: int
+    batch_size: int
+    seeds: tuple[int, ...]
+    augment: Any
+    image_size: tuple[int, int] | None
+    input_shape: tuple[int, ...]
+    out_dir: Path | None
+    learning_rate: float
+    optimizer: str
+    patience: int
+    run_eagerly: bool
+    callbacks: list[Any]
+    verbose: int | str
+    on_error: str
+    plots: bool
+    config: dict[str, Any]
+    strategy: Any = None
+
+    @property
+    def one_hot(self) -> bool:
+        """Whether labels are one-hot (MixUp/CutMix mix labels)."""
+        return self.augment is not None and bool(self.augment.mixes_labels)
+
+
+# ---------------------------------------------------------------------------- variants
+def folder_name(name: str) -> str:
+    """A variant name as a folder name (odd characters replaced by `_`)."""
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name) or "variant"
+
+
+def coerce_variants(
+    variants: Mapping[str, Variant | Regularization | str | Mapping[str, Any] | None]
+    | Sequence[str]
+    | str,
+) -> dict[str, Variant]:
+    """`compare`'s `variants` argument as an ordered `{name: Variant}`.
+
+    Raises:
+        ValueError: no variants, an unknown preset, a repeated name, or two names that
+            map to the same folder.
+        TypeError: anything else.
+    """
+    if isinstance(variants, str):
+        variants = [part.strip() for part in variants.split(",") if part.strip()]
+    if isinstance(variants, Mapping):
+        items = list(variants.items())
+    elif isinstance(variants, Iterable):
+        items = []
+        for entry in variants:
+            if not isinstance(entry, str):
+                raise TypeError(
+                    "Invalid type for argument `variants`: a sequence must hold preset names "
+                    f"(str); pass a mapping for Regularization objects. Received: {entry!r}"
+                )
+            items.append((entry, entry))
+    else:
+        raise TypeError(
+            "Invalid type for argument `variants`: expected a mapping of names to "
+            "Regularization/Variant objects or a sequence of preset names. "
+            f"Received: variants={variants!r} of type {type(variants).__name__}"
+        )
+    if not items:
+        raise ValueError(
+            "Invalid value for argument `variants`: expected at least one variant. "
+            f"Received: variants={variants!r}. Presets: {', '.join(Regularization.preset_names())}"
+        )
+    result: dict[str, Variant] = {}
+    folders: dict[str, str] = {}
+    for name, value in items:
+        if not isinstance(name, str) or not name.strip():
+            raise invalid("variants", "non-empty variant names (str)", name)
+        if name in result:
+            raise invalid("variants", "unique variant names", f"{name} (given twice)")
+        other = folders.setdefault(folder_name(name), name)
+        if other != name:  # each variant's logs go to out_dir/<slug>/
+            raise invalid(
+                "variants", "names that differ after replacing odd characters", [other, name]
+            )
+        try:
+            result[name] = Variant.coerce(value)
+        except ValueError as exc:
+            if isinstance(value, str):
+                raise ValueError(
+                    f"Invalid value for argument `variants`: unknown variant {value!r}. "
+                    f"Expected one of: {', '.join(Regularization.preset_names())}"
+                ) from exc
+            raise
+    return result
+
+
+# ---------------------------------------------------------------------------- checks
+def _coerce_seeds(seeds: Any) -> tuple[int, ...]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = (seeds,)
+    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
+        raise invalid("seeds", "a non-empty sequence of ints", seeds)
+    seeds = tuple(seeds)
+    if not seeds:
+        raise invalid("seeds", "a non-empty sequence of ints", seeds)
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise invalid("seeds", "ints >= 0", seeds)
+    if len(set(seeds)) != len(seeds):
+        raise invalid("seeds", "distinct seeds", seeds)
+    return tuple(int(s) for s in seeds)
+
+
+def default_augment(dataset: str) -> dict[str, Any]:
+    """The augmentation `augment=True` means for `dataset`, as `Augment` keyword arguments.
+
+    Digit-like datasets get small rotations, shifts and zooms filled with the black
+    background (a mirrored digit is another symbol); others get seed 000's
+    ImageDataGenerator settings (flip, 15 degree rotation, 10% shifts, nearest fill).
+
+    Example:
+        >>> default_augment("digits")["flip"]
+        False
+    """
+    if dataset.split("/")[0].lower() in _NO_FLIP_DATASETS:
+        return {"rotation": 10.0, "translate": 0.1, "zoom": 0.1, "fill_mode": "constant"}
+    return {"flip": True, "rotation": 15.0, "translate": 0.1, "fill_mode": "nearest"}
+
+
+def _coerce_augment(augment: Any, dataset_name: str) -> Any:
+    from regkit.data.augment import Augment
+
+    if augment is True:
+        return Augment(**default_augment(dataset_name))
+    aug = Augment.coerce(augment)
+    return aug if aug is not None and aug.active else None
+
+
+def _apply_bn_momentum(
+    variants: dict[str, Variant], bn_momentum: Any, steps: int | None
+) -> tuple[dict[str, Variant], str | None]:
+    """Overrides the BatchNorm momentum of every variant that uses BatchNorm.
+
+    `"auto"`: a momentum m averages BN statistics over about 1 / (1 - m) steps (100 for
+    Keras' 0.99). When that is more than an epoch has steps, the moving statistics lag the
+    weights for many epochs and validation accuracy sits at chance (36 steps per epoch on
+    digits at batch 32), so such variants get `AUTO_BN_MOMENTUM` instead.
+    """
+    if bn_momentum is None:
+        return variants, None
+    uses_bn = {n for n, v in variants.items() if v.reg.batch_norm or v.reg.head_batch_norm}
+    changed: dict[str, Any]
+    note: str | None
+    if bn_momentum == "auto":
+        changed = {}
+        for name in uses_bn:
+            momentum = variants[name].reg.bn_momentum
+            if steps is not None and momentum > AUTO_BN_MOMENTUM and 1 / (1 - momentum) > steps:
+                changed[name] = momentum
+        if not changed:
+            return variants, None
+        old = ", ".join(sorted({f"{m:g}" for m in changed.values()}))
+        note = (
+            f"auto: {old} -> {AUTO_BN_MOMENTUM:g} for {', '.join(sorted(changed))} "
+            f"({steps} steps per epoch)"
+        )
+        target = AUTO_BN_MOMENTUM
+    else:
+        if isinstance(bn_momentum, bool) or not isinstance(bn_momentum, (int, float)):
+            raise invalid("bn_momentum", "None, 'auto' or a float in [0, 1)", bn_momentum)
+        if not 0.0 <= bn_momentum < 1.0:
+            raise invalid("bn_momentum", "None, 'auto' or a float in [0, 1)", bn_momentum)
+        changed = dict.fromkeys(uses_bn)
+        note = f"{bn_momentum:g}" if changed else None
+        target = float(bn_momentum)
+    out = {
+        name: dataclasses.replace(v, reg=v.reg.replace(bn_momentum=target))
+        if name in changed
+        else v
+        for name, v in variants.items()
+    }
+    return out, note
+
+
+def _coerce_image_size(image_size: Any) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if (
+        not isinstance(image_size, (tuple, list))
+        or len(image_size) != 2
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in image_size)
+    ):
+        raise invalid("image_size", "None, an int > 0 or a (height, width) pair", image_size)
+    return (int(image_size[0]), int(image_size[1]))
+
+
+def _model_label(model: Any) -> str:
+    if isinstance(model, str):
+        return model
+    return getattr(model, "__qualname__", None) or type(model).__name__
+
+
+def _check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
+    path = Path(out_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise invalid("out_dir", "a directory (a file is in the way)", str(path))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".regkit-write-test-"):
+            pass
+    except OSError as exc:
+        raise invalid(
+            "out_dir", f"a writable directory ({exc.strerror or exc})", str(path)
+        ) from exc
+    return path
+
+
+# ---------------------------------------------------------------------------- the plan
+def plan_comparison(variants: Any, **settings: Any) -> Plan:
+    """Validates every argument of `compare` and loads the data; trains nothing.
+
+    Args:
+        variants: As `compare`'s `variants`.
+        **settings: `compare`'s keyword arguments (the fields of `Settings`); missing
+            ones take `compare`'s defaults.
+
+    Returns:
+        The `Plan` that `run_comparison` runs.
+
+    Raises:
+        ValueError: as `compare` documents (a bad value, an unknown name, an unwritable
+            `out_dir`), all before any training.
+        TypeError: an argument has the wrong type, or an unknown keyword is given.
+
+    Example:
+        >>> plan = plan_comparison(["baseline"], epochs=2, limit=64)  # doctest: +SKIP
+        >>> plan.config["epochs"]  # doctest: +SKIP
+        2
+    """
+    unknown = sorted(set(settings) - set(Settings.names()))
+    if unknown:
+        raise TypeError(
+            f"plan_comparison() got unexpected keyword arguments: {', '.join(unknown)}. "
+            f"Expected among: {', '.join(Settings.names())}"
+        )
+    s = Settings(**settings)
+    plan_variants = coerce_variants(variants)
+    epochs = check_positive_int("epochs", s.epochs)
+    batch_size = check_positive_int("batch_size", s.batch_size)
+    patience = check_positive_int("patience", s.patience)
+    seed_tuple = _coerce_seeds(s.seeds)
+    limit = None if s.limit is None else check_positive_int("limit", s.limit)
+    learning_rate = check_positive_float("learning_rate", s.learning_rate)
+    check_choice("on_error", s.on_error, ON_ERROR)
+    model = s.model
+    if isinstance(model, str):
+        if model not in MODELS:
+            raise ValueError(
+                f"Invalid value for argument `model`: unknown model {model!r}. Expected one "
+                f"of: {', '.join(MODELS)}, or a callable (input_shape, num_classes, reg=...)"
+            )
+    elif not callable(model):
+        raise TypeError(
+            "Invalid type for argument `model`: expected a model name or a callable "
+            f"(input_shape, num_classes, reg=...) -> keras.Model. Received: model={model!r}"
+        )
+    kwargs = dict(s.model_kwargs or {})
+    if "reg" in kwargs:
+        raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
+    _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
+
+    splits, dataset_name = _load_splits(s.dataset, s.data_dir, s.download)
+    if limit is not None:
+        take = getattr(splits, "take", None)
+        if not callable(take):
+            raise invalid("limit", "None for a dataset without `take` (not DatasetSplits)", limit)
+        splits = take(limit)
+    aug = _coerce_augment(s.augment, dataset_name)
+
+    size = _coerce_image_size(s.image_size)
+    raw_height, raw_width, raw_channels = splits.image_shape
+    if raw_channels is None:
+        raise invalid("dataset", "images with a known number of channels", dataset_name)
+    if size is None:
+        if raw_height is None or raw_width is None:
+            raise invalid(
+                "image_size",
+                f"a size for {dataset_name}, whose images vary in size (e.g. image_size=160)",
+                s.image_size,
+            )
+        height_width = (raw_height, raw_width)
+        min_size = _MIN_IMAGE_SIZE.get(model) if isinstance(model, str) else None
+        if min_size and min(height_width) < min_size:  # resize only where the model needs it
+            size = (max(raw_height, min_size), max(raw_width, min_size))
+            height_width = size
+    else:
+        height_width = size
+    input_shape: tuple[int, ...] = (*height_width, int(raw_channels))
+
+    train_size = (getattr(splits, "num_examples", None) or {}).get("train")
+    steps = math.ceil(train_size / batch_size) if train_size else None
+    plan_variants, momentum_note = _apply_bn_momentum(plan_variants, s.bn_momentum, steps)
+
+    path = _check_out_dir(s.out_dir) if s.out_dir is not None else None
+    plots = s.plots
+    if plots and path is not None and importlib.util.find_spec("matplotlib") is None:
+        warnings.warn(
+            "matplotlib is not installed, so compare will write no plots "
+            "(pip install 'regkit[plots]'; Report.plot can draw them later).",
+            stacklevel=3,
+        )
+        plots = False
+
+    strategy = _coerce_strategy(s.strategy)
+    config = {
+        "model": _model_label(model),
+        "model_kwargs": jsonable(kwargs),
+        "dataset": dataset_name,
+        "num_classes": int(splits.num_classes),
+        "image_shape": list(splits.image_shape),
+        "image_size": None if size is None else list(size),
+        "input_shape": list(input_shape),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "seeds": list(seed_tuple),
+        "augment": None if aug is None else jsonable(aug.to_dict()),
+        "optimizer": s.optimizer,
+        "learning_rate": learning_rate,
+        "patience": patience,
+        "limit": limit,
+        "steps_per_epoch": steps,
+        "bn_momentum": momentum_note,
+        "best_epoch_monitor": "val_loss",
+        "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
+        "strategy": type(strategy).__name__,
+        "replicas": int(strategy.num_replicas_in_sync),
+    }
+    return Plan(
+        variants=plan_variants,
+        model=model,
+        model_kwargs=kwargs,
+        splits=splits,
+        dataset_name=dataset_name,
+        epochs=epochs,
+        batch_size=batch_size,
+        seeds=seed_tuple,
+        augment=aug,
+        image_size=size,
+        input_shape=input_shape,
+        out_dir=path,
+        learning_rate=learning_rate,
+        optimizer=s.optimizer,
+        patience=patience,
+        run_eagerly=bool(s.run_eagerly),
+        callbacks=list(s.callbacks or []),
+        verbose=s.verbose,
+        on_error=s.on_error,
+        plots=plots,
+        config=config,
+        strategy=strategy,
+    )
+
+
+def _check_optimizers(names: Sequence[Any]) -> None:
+    from regkit.training import OPTIMIZERS
+
+    for opt_name in names:
+        if not isinstance(opt_name, str):
+            raise TypeError(
+                "Invalid type for argument `optimizer`: expected an optimizer name (str). "
+                f"Received: optimizer={opt_name!r} of type {type(opt_name).__name__}"
+            )
+        if opt_name.lower() not in OPTIMIZERS:
+            raise ValueError(
+                f"Invalid value for argument `optimizer`: unknown optimizer {opt_name!r}. "
+                f"Expected one of: {', '.join(OPTIMIZERS)}"
+            )
+
+
+def _load_splits(dataset: Any, data_dir: Any, download: bool | None) -> tuple[Any, str]:
+    from regkit.data.datasets import load_dataset
+
+    if isinstance(dataset, str):
+        splits = load_dataset(dataset, data_dir=data_dir, download=download)
+        name = dataset
+    elif all(hasattr(dataset, a) for a in ("train", "validation", "test", "num_classes")):
+        splits = dataset
+        name = getattr(dataset, "name", None) or "custom data"
+    else:
+        raise TypeError(
+            "Invalid type for argument `dataset`: expected a dataset name or a "
+            f"regkit.data.DatasetSplits. Received: dataset={dataset!r}"
+        )
+    if splits.validation is None:
+        raise invalid(
+            "dataset",
+            "splits with a validation split (the best epoch is chosen on it)",
+            f"{name} without one",
+        )
+    return splits, name
+
+
+def _coerce_strategy(strategy: Any) -> Any:
+    """`strategy` or, for None, `regkit.device.strategy()` (Mirrored on several GPUs)."""
+    import tensorflow as tf
+
+    if strategy is None:
+        from regkit.device import strategy as default_strategy
+
+        return default_strategy()
+    if not isinstance(strategy, tf.distribute.Strategy):
+        raise TypeError(
+            "Invalid type for argument `strategy`: expected a tf.distribute.Strategy or None. "
+            f"Received: strategy={strategy!r} of type {type(strategy).__name__}"
+        )
+    return strategy

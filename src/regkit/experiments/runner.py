@@ -1,0 +1,339 @@
+"""The runner: one run (`run_one`) and the comparison loop over runs (`run_comparison`).
+
+Each run builds a fresh model from its variant's `Regularization`, trains it with
+`regkit.callbacks.standard_callbacks` (best-only checkpoint, early stopping, CSV log,
+backup) plus weight-norm and regularization monitors, and evaluates the best weights on
+the test split. TensorFlow and Keras are imported when a run starts.
+
+Example:
+    >>> from regkit.experiments.plan import plan_comparison
+    >>> report = run_comparison(plan_comparison(["baseline"], epochs=1))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import shutil
+import tempfile
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from regkit.experiments.plan import Plan, folder_name
+from regkit.experiments.results import ACCURACY_KEYS, Report, RunResult, Variant
+
+__all__ = ["CHECKPOINT_NAME", "build_and_compile", "run_comparison", "run_one"]
+
+#: The best-only checkpoint's file name inside a run folder.
+CHECKPOINT_NAME = "best.weights.h5"
+_EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "reg_loss_share", "learning_rate")
+
+
+def _check_free_space(path: Path, needed: int) -> None:
+    free = shutil.disk_usage(path).free
+    if free < needed:
+        raise OSError(
+            f"Not enough free space in {path}: {free / 2**20:.0f} MiB free, about "
+            f"{needed / 2**20:.0f} MiB needed for checkpoints and logs."
+        )
+
+
+def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
+    """Builds and compiles one variant's model: the single place a model is created.
+
+    Creation and compilation happen together inside the plan's `strategy.scope()`, so a
+    distribution strategy owns both the variables and the optimizer.
+
+    Args:
+        plan: The checked plan (model, input shape, optimizer, strategy, ...).
+        variant: The variant (its Regularization and training overrides).
+        num_classes: Classes of the output layer.
+
+    Returns:
+        A compiled `keras.Model`.
+    """
+    scope = plan.strategy.scope() if plan.strategy is not None else contextlib.nullcontext()
+    with scope:
+        return _build_and_compile_in_scope(plan, variant, num_classes)
+
+
+def _build_and_compile_in_scope(plan: Plan, variant: Variant, num_classes: int) -> Any:
+    from regkit.training import compile_model
+
+    reg = variant.reg
+    if isinstance(plan.model, str):
+        from regkit.models import build_cnn, build_mobilenet_v2
+
+        if plan.model == "cnn":
+            model = build_cnn(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
+        else:
+            model = build_mobilenet_v2(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
+    else:
+        model = plan.model(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
+    model = compile_model(
+        model,
+        optimizer=variant.optimizer or plan.optimizer,
+        learning_rate=variant.learning_rate or plan.learning_rate,
+        weight_decay=reg.weight_decay,
+        labels="one_hot" if plan.one_hot else "sparse",
+    )
+    model.run_eagerly = plan.run_eagerly
+    return model
+
+
+def _pipelines(plan: Plan, seed: int) -> tuple[Any, Any, Any]:
+    from regkit.data.pipeline import image_pipeline
+
+    common: dict[str, Any] = {
+        "batch_size": plan.batch_size,
+        "image_size": plan.image_size,
+        "one_hot": plan.one_hot,
+        "num_classes": int(plan.splits.num_classes),
+    }
+    train = image_pipeline(
+        plan.splits.train, augment=plan.augment, training=True, seed=seed, **common
+    )
+    validation = image_pipeline(plan.splits.validation, training=False, **common)
+    test = None
+    if plan.splits.test is not None:
+        test = image_pipeline(plan.splits.test, training=False, **common)
+    return train, validation, test
+
+
+def _epoch_printer(epochs: int) -> Any:
+    """One short line per epoch (Keras' own verbose=2 line would list every kernel norm)."""
+    import keras
+
+    class EpochLine(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            self._start = time.perf_counter()
+
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            logs = logs or {}
+            parts = [f"Epoch {epoch + 1}/{epochs}", f"{time.perf_counter() - self._start:.1f}s"]
+            for key in _EPOCH_KEYS:
+                if key in logs:
+                    value = float(logs[key])
+                    label = "lr" if key == "learning_rate" else key
+                    parts.append(
+                        f"{label}: {value:.4g}"
+                        if key == "learning_rate"
+                        else f"{label}: {value:.4f}"
+                    )
+            print(" - ".join(parts), flush=True)
+
+    return EpochLine()
+
+
+def _stop_on_nonfinite_weights() -> Any:
+    """Stops training when a logged kernel norm is NaN/inf (TerminateOnNaN watches only the
+    loss, which a clipped cross-entropy keeps finite while the weights overflow)."""
+    import keras
+
+    class StopOnNonFiniteWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+            for key, value in (logs or {}).items():
+                if key.endswith("_kernel_norm") and not math.isfinite(float(value)):
+                    self.model.stop_training = True
+                    return
+
+    return StopOnNonFiniteWeights()
+
+
+def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -> RunResult:
+    """Trains one variant with one seed and evaluates its best weights.
+
+    An earlier, interrupted run of the same variant and seed (its backup in `run_dir`) is
+    resumed where it stopped.
+
+    Args:
+        plan: The checked plan.
+        name: The variant's name.
+        variant: The variant.
+        seed: The seed (`keras.utils.set_random_seed` and the pipeline's shuffle seed).
+        run_dir: The run's folder (checkpoint, CSV log, backup).
+
+    Returns:
+        The run's `RunResult`.
+
+    Raises:
+        OSError: the disk lacks room for the checkpoint and backup.
+    """
+    import keras
+
+    from regkit.callbacks import standard_callbacks
+    from regkit.introspect import total_kernel_norm
+
+    keras.backend.clear_session()  # same layer names in every run, memory released
+    keras.utils.set_random_seed(seed)
+    model = build_and_compile(plan, variant, int(plan.splits.num_classes))
+    params = int(model.count_params())
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # checkpoint + a backup with optimizer state + logs, with room to spare
+    _check_free_space(run_dir, needed=params * 4 * 6 + 16 * 2**20)
+    checkpoint = run_dir / CHECKPOINT_NAME
+    backup_dir = run_dir / "backup"
+    csv_path = run_dir / "log.csv"
+    resumed = backup_dir.exists()  # an interrupted earlier run: fit resumes it
+    if not resumed:
+        checkpoint.unlink(missing_ok=True)  # never evaluate a stale checkpoint
+    callbacks = [
+        *standard_callbacks(
+            checkpoint,
+            patience=plan.patience,
+            backup_dir=backup_dir,
+            csv_path=csv_path,
+            verbose=0,
+            weight_norms=True,
+            reg_monitor=True,
+        ),
+        _stop_on_nonfinite_weights(),
+        *plan.callbacks,
+    ]
+    keras_verbose = plan.verbose
+    if plan.verbose == 2:
+        callbacks.append(_epoch_printer(plan.epochs))
+        keras_verbose = 0
+    train, validation, test = _pipelines(plan, seed)
+    start = time.perf_counter()
+    fitted = model.fit(
+        train,
+        validation_data=validation,
+        epochs=plan.epochs,
+        callbacks=callbacks,
+        verbose=keras_verbose,
+        shuffle=False,  # the pipeline shuffles, with the run's seed
+    )
+    history: Mapping[str, Sequence[float]] = fitted.history
+    if resumed and csv_path.exists():  # History holds only the resumed epochs
+        from regkit.plots import load_history
+
+        history = load_history(csv_path)[1]
+    if checkpoint.exists():  # the best epoch's weights, whatever stopped training
+        model.load_weights(checkpoint)
+    results = model.evaluate(test, return_dict=True, verbose=0) if test is not None else {}
+    wall_time = time.perf_counter() - start
+    acc_key = next((k for k in ACCURACY_KEYS if k in results), None)
+    return RunResult.from_history(
+        name,
+        seed,
+        history,
+        params=params,
+        test_accuracy=results.get(acc_key) if acc_key else None,
+        test_loss=results.get("loss"),
+        weight_norm=total_kernel_norm(model),
+        wall_time=wall_time,
+    )
+
+
+class _DropRetracingWarnings(logging.Filter):
+    """compare builds a fresh model per run on purpose; TF's retracing advice is noise."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_retracing() -> Any:
+    logger = logging.getLogger("tensorflow")
+    drop = _DropRetracingWarnings()
+    logger.addFilter(drop)
+    try:
+        yield
+    finally:
+        logger.removeFilter(drop)
+
+
+def run_comparison(plan: Plan) -> Report:
+    """Runs every (seed, variant) of `plan` in order and returns the `Report`.
+
+    With `plan.out_dir`, `report.json`/`report.md` are rewritten after every run (a crash
+    keeps what finished) and the plots are drawn at the end.
+
+    Args:
+        plan: What `plan_comparison` checked.
+
+    Returns:
+        The complete `Report`.
+
+    Raises:
+        Exception: the first failed run's exception when `plan.on_error == "raise"` (after
+            saving the partial report).
+    """
+    report = Report(
+        variants=plan.variants,
+        config=plan.config,
+        seeds=plan.seeds,
+        complete=False,
+    )
+    total = len(plan.seeds) * len(plan.variants)
+    workdir = plan.out_dir
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="regkit-compare-")
+        workdir = Path(tmp.name)
+    say = (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
+    try:
+        index = 0
+        for seed in plan.seeds:
+            for name, variant in plan.variants.items():
+                index += 1
+                say(f"[{index}/{total}] variant {name!r} seed {seed}: {variant.describe()}")
+                run_dir = workdir / folder_name(name) / f"seed{seed}"
+                start = time.perf_counter()
+                try:
+                    with _quiet_retracing():
+                        result = run_one(plan, name, variant, seed, run_dir)
+                except Exception as exc:
+                    result = RunResult.failed(
+                        name, seed, exc, wall_time=time.perf_counter() - start
+                    )
+                    if plan.out_dir is not None:
+                        run_dir.mkdir(parents=True, exist_ok=True)
+                        (run_dir / "error.txt").write_text(traceback.format_exc(), "utf-8")
+                    if plan.on_error == "raise":
+                        report.runs.append(result)
+                        _save_partial(report, plan)
+                        raise
+                    say(f"    variant {name!r} seed {seed} failed: {result.error}")
+                report.runs.append(result)
+                if result.status == "diverged":
+                    say(
+                        f"    variant {name!r} seed {seed} diverged "
+                        f"(non-finite loss or weights in epoch {result.diverged_epoch})"
+                    )
+                elif result.status == "ok":
+                    say(f"    {_run_summary(result)}")
+                _save_partial(report, plan)
+        report.complete = True
+        if plan.out_dir is not None:
+            report.save(plan.out_dir, plots=plan.plots)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return report
+
+
+def _run_summary(run: RunResult) -> str:
+    parts = [f"best epoch {run.best_epoch}/{run.epochs_run}"]
+    for label, value in (
+        ("train acc", run.train_accuracy),
+        ("val acc", run.val_accuracy),
+        ("test acc", run.test_accuracy),
+    ):
+        if value is not None:
+            parts.append(f"{label} {value:.4f}")
+    if run.generalization_gap is not None:
+        parts.append(f"gap {run.generalization_gap:+.4f}")
+    if run.wall_time is not None:
+        parts.append(f"{run.wall_time:.1f} s")
+    return ", ".join(parts)
+
+
+def _save_partial(report: Report, plan: Plan) -> None:
+    if plan.out_dir is not None:
+        report.save(plan.out_dir, plots=False)

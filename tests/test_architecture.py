@@ -1,0 +1,275 @@
+"""The house rules of docs/architecture.md, checked by reading the source with `ast`.
+
+1. No module uses another module's `_private` names (`from regkit.x import _name`,
+   `regkit.x._name`, `alias._name` for an imported regkit module). Private *modules*
+   (`regkit._checks`, `regkit._io`, `regkit._version`) are for everyone; dunders such as
+   `__version__` are public.
+2. No library module imports the package root (`import regkit`, `from regkit import x`),
+   except `regkit/__init__.py` and `regkit/__main__.py`.
+3. Imports run one way: a module imports only rooms of a lower rank, or its own package
+   (plus the few same-rank edges in `SIDEWAYS`, each with its reason). Imports inside
+   functions and under `if TYPE_CHECKING:` count too.
+4. No source file is over 700 lines.
+
+Each test lists every offender, with file and line, so one run shows all there is to fix.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = SRC / "regkit"
+MAX_LINES = 700
+
+#: Room (first name under `regkit`) -> rank; a module may import lower ranks only.
+RANKS: dict[str, int] = {
+    "_checks": 0,
+    "_io": 0,
+    "_version": 0,
+    "config": 1,
+    "introspect": 2,
+    "regularization": 2,
+    "blocks": 3,
+    "models": 4,
+    "callbacks": 4,
+    "data": 4,
+    "training": 4,
+    "plots": 4,
+    "device": 4,
+    "experiments": 5,
+    "cli": 6,
+}
+ROOT_MODULES = {"regkit", "regkit.__main__"}  # the root may import anything
+#: Imports between rooms of one rank that are part of the design, with the reason.
+SIDEWAYS: dict[tuple[str, str], str] = {
+    ("regularization", "introspect"): "decay exclusion reads built models (one reader)",
+    ("callbacks", "plots"): "regkit.callbacks re-exports plot_history (a 0.1 name)",
+}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _sources() -> dict[str, Path]:
+    return {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+MODULES = _sources()
+
+
+def _is_package(module: str) -> bool:
+    return MODULES.get(module, Path()).name == "__init__.py"
+
+
+def _resolve(module: str, node: ast.ImportFrom) -> str:
+    """The absolute module an ImportFrom reads from (relative imports resolved)."""
+    if not node.level:
+        return node.module or ""
+    base = module.split(".")
+    if not _is_package(module):
+        base = base[:-1]
+    base = base[: len(base) - (node.level - 1)]
+    return ".".join([*base, *([node.module] if node.module else [])])
+
+
+def _imports(module: str, tree: ast.AST) -> list[tuple[int, str, str | None]]:
+    """Every regkit import: (line, module imported from, name or None for `import x`)."""
+    found: list[tuple[int, str, str | None]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, a.name, None) for a in node.names if _ours(a.name)]
+        elif isinstance(node, ast.ImportFrom):
+            source = _resolve(module, node)
+            if _ours(source):
+                found += [(node.lineno, source, a.name) for a in node.names]
+    return found
+
+
+def _ours(name: str) -> bool:
+    return name == "regkit" or name.startswith("regkit.")
+
+
+def _room(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else None
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _targets(source: str, name: str | None) -> list[str]:
+    """The modules an import statement depends on (a `from pkg import submodule` names
+    the submodule)."""
+    if name is not None and f"{source}.{name}" in MODULES:
+        return [f"{source}.{name}"]
+    return [source]
+
+
+def _parse(path: Path) -> ast.AST:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _where(module: str, line: int) -> str:
+    path = MODULES.get(module)
+    return f"{path.relative_to(SRC.parent) if path else module}:{line}"
+
+
+# ---------------------------------------------------------------------------- the rules
+def private_uses(module: str, tree: ast.AST) -> list[str]:
+    """Rule 1: another module's `_private` names, imported or reached by attribute."""
+    offenders = []
+    aliases: dict[str, str] = {}  # local name -> the regkit module it is bound to
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if _ours(a.name):
+                    if a.asname:
+                        aliases[a.asname] = a.name
+                    else:
+                        aliases[a.name.split(".")[0]] = "regkit"
+        elif isinstance(node, ast.ImportFrom):
+            source = _resolve(module, node)
+            if not _ours(source):
+                continue
+            for a in node.names:
+                if f"{source}.{a.name}" in MODULES:  # a submodule, private or not
+                    aliases[a.asname or a.name] = f"{source}.{a.name}"
+                elif _private(a.name) and source != module:
+                    offenders.append(f"{_where(module, node.lineno)} from {source} import {a.name}")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and _private(node.attr):
+            owner = _dotted(node.value, aliases)
+            if owner in MODULES and owner != module:
+                offenders.append(f"{_where(module, node.lineno)} {owner}.{node.attr}")
+    return offenders
+
+
+def _dotted(node: ast.AST, aliases: dict[str, str]) -> str | None:
+    """`regkit.x.y` / `alias.y` as the regkit module name it denotes, else None."""
+    if isinstance(node, ast.Name):
+        return aliases.get(node.id)
+    if isinstance(node, ast.Attribute):
+        owner = _dotted(node.value, aliases)
+        return f"{owner}.{node.attr}" if owner is not None else None
+    return None
+
+
+def root_imports(module: str, tree: ast.AST) -> list[str]:
+    """Rule 2: `import regkit` / `from regkit import x` outside the root."""
+    if module in ROOT_MODULES:
+        return []
+    offenders = []
+    for line, source, name in _imports(module, tree):
+        if source == "regkit":
+            what = "import regkit" if name is None else f"from regkit import {name}"
+            offenders.append(f"{_where(module, line)} {what}")
+    return offenders
+
+
+def upward_imports(module: str, tree: ast.AST) -> list[str]:
+    """Rule 3: imports of rooms of the same or a higher rank (own package excepted)."""
+    if module in ROOT_MODULES:
+        return []
+    room = _room(module)
+    rank = RANKS.get(room or "", -1)
+    offenders = []
+    for line, source, name in _imports(module, tree):
+        for target in _targets(source, name):
+            other = _room(target)
+            if other is None or other == room or (room, other) in SIDEWAYS:
+                continue  # the root (rule 2), its own package, or a designed edge
+            if RANKS.get(other, 99) >= rank:
+                offenders.append(
+                    f"{_where(module, line)} {room} (rank {rank}) imports {target} "
+                    f"(rank {RANKS.get(other)})"
+                )
+    return offenders
+
+
+def _check_all(rule) -> list[str]:
+    found = [o for module, path in MODULES.items() for o in rule(module, _parse(path))]
+    return list(dict.fromkeys(found))  # one line per offending import
+
+
+# ---------------------------------------------------------------------------- the tests
+def test_every_module_is_in_a_ranked_room():
+    unranked = sorted(m for m in MODULES if m not in ROOT_MODULES and _room(m) not in RANKS)
+    assert not unranked, f"add these rooms to RANKS (and docs/architecture.md): {unranked}"
+
+
+def test_no_module_uses_another_modules_private_names():
+    offenders = _check_all(private_uses)
+    assert not offenders, "private names used across modules (make them public):\n" + "\n".join(
+        offenders
+    )
+
+
+def test_no_library_module_imports_the_package_root():
+    offenders = _check_all(root_imports)
+    assert not offenders, (
+        "library modules import the root (import from the defining module):\n"
+        + "\n".join(offenders)
+    )
+
+
+def test_imports_run_one_way():
+    offenders = _check_all(upward_imports)
+    assert not offenders, "imports that run upward or sideways:\n" + "\n".join(offenders)
+
+
+def test_no_source_file_is_over_700_lines():
+    long = {
+        str(p.relative_to(SRC.parent)): n
+        for p in PACKAGE.rglob("*.py")
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert not long, f"split these files (over {MAX_LINES} lines): {long}"
+
+
+# ---------------------------------------------------------------------------- the checker
+@pytest.mark.parametrize(
+    ("code", "module", "rule", "caught"),
+    [
+        ("from regkit.blocks import _batch_norm", "regkit.models", private_uses, True),
+        ("import regkit.blocks\nregkit.blocks._x()", "regkit.models", private_uses, True),
+        ("from regkit import blocks as b\nb._x()", "regkit.models", private_uses, True),
+        ("import regkit.blocks as b\nb._x()", "regkit.models", private_uses, True),
+        ("from ..augment import _invalid", "regkit.data.pipeline", private_uses, True),
+        ("from regkit._checks import invalid", "regkit.models", private_uses, False),
+        ("from regkit._version import __version__", "regkit.cli", private_uses, False),
+        ("from regkit import __version__", "regkit.cli", root_imports, True),
+        ("import regkit", "regkit.device", root_imports, True),
+        ("from regkit import __version__", "regkit", root_imports, False),
+        (
+            "def f():\n    from regkit.experiments import compare",
+            "regkit.data.pipeline",
+            upward_imports,
+            True,
+        ),
+        ("from regkit.plots import plot_history", "regkit.callbacks", upward_imports, False),
+        ("from regkit.plots import plot_history", "regkit.device", upward_imports, True),
+        ("from regkit import cli", "regkit.experiments.runner", upward_imports, True),
+        ("from regkit.models import build_cnn", "regkit.data.pipeline", upward_imports, True),
+        ("from regkit.introspect import kernels", "regkit.regularization", upward_imports, False),
+        ("from . import augment", "regkit.data.pipeline", upward_imports, False),
+        ("from ..config import Regularization", "regkit.data.pipeline", upward_imports, False),
+        (
+            "from regkit.data.augment import Augment",
+            "regkit.experiments.plan",
+            upward_imports,
+            False,
+        ),
+    ],
+)
+def test_the_checker_catches_what_it_should(code, module, rule, caught):
+    """Each rule on small snippets, so that a rule that silently checks nothing fails."""
+    assert bool(rule(module, ast.parse(code))) is caught
