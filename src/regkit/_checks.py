@@ -16,9 +16,11 @@ __all__ = [
     "check_choice",
     "check_finite_float",
     "check_float_range",
+    "check_input_shape",
     "check_int_sequence",
     "check_name",
     "check_nonnegative_int",
+    "check_poolable",
     "check_positive_float",
     "check_positive_int",
     "check_tensor_rank",
@@ -256,3 +258,67 @@ def check_value_range(arg: str, value: Any) -> tuple[float, float]:
     if len(pair) != 2 or not all(math.isfinite(v) for v in pair) or not pair[0] < pair[1]:
         raise invalid(arg, expected, value)
     return pair[0], pair[1]
+
+
+# ----------------------------------------------------------------------------------------
+# Model arguments (regkit.blocks, regkit.models).
+
+
+def check_input_shape(
+    input_shape: Any, *, allow_none_spatial: bool, min_size: int = 1
+) -> tuple[int | None, int | None, int]:
+    """Returns `input_shape` as ``(height, width, channels)``; raises naming `input_shape`.
+
+    Height and width must be ints >= `min_size` (or None where `allow_none_spatial`), at
+    most `MAX_SIZE`; channels an int >= 1. A shape that looks channels-first, such as
+    ``(3, 32, 32)`` (first dimension 1, 3 or 4 and last dimension > 4), is refused with a
+    message saying so: regkit models are channels-last.
+    """
+    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
+        raise invalid("input_shape", "a tuple (height, width, channels)", input_shape)
+    shape = tuple(input_shape)
+    if len(shape) != 3:
+        raise invalid("input_shape", "a tuple (height, width, channels) of length 3", input_shape)
+    h, w, c = shape
+    for dim in (h, w):
+        if dim is None and allow_none_spatial:
+            continue
+        if not _is_int(dim) or not min_size <= int(dim) <= MAX_SIZE:
+            what = f"height and width ints >= {min_size}"
+            if _is_int(dim) and int(dim) > MAX_SIZE:
+                what = f"height and width ints <= {MAX_SIZE}"
+            elif allow_none_spatial:
+                what += " (or None)"
+            raise invalid("input_shape", f"a tuple (height, width, channels) with {what}", shape)
+    if not _is_int(c) or not 1 <= int(c) <= MAX_SIZE:
+        what = f"channels <= {MAX_SIZE}" if _is_int(c) and int(c) > 0 else "channels >= 1"
+        raise invalid("input_shape", f"a tuple (height, width, channels) with {what}", shape)
+    if _is_int(h) and int(h) in (1, 3, 4) and int(c) > 4:
+        raise ValueError(
+            f"Invalid value for argument `input_shape`: {shape} looks channels-first "
+            f"({h} channels of {w}x{c} images); regkit models are channels-last, "
+            f"(height, width, channels): pass input_shape=({w}, {c}, {h}) and transpose "
+            f"images with np.transpose(x, (0, 2, 3, 1)). Received: input_shape={shape}"
+        )
+    return (
+        None if h is None else int(h),
+        None if w is None else int(w),
+        int(c),
+    )
+
+
+def check_poolable(x: Any, poolings: int, *, arg: str = "input_shape") -> None:
+    """Raises, naming `arg`, if tensor `x`'s spatial size cannot take `poolings` 2x2 poolings."""
+    need = 2**poolings
+    for size in tuple(x.shape)[1:3]:
+        if size is not None and size < need:
+            received = (
+                f"input_shape={tuple(x.shape)[1:]}"
+                if arg == "input_shape"
+                else f"{arg} with shape {tuple(x.shape)}"
+            )
+            raise ValueError(
+                f"Invalid value for argument `{arg}`: an input of spatial size "
+                f"{tuple(x.shape)[1:3]} is too small for {poolings} 2x2 pooling(s); "
+                f"expected height and width >= {need}. Received: {received}"
+            )

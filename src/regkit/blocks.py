@@ -16,6 +16,7 @@ from regkit._checks import (
     check_bool,
     check_choice,
     check_int_sequence,
+    check_poolable,
     check_positive_int,
     check_tensor_rank,
     invalid,
@@ -27,9 +28,11 @@ __all__ = [
     "NORM_ORDERS",
     "OUTPUTS",
     "POOLINGS",
+    "batch_norm",
     "conv_block",
     "dense_head",
     "inverted_residual",
+    "make_divisible",
 ]
 
 #: Valid `norm_order` values: where BatchNorm sits relative to the activation.
@@ -48,7 +51,8 @@ def _block_name(name: str | None, prefix: str) -> str:
     return name
 
 
-def _batch_norm(reg: Regularization, name: str) -> keras.layers.BatchNormalization:
+def batch_norm(reg: Regularization, name: str) -> keras.layers.BatchNormalization:
+    """The BatchNormalization layer every regkit block uses, with `reg`'s momentum/epsilon."""
     return keras.layers.BatchNormalization(
         momentum=reg.bn_momentum, epsilon=reg.bn_epsilon, name=name
     )
@@ -105,7 +109,7 @@ def conv_block(
     check_tensor_rank("x", x, 4)
     pool = check_bool("pool", pool)
     if pool:
-        _check_poolable(x, 1, arg="x")
+        check_poolable(x, 1, arg="x")
     name = _block_name(name, "conv_block")
 
     for j in range(1, convs + 1):
@@ -120,7 +124,7 @@ def conv_block(
                 name=f"{name}_conv{j}",
             )(x)
             if reg.batch_norm:
-                x = _batch_norm(reg, f"{name}_bn{j}")(x)
+                x = batch_norm(reg, f"{name}_bn{j}")(x)
         else:
             x = keras.layers.Conv2D(
                 filters,
@@ -132,7 +136,7 @@ def conv_block(
                 name=f"{name}_conv{j}",
             )(x)
             if reg.batch_norm:
-                x = _batch_norm(reg, f"{name}_bn{j}")(x)
+                x = batch_norm(reg, f"{name}_bn{j}")(x)
             x = keras.layers.ReLU(name=f"{name}_relu{j}")(x)
     if pool:
         x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
@@ -141,23 +145,6 @@ def conv_block(
     if reg.dropout:
         x = keras.layers.Dropout(reg.dropout, name=f"{name}_dropout")(x)
     return x
-
-
-def _check_poolable(x: Any, poolings: int, *, arg: str = "input_shape") -> None:
-    """Raises, naming `arg`, if `x`'s spatial size cannot take `poolings` 2x2 poolings."""
-    need = 2**poolings
-    for size in tuple(x.shape)[1:3]:
-        if size is not None and size < need:
-            received = (
-                f"input_shape={tuple(x.shape)[1:]}"
-                if arg == "input_shape"
-                else f"{arg} with shape {tuple(x.shape)}"
-            )
-            raise ValueError(
-                f"Invalid value for argument `{arg}`: an input of spatial size "
-                f"{tuple(x.shape)[1:3]} is too small for {poolings} 2x2 pooling(s); "
-                f"expected height and width >= {need}. Received: {received}"
-            )
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -254,7 +241,7 @@ def inverted_residual(
             name=f"{name}_expand",
         )(x)
         if reg.batch_norm:
-            x = _batch_norm(reg, f"{name}_expand_bn")(x)
+            x = batch_norm(reg, f"{name}_expand_bn")(x)
         x = keras.layers.ReLU(6.0, name=f"{name}_expand_relu")(x)
     if stride == 2:
         x = keras.layers.ZeroPadding2D(_stride2_padding(x), name=f"{name}_pad")(x)
@@ -267,7 +254,7 @@ def inverted_residual(
         name=f"{name}_depthwise",
     )(x)
     if reg.batch_norm:
-        x = _batch_norm(reg, f"{name}_depthwise_bn")(x)
+        x = batch_norm(reg, f"{name}_depthwise_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
     x = keras.layers.Conv2D(
         filters,
@@ -278,7 +265,7 @@ def inverted_residual(
         name=f"{name}_project",
     )(x)
     if reg.batch_norm:
-        x = _batch_norm(reg, f"{name}_project_bn")(x)
+        x = batch_norm(reg, f"{name}_project_bn")(x)
     if stride == 1 and in_channels == filters:
         x = keras.layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -357,7 +344,7 @@ def dense_head(
             name=f"{name}_dense{k}",
         )(x)
         if reg.head_batch_norm:
-            x = _batch_norm(reg, f"{name}_bn{k}")(x)
+            x = batch_norm(reg, f"{name}_bn{k}")(x)
         if reg.head_dropout:
             x = keras.layers.Dropout(reg.head_dropout, name=f"{name}_dropout{k}")(x)
     if not units and reg.head_dropout:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import keras
 
 from regkit._checks import (
     check_bool,
     check_choice,
+    check_input_shape,
     check_int_sequence,
+    check_name,
+    check_poolable,
     check_positive_float,
     check_positive_int,
     invalid,
@@ -18,8 +21,7 @@ from regkit._checks import (
 from regkit.blocks import (
     NORM_ORDERS,
     OUTPUTS,
-    _batch_norm,
-    _check_poolable,
+    batch_norm,
     conv_block,
     dense_head,
     inverted_residual,
@@ -58,34 +60,6 @@ MOBILENET_V2_STAGES: tuple[InvertedResidualSpec, ...] = (
 _MOBILENET_STEM_FILTERS = 32
 _MOBILENET_TOP_FILTERS = 1280
 _MOBILENET_MIN_SIZE = 32
-
-
-def _check_input_shape(
-    input_shape: Any, *, allow_none_spatial: bool, min_size: int = 1
-) -> tuple[int | None, int | None, int]:
-    if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence):
-        raise invalid("input_shape", "a tuple (height, width, channels)", input_shape)
-    shape = tuple(input_shape)
-    if len(shape) != 3:
-        raise invalid("input_shape", "a tuple (height, width, channels) of length 3", input_shape)
-    h, w, c = shape
-    for dim in (h, w):
-        if dim is None and allow_none_spatial:
-            continue
-        if not isinstance(dim, int) or isinstance(dim, bool) or dim < min_size:
-            what = f"height and width ints >= {min_size}"
-            if allow_none_spatial:
-                what += " (or None)"
-            raise invalid("input_shape", f"a tuple (height, width, channels) with {what}", shape)
-    if not isinstance(c, int) or isinstance(c, bool) or c < 1:
-        raise invalid("input_shape", "a tuple (height, width, channels) with channels >= 1", shape)
-    return h, w, c
-
-
-def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name:
-        raise invalid("name", "a non-empty str", name)
-    return name
 
 
 def build_cnn(
@@ -146,7 +120,7 @@ def build_cnn(
         (None, 10)
     """
     reg = Regularization.coerce(reg)
-    name = _check_name(name)
+    name = check_name("name", name)
     num_classes = check_positive_int("num_classes", num_classes)
     filters = check_int_sequence("filters", filters)
     convs_per_block = check_positive_int("convs_per_block", convs_per_block)
@@ -154,7 +128,7 @@ def build_cnn(
     check_choice("pooling", pooling, ("flatten", "avg", "max"))
     check_choice("norm_order", norm_order, NORM_ORDERS)
     check_choice("output", output, OUTPUTS)
-    _check_input_shape(input_shape, allow_none_spatial=pooling != "flatten")
+    check_input_shape(input_shape, allow_none_spatial=pooling != "flatten")
     if isinstance(pool, bool):
         pools = (pool,) * len(filters)
     elif isinstance(pool, Sequence) and all(isinstance(p, bool) for p in pool):
@@ -165,7 +139,7 @@ def build_cnn(
         raise invalid("pool", "a bool or a sequence of bools (one per block)", pool)
 
     inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
-    _check_poolable(inputs, sum(pools))
+    check_poolable(inputs, sum(pools))
     x = inputs
     for i, (width, pool_here) in enumerate(zip(filters, pools, strict=True), start=1):
         x = conv_block(
@@ -242,14 +216,14 @@ def build_mobilenet_v2(
         (None, 10)
     """
     reg = Regularization.coerce(reg)
-    name = _check_name(name)
+    name = check_name("name", name)
     alpha = check_positive_float("alpha", alpha)
     include_top = check_bool("include_top", include_top)
     check_choice("pooling", pooling, ("avg", "max") if include_top else ("avg", "max", None))
     check_choice("output", output, OUTPUTS)
     if include_top:
         num_classes = check_positive_int("num_classes", num_classes)
-    _check_input_shape(input_shape, allow_none_spatial=True, min_size=_MOBILENET_MIN_SIZE)
+    check_input_shape(input_shape, allow_none_spatial=True, min_size=_MOBILENET_MIN_SIZE)
 
     inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
     x = keras.layers.Conv2D(
@@ -262,7 +236,7 @@ def build_mobilenet_v2(
         name=f"{name}_stem_conv",
     )(inputs)
     if reg.batch_norm:
-        x = _batch_norm(reg, f"{name}_stem_bn")(x)
+        x = batch_norm(reg, f"{name}_stem_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_stem_relu")(x)
 
     block = 0
@@ -288,7 +262,7 @@ def build_mobilenet_v2(
         name=f"{name}_top_conv",
     )(x)
     if reg.batch_norm:
-        x = _batch_norm(reg, f"{name}_top_bn")(x)
+        x = batch_norm(reg, f"{name}_top_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_top_relu")(x)
 
     if include_top:
