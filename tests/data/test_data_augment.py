@@ -257,7 +257,7 @@ def test_resampled_path_agrees_with_the_exact_flip_and_turn():
 def test_resampling_matches_tensorflows_projective_transform():
     """The XLA gather resampler samples exactly as ImageProjectiveTransformV3 (bilinear)
     for random affine maps, in each fill mode the two share."""
-    from regkit.data.augment import _warp
+    from regkit.data.transforms import warp
 
     rng = np.random.default_rng(0)
     x = rng.random((6, 9, 7, 2)).astype(np.float32)
@@ -265,7 +265,7 @@ def test_resampling_matches_tensorflows_projective_transform():
     maps[:, [2, 5]] *= 8
     maps = maps.astype(np.float32)
     for mode in ("reflect", "nearest", "constant"):
-        mine = tf.function(lambda a, m, mode=mode: _warp(a, m, mode), jit_compile=True)
+        mine = tf.function(lambda a, m, mode=mode: warp(a, m, mode), jit_compile=True)
         reference = tf.raw_ops.ImageProjectiveTransformV3(
             images=x,
             transforms=np.concatenate([maps, np.zeros((6, 2), np.float32)], axis=1),
@@ -278,11 +278,11 @@ def test_resampling_matches_tensorflows_projective_transform():
 
 
 def test_wrap_fill_rolls_integer_shifts():
-    from regkit.data.augment import _warp
+    from regkit.data.transforms import warp
 
     x = np.random.default_rng(1).random((1, 5, 8, 1)).astype(np.float32)
     shift = np.float32([[1, 0, 3, 0, 1, -2]])  # sample (x + 3, y - 2)
-    out = _warp(tf.constant(x), tf.constant(shift), "wrap").numpy()
+    out = warp(tf.constant(x), tf.constant(shift), "wrap").numpy()
     np.testing.assert_allclose(out, np.roll(np.roll(x, -3, axis=2), 2, axis=1), atol=1e-6)
 
 

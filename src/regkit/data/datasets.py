@@ -5,6 +5,7 @@
 `regkit.data.image_pipeline` to resize, scale, augment and batch. `from_arrays` validates
 user arrays and wraps them the same way.
 
+The loaders live beside this module: `regkit.data.cifar` and `regkit.data.tfds_sets`.
 Nothing is downloaded silently where it could hang: CIFAR is read from `data_dir` or Keras'
 cache before Keras is asked to download it, and a tensorflow-datasets set that is not
 prepared raises at once (naming the directory and the `tfds build` command) unless
@@ -15,12 +16,8 @@ functions that need them.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
-import pickle
-import tarfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,41 +29,20 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
     from regkit.data.sources import LabeledDataset
 
-__all__ = ["BUILTIN_DATASETS", "ArrayData", "DatasetSplits", "from_arrays", "load_dataset"]
+__all__ = [
+    "BUILTIN_DATASETS",
+    "CIFAR_SETS",
+    "SPLIT_KEYS",
+    "ArrayData",
+    "DatasetSplits",
+    "from_arrays",
+    "load_dataset",
+]
 
 #: Names `load_dataset` knows without tensorflow-datasets (any tfds name works too).
 BUILTIN_DATASETS = ("digits", "cifar10", "cifar100")
-
-_CIFAR = {
-    "cifar10": {
-        "title": "CIFAR-10",
-        "folder": "cifar-10-batches-py",
-        "archive": "cifar-10-python.tar.gz",
-        "keras_fname": "cifar-10-batches-py-target",
-        "origin": "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        "sha256": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
-        "train": tuple(f"data_batch_{i}" for i in range(1, 6)),
-        "test": ("test_batch",),
-        "meta": "batches.meta",
-        "names_key": "label_names",
-        "labels_key": "labels",
-        "num_classes": 10,
-    },
-    "cifar100": {
-        "title": "CIFAR-100",
-        "folder": "cifar-100-python",
-        "archive": "cifar-100-python.tar.gz",
-        "keras_fname": "cifar-100-python-target",
-        "origin": "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        "sha256": "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
-        "train": ("train",),
-        "test": ("test",),
-        "meta": "meta",
-        "names_key": "fine_label_names",
-        "labels_key": "fine_labels",
-        "num_classes": 100,
-    },
-}
+#: The CIFAR sets, read by `regkit.data.cifar`.
+CIFAR_SETS = ("cifar10", "cifar100")
 
 # --------------------------------------------------------------------------------------
 # In-memory arrays.
@@ -324,7 +300,7 @@ class DatasetSplits:
         limit = check_count("limit", limit)
         changes: dict[str, Any] = {}
         arrays = dict(self.arrays) if self.arrays is not None else None
-        for key in _SPLIT_KEYS:
+        for key in SPLIT_KEYS:
             dataset = getattr(self, key)
             if dataset is None:
                 continue
@@ -385,13 +361,14 @@ def _splits_from_arrays(
         num_classes=train.num_classes,
         class_names=names,
         image_shape=train.image_shape,
-        num_examples={key: len(parts[key]) if key in parts else 0 for key in _SPLIT_KEYS},
+        num_examples={key: len(parts[key]) if key in parts else 0 for key in SPLIT_KEYS},
         arrays=parts,
         name=name,
     )
 
 
-_SPLIT_KEYS = ("train", "validation", "test")
+#: The split names of a `DatasetSplits`, in order.
+SPLIT_KEYS = ("train", "validation", "test")
 
 
 def load_dataset(
@@ -459,10 +436,14 @@ def load_dataset(
     if key == "digits":
         train, test = _digits()
         return _splits_from_arrays("digits", train, test, validation_split, seed)
-    if key in _CIFAR:
-        train, test = _cifar(key, data_dir, download)
+    if key in CIFAR_SETS:
+        from regkit.data.cifar import load_cifar
+
+        train, test = load_cifar(key, data_dir, download)
         return _splits_from_arrays(key, train, test, validation_split, seed)
-    return _tfds(name, data_dir, validation_split, download)
+    from regkit.data.tfds_sets import load_tfds
+
+    return load_tfds(name, data_dir, validation_split, download)
 
 
 # --------------------------------------------------------------------------------------
@@ -483,272 +464,4 @@ def _digits() -> tuple[ArrayData, ArrayData]:
     return (
         from_arrays(x_tr, y_tr, num_classes=10, class_names=names),
         from_arrays(x_te, y_te, num_classes=10, class_names=names),
-    )
-
-
-# --------------------------------------------------------------------------------------
-# CIFAR, read from the official python-version pickles.
-
-
-class _CifarUnpickler(pickle.Unpickler):
-    """Loads the CIFAR batch dicts and refuses any other global (no code execution)."""
-
-    _ALLOWED = {
-        ("numpy.core.multiarray", "_reconstruct"),
-        ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"),
-        ("numpy", "dtype"),
-        ("numpy.core.multiarray", "scalar"),
-        ("numpy._core.multiarray", "scalar"),
-        ("_codecs", "encode"),
-    }
-
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in self._ALLOWED:
-            return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"unexpected object {module}.{name} in a CIFAR batch")
-
-
-def _unpickle(data: bytes) -> dict[str, Any]:
-    raw = _CifarUnpickler(io.BytesIO(data), encoding="bytes").load()
-    if not isinstance(raw, dict):
-        raise pickle.UnpicklingError("a CIFAR batch must hold a dict")
-    return {k.decode() if isinstance(k, bytes) else str(k): v for k, v in raw.items()}
-
-
-def _keras_home() -> Path:
-    """Keras' cache root, as Keras computes it: `$KERAS_HOME`, else `~/.keras` (or
-    `/tmp/.keras` when the home directory is not writable)."""
-    if "KERAS_HOME" in os.environ:
-        return Path(os.environ["KERAS_HOME"]).expanduser()
-    home = Path.home()
-    if not os.access(home, os.W_OK):
-        home = Path("/tmp")
-    return home / ".keras"
-
-
-class _Folder:
-    """Reads members of an extracted CIFAR folder."""
-
-    def __init__(self, path: Path):
-        self.path = path
-
-    def read(self, member: str) -> bytes:
-        return (self.path / member).read_bytes()
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-
-class _Archive:
-    """Reads members of the official `.tar.gz` in place: nothing is extracted to disk, so
-    no archive member can write outside a folder."""
-
-    def __init__(self, path: Path, folder: str):
-        self.path = path
-        self.folder = folder
-
-    def read(self, member: str) -> bytes:
-        with tarfile.open(self.path, "r:*") as archive:
-            try:
-                info = archive.getmember(f"{self.folder}/{member}")
-            except KeyError:
-                raise FileNotFoundError(
-                    f"{self.path} has no member {self.folder}/{member}: it is not the "
-                    "official python-version CIFAR archive"
-                ) from None
-            handle = archive.extractfile(info) if info.isfile() else None
-            if handle is None:
-                raise FileNotFoundError(f"{self.path}: {self.folder}/{member} is not a file")
-            return handle.read()
-
-    def __str__(self) -> str:
-        return str(self.path)
-
-
-def _find_cifar(spec: Mapping[str, Any], root: Path) -> _Folder | _Archive | None:
-    """Looks in `root` for the extracted folder (or `root` being it) or the archive."""
-    folder, first = spec["folder"], spec["train"][0]
-    for candidate in (root, root / folder, root / spec["keras_fname"] / folder):
-        if (candidate / first).is_file():
-            return _Folder(candidate)
-    for archive in (
-        root / spec["archive"],
-        root / f"{folder}.tar.gz",
-        root / f"{spec['keras_fname']}_archive",
-    ):
-        if archive.is_file() and tarfile.is_tarfile(archive):
-            return _Archive(archive, folder)
-    return None
-
-
-def _read_cifar(spec: Mapping[str, Any], source: _Folder | _Archive) -> tuple[ArrayData, ArrayData]:
-    try:
-        meta = _unpickle(source.read(spec["meta"]))
-        names = tuple(
-            n.decode() if isinstance(n, bytes) else str(n) for n in meta[spec["names_key"]]
-        )
-
-        def read(members: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-            xs, ys = [], []
-            for member in members:
-                batch = _unpickle(source.read(member))
-                data = np.asarray(batch["data"], dtype=np.uint8)
-                xs.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
-                ys.append(np.asarray(batch[spec["labels_key"]], dtype=np.int64))
-            return np.concatenate(xs), np.concatenate(ys)
-
-        x_train, y_train = read(spec["train"])
-        x_test, y_test = read(spec["test"])
-    except (KeyError, ValueError, OSError, pickle.UnpicklingError, EOFError) as error:
-        if isinstance(error, FileNotFoundError):
-            members = ", ".join((*spec["train"], *spec["test"], spec["meta"]))
-            raise FileNotFoundError(
-                f"{source} is incomplete ({error}); the official {spec['title']} folder "
-                f"{spec['folder']}/ holds {members}"
-            ) from error
-        raise ValueError(
-            f"{source} does not hold {spec['title']} in the official python-version format "
-            f"({type(error).__name__}: {error})"
-        ) from error
-    kwargs = {"num_classes": spec["num_classes"], "class_names": names}
-    return from_arrays(x_train, y_train, **kwargs), from_arrays(x_test, y_test, **kwargs)
-
-
-def _cifar(
-    key: str, data_dir: str | os.PathLike[str] | None, download: bool | None
-) -> tuple[ArrayData, ArrayData]:
-    spec = _CIFAR[key]
-    cache = _keras_home() / "datasets"
-    places = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache]
-    for place in places:
-        source = _find_cifar(spec, place)
-        if source is not None:
-            return _read_cifar(spec, source)
-    where = " or ".join(str(p) for p in places)
-    missing = (
-        f"{spec['title']} was not found in {where}. Put the official python-version archive "
-        f"{spec['archive']} (from {spec['origin']}), or its extracted folder "
-        f"{spec['folder']}/, in {places[0]} (or pass data_dir=...)"
-    )
-    if download is False:
-        raise FileNotFoundError(missing + "; download=False forbids downloading it.")
-    import socket
-
-    import keras
-
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(60.0)  # a dead network fails within a minute, never hangs
-    try:
-        path = keras.utils.get_file(
-            fname=spec["keras_fname"],
-            origin=spec["origin"],
-            extract=True,
-            file_hash=spec["sha256"],
-            cache_dir=str(_keras_home()),
-        )
-    except Exception as error:
-        raise FileNotFoundError(
-            f"{missing}; downloading it through Keras failed ({error})."
-        ) from error
-    finally:
-        socket.setdefaulttimeout(previous)
-    source = _find_cifar(spec, Path(path)) or _find_cifar(spec, cache)
-    if source is None:
-        raise FileNotFoundError(f"{missing}; Keras downloaded {path} but it holds no batches.")
-    return _read_cifar(spec, source)
-
-
-# --------------------------------------------------------------------------------------
-# tensorflow-datasets
-
-
-def _tfds(
-    name: str,
-    data_dir: str | os.PathLike[str] | None,
-    validation_split: float,
-    download: bool | None,
-) -> DatasetSplits:
-    import tensorflow_datasets as tfds
-
-    try:
-        builder = tfds.builder(name, data_dir=None if data_dir is None else os.fspath(data_dir))
-    except Exception as error:  # DatasetNotFoundError, bad config or version
-        choices = ", ".join(map(repr, BUILTIN_DATASETS))
-        raise ValueError(
-            f"Invalid value for argument `name`: expected one of {choices} or a "
-            f"tensorflow-datasets name such as 'imagenette/160px' (see "
-            f"tfds.list_builders()). Received: name={name!r} "
-            f"({type(error).__name__}: {str(error).splitlines()[0]})"
-        ) from None
-    if not builder.is_prepared():
-        if download is not True:
-            version_dir = Path(str(builder.data_dir))
-            depth = 2 + (1 if builder.builder_config is not None else 0)
-            root = data_dir if data_dir is not None else version_dir.parents[depth - 1]
-            raise FileNotFoundError(
-                f"The tensorflow-datasets set {name!r} is not prepared in {version_dir}. "
-                f"Prepare it with `tfds build {name} --data_dir {root}` (or copy a prepared "
-                f"copy there), or pass download=True to let tfds download it now."
-            )
-        builder.download_and_prepare()
-
-    info = builder.info
-    keys = info.supervised_keys
-    if not keys or len(keys) != 2:
-        raise ValueError(
-            f"Invalid value for argument `name`: expected an image classification data set "
-            f"with (image, label) supervised keys. Received: name={name!r} "
-            f"(supervised_keys={keys})"
-        )
-    image_key, label_key = keys
-    label_feature = info.features[label_key]
-    num_classes = int(getattr(label_feature, "num_classes", 0) or 0)
-    if num_classes < 1:
-        raise ValueError(
-            f"Invalid value for argument `name`: expected class labels. Received: "
-            f"name={name!r} whose {label_key!r} feature is {label_feature}"
-        )
-    names = tuple(label_feature.names)
-    shape = tuple(info.features[image_key].shape)
-
-    available = dict(info.splits.items()) if info.splits else {}
-    test_name = next((s for s in ("test", "validation") if s in available), None)
-    if not available:  # split metadata unknown (only happens under tfds' mocks)
-        test_name = "test"
-    if "train" not in available and available:
-        raise ValueError(
-            f"Invalid value for argument `name`: expected a data set with a 'train' split. "
-            f"Received: name={name!r} with splits {sorted(available)}"
-        )
-    counts: dict[str, int | None] = dict.fromkeys(_SPLIT_KEYS)
-    if available:
-        n_train = int(available["train"].num_examples)
-        n_val = round(n_train * validation_split)
-        train_split, val_split = f"train[:{n_train - n_val}]", f"train[{n_train - n_val}:]"
-        counts = {
-            "train": n_train - n_val,
-            "validation": n_val,
-            "test": int(available[test_name].num_examples) if test_name else 0,
-        }
-    else:
-        percent = round(100 * validation_split)
-        train_split, val_split = f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"
-
-    def make(split: str) -> tf.data.Dataset:
-        from regkit.data.sources import LabeledDataset
-
-        dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-        return LabeledDataset(dataset, num_classes=num_classes, class_names=names)
-
-    return DatasetSplits(
-        train=make(train_split),
-        validation=make(val_split) if validation_split > 0 else None,
-        test=make(test_name) if test_name else None,
-        num_classes=num_classes,
-        class_names=names,
-        image_shape=shape,  # type: ignore[arg-type]
-        num_examples=counts if validation_split > 0 else {**counts, "validation": 0},
-        arrays=None,
-        name=name,
     )
