@@ -16,6 +16,7 @@ __all__ = [
     "check_choice",
     "check_finite_float",
     "check_float_range",
+    "check_folder_name",
     "check_input_shape",
     "check_int_sequence",
     "check_name",
@@ -322,3 +323,33 @@ def check_poolable(x: Any, poolings: int, *, arg: str = "input_shape") -> None:
                 f"{tuple(x.shape)[1:3]} is too small for {poolings} 2x2 pooling(s); "
                 f"expected height and width >= {need}. Received: {received}"
             )
+
+
+_UNSAFE_NAME_CHARS = frozenset('/\\<>:"|?*')
+
+
+def check_folder_name(arg: str, value: Any, *, reserved: Iterable[str] = ()) -> str:
+    """Returns `value`; raises unless it can name one folder on any system.
+
+    Refused: a non-str, an empty name, `.` or `..`, leading or trailing spaces, path
+    separators, the characters Windows forbids (``<>:"|?*``) and control characters, and
+    the `reserved` names in any case (a study folder's own files, such as report.json).
+    """
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a name (str). "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    bad = sorted({c for c in value if c in _UNSAFE_NAME_CHARS or ord(c) < 32})
+    if not value.strip() or value in (".", "..") or value != value.strip() or bad:
+        why = f" (it contains {''.join(bad)!r})" if bad else ""
+        raise invalid(
+            arg,
+            f"a name usable as a folder: not empty, '.' or '..', no separators or "
+            f'<>:"|?* characters, no leading or trailing spaces{why}',
+            value,
+        )
+    names = tuple(reserved)
+    if value.lower() in {r.lower() for r in names}:
+        raise invalid(arg, f"a name other than the study's own files ({', '.join(names)})", value)
+    return value
