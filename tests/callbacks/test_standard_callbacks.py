@@ -60,9 +60,8 @@ def test_standard_callbacks_contents(tmp_path):
         TrainingStateBackup,
     ]
     ckpt, stop, plateau, _, log, backup = cbs
-    assert isinstance(ckpt, keras.callbacks.ModelCheckpoint)
-    assert isinstance(log, keras.callbacks.CSVLogger)
-    assert isinstance(backup, keras.callbacks.BackupAndRestore)
+    assert ckpt.filepath == str(tmp_path / "run" / "best.keras")
+    assert log.filename == str(tmp_path / "run" / "best_log.csv")
     assert ckpt.save_best_only and not ckpt.save_weights_only
     assert ckpt.monitor == stop.monitor == plateau.monitor == "val_loss"
     assert stop.patience == 7 and stop.restore_best_weights

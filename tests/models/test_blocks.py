@@ -141,7 +141,7 @@ def test_dense_head_poolings(pooling, layer):
     inputs = keras.Input((4, 4, 8))
     outputs = dense_head(inputs, 5, units=(16,), pooling=pooling, name="h")
     model = keras.Model(inputs, outputs)
-    assert model.get_layer(layer) is not None
+    assert [lay.name for lay in model.layers[1:3]] == [layer, "h_dense1"]  # pooled first
     assert model.output_shape == (None, 5)
     probs = model.predict(np.ones((2, 4, 4, 8), "float32"), verbose=0)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)

@@ -91,7 +91,7 @@ def test_frozen_and_hashable():
 
 def test_ints_are_stored_as_floats():
     reg = Regularization(l2=1, dropout=0)
-    assert isinstance(reg.l2, float) and isinstance(reg.dropout, float)
+    assert type(reg.l2) is float and type(reg.dropout) is float
 
 
 def test_dict_round_trip_and_unknown_field():
