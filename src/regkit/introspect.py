@@ -33,6 +33,7 @@ __all__ = [
     "output_layer",
     "regularization_loss",
     "regularized_variables",
+    "seed_generators",
     "squared_norm",
     "total_kernel_norm",
 ]
@@ -184,6 +185,28 @@ def decay_exempt_variables(model: keras.layers.Layer) -> list[Any]:
         bias = getattr(layer, "bias", None)
         if isinstance(bias, keras.Variable):
             out.append(bias)
+    return out
+
+
+def seed_generators(model: keras.layers.Layer) -> list[Any]:
+    """Every `keras.random.SeedGenerator` the model's layers draw from (dropout, random
+    augmentation layers, ...), each once, in layer order.
+
+    Example:
+        >>> inputs = keras.Input((4,))
+        >>> model = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs))
+        >>> len(seed_generators(model))
+        1
+    """
+    out: list[Any] = []
+    seen: set[int] = set()
+    for layer in [model, *iter_layers(model)]:
+        candidates = list(getattr(layer, "_seed_generators", None) or [])
+        candidates += [v for v in vars(layer).values() if isinstance(v, keras.random.SeedGenerator)]
+        for generator in candidates:
+            if isinstance(generator, keras.random.SeedGenerator) and id(generator) not in seen:
+                seen.add(id(generator))
+                out.append(generator)
     return out
 
 

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from regkit.callbacks import AtomicModelCheckpoint, standard_callbacks
+from regkit.callbacks import AtomicModelCheckpoint, EpochSeeding, standard_callbacks
 
 
 def _data(n=16, seed=0):
@@ -197,3 +197,87 @@ def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path, fault
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     assert float(rows[3]["val_loss"]) == pytest.approx(history.history["val_loss"][1], rel=1e-6)
     assert not backup.exists()
+
+
+# --------------------------------------------------------------------------- EpochSeeding
+
+
+class _BatchLosses(keras.callbacks.Callback):
+    """Records each batch's loss per epoch: with a frozen model, a fingerprint of the masks."""
+
+    def __init__(self):
+        super().__init__()
+        self.by_epoch = {}
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.by_epoch[epoch] = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.by_epoch[max(self.by_epoch)].append(float(logs["loss"]))
+
+
+def _dropout_masks_of_epoch(epoch, *, from_scratch, seeding):
+    """The dropout masks epoch `epoch` draws, after running epochs 0..epoch-1 or not."""
+    keras.utils.set_random_seed(1234 if from_scratch else 99)  # the global RNG differs
+    inputs = keras.Input((16,))
+    x = keras.layers.Dropout(0.5, name="drop")(inputs)
+    x = keras.layers.SpatialDropout1D(0.3, name="spatial")(keras.layers.Reshape((4, 4))(x))
+    outputs = keras.layers.Dense(1, kernel_initializer="ones", use_bias=False, name="sum")(
+        keras.layers.Flatten()(x)
+    )
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.0), "mse")  # lr 0: the weights never move
+    x = np.arange(64 * 16, dtype="float32").reshape(64, 16) % 7
+    y = np.zeros((64, 1), "float32")
+    probe = _BatchLosses()
+    callbacks = [probe] + ([EpochSeeding(7)] if seeding else [])
+    start = 0 if from_scratch else epoch
+    model.fit(
+        x,
+        y,
+        batch_size=8,
+        epochs=epoch + 1,
+        initial_epoch=start,
+        shuffle=False,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    return probe.by_epoch[epoch]
+
+
+def test_epoch_seeding_makes_dropout_masks_a_function_of_the_epoch():
+    uninterrupted = _dropout_masks_of_epoch(3, from_scratch=True, seeding=True)
+    resumed = _dropout_masks_of_epoch(3, from_scratch=False, seeding=True)
+    assert len(uninterrupted) == 8
+    assert resumed == uninterrupted
+    # Each epoch draws new masks; without the callback a resumed epoch draws other masks.
+    assert _dropout_masks_of_epoch(2, from_scratch=False, seeding=True) != resumed
+    assert _dropout_masks_of_epoch(3, from_scratch=False, seeding=False) != uninterrupted
+
+
+def test_epoch_seeding_sets_the_epoch_variable():
+    import tensorflow as tf
+
+    epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+    seen = []
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    record = keras.callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: seen.append(int(epoch.numpy()))
+    )
+    model.fit(
+        np.zeros((4, 2)),
+        np.zeros((4, 1)),
+        epochs=3,
+        initial_epoch=1,
+        verbose=0,
+        callbacks=[EpochSeeding(0, epoch_variable=epoch), record],
+    )
+    assert seen == [1, 2]
+
+
+def test_epoch_seeding_bad_arguments():
+    with pytest.raises(ValueError, match="seed"):
+        EpochSeeding(2**63)
+    with pytest.raises(TypeError, match="epoch_variable"):
+        EpochSeeding(0, epoch_variable=3)

@@ -25,12 +25,18 @@ import keras
 
 from regkit._checks import check_choice, check_float_range, check_nonnegative_int, invalid
 from regkit.callbacks.monitors import RegularizationMonitor, WeightNormLogger
-from regkit.callbacks.state import AtomicModelCheckpoint, ResumableCSVLogger, TrainingStateBackup
+from regkit.callbacks.state import (
+    AtomicModelCheckpoint,
+    EpochSeeding,
+    ResumableCSVLogger,
+    TrainingStateBackup,
+)
 from regkit.introspect import kernels_followed_by_batch_norm
 from regkit.plots import plot_history
 
 __all__ = [
     "AtomicModelCheckpoint",
+    "EpochSeeding",
     "RegularizationMonitor",
     "ResumableCSVLogger",
     "TrainingStateBackup",

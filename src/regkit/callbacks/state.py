@@ -25,10 +25,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from regkit._checks import invalid
+from regkit._checks import check_seed, invalid
 from regkit._io import atomic_write_bytes, fsync_file
+from regkit.introspect import seed_generators
 
-__all__ = ["AtomicModelCheckpoint", "ResumableCSVLogger", "TrainingStateBackup"]
+__all__ = ["AtomicModelCheckpoint", "EpochSeeding", "ResumableCSVLogger", "TrainingStateBackup"]
 
 
 def _remove_stale_temps(path: Path) -> None:
@@ -394,3 +395,60 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                 cb.best_weights = self._load_best_weights(index, best_epoch)
                 if cb.best_weights is not None:
                     self._saved_best_epoch[index] = best_epoch
+
+
+def epoch_seed(seed: int, epoch: int, index: int = 0) -> int:
+    """A seed in [0, 2**31) that depends on (`seed`, `epoch`, `index`) only."""
+    words = [int(v) % 2**64 for v in (seed, epoch, index)]
+    return int(np.random.SeedSequence(words).generate_state(1, dtype=np.uint32)[0]) & 0x7FFFFFFF
+
+
+class EpochSeeding(keras.callbacks.Callback):
+    """Makes each epoch's training randomness a function of (seed, epoch) alone.
+
+    At the beginning of each epoch it assigns the epoch number to `epoch_variable` (if
+    given; `regkit.data.image_pipeline(..., epoch=...)` reads it to fix that pass's
+    shuffle order and augmentation) and reseeds every `keras.random.SeedGenerator` in
+    the model (Dropout, SpatialDropout, random augmentation layers) from (seed, epoch,
+    the generator's position in the model). A run resumed at epoch ``e`` therefore
+    draws the same dropout masks in epoch ``e`` as a run that trained epochs
+    ``0..e-1`` first, and resumed training repeats an uninterrupted run exactly.
+
+    Args:
+        seed: The run's seed (an int that fits int64).
+        epoch_variable: Optional scalar int64 `tf.Variable` set to the epoch number at
+            each epoch's beginning.
+
+    Raises:
+        ValueError: `seed` is not an int that fits int64.
+        TypeError: `epoch_variable` is not a scalar variable.
+
+    Example:
+        >>> import tensorflow as tf
+        >>> epoch = tf.Variable(0, dtype=tf.int64, trainable=False)
+        >>> seeding = EpochSeeding(0, epoch_variable=epoch)
+        >>> model.fit(train, epochs=5, callbacks=[seeding])  # doctest: +SKIP
+    """
+
+    def __init__(self, seed: int, epoch_variable: Any | None = None) -> None:
+        super().__init__()
+        self.seed = check_seed("seed", seed)
+        if epoch_variable is not None:
+            shape = getattr(epoch_variable, "shape", None)
+            if not callable(getattr(epoch_variable, "assign", None)) or shape is None:
+                raise TypeError(
+                    "Invalid type for argument `epoch_variable`: expected None or a scalar "
+                    "int64 tf.Variable. Received: "
+                    f"epoch_variable={epoch_variable!r} of type {type(epoch_variable).__name__}"
+                )
+            if tuple(shape) != ():
+                raise invalid("epoch_variable", "a scalar variable (shape ())", epoch_variable)
+        self.epoch_variable = epoch_variable
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.epoch_variable is not None:
+            self.epoch_variable.assign(epoch)
+        for index, generator in enumerate(seed_generators(self.model)):
+            state = generator.state
+            value = np.array([epoch_seed(self.seed, epoch, index), 0])
+            state.assign(keras.ops.convert_to_tensor(value, dtype=state.dtype))
