@@ -1,0 +1,96 @@
+"""Warnings that explain: a run that looks `ok` but is not says why, in plain words."""
+
+from __future__ import annotations
+
+from regkit.experiments.analysis import run_warnings
+from regkit.experiments.results import RunResult
+
+
+def _run(history, **figures):
+    return RunResult.from_history("v", 0, history, **figures)
+
+
+def _healthy(epochs=5):
+    return {
+        "loss": [1.5 - 0.2 * e for e in range(epochs)],
+        "val_loss": [1.6 - 0.2 * e for e in range(epochs)],
+        "accuracy": [0.5 + 0.08 * e for e in range(epochs)],
+        "val_accuracy": [0.45 + 0.08 * e for e in range(epochs)],
+        "reg_loss_share": [0.1] * epochs,
+        "conv_kernel_norm": [10.0 + e for e in range(epochs)],
+        "conv_effective_lr": [1e-3 / (10.0 + e) ** 2 for e in range(epochs)],
+    }
+
+
+def test_a_healthy_run_has_no_warning():
+    assert run_warnings(_run(_healthy()), num_classes=10, batch_norm=True, penalty=True) == []
+
+
+def test_l2_of_1e3_penalty_share_is_named():
+    """Issue 15: L2 = 1e3 (penalty 93% of the loss) was reported `ok` without a word."""
+    history = _healthy()
+    history["reg_loss_share"] = [0.95, 0.94, 0.93, 0.93, 0.93]
+    (warning,) = run_warnings(_run(history), num_classes=10)
+    assert warning.startswith("penalty is 93% of the loss at the best epoch")
+    assert "smaller l1/l2" in warning
+
+
+def test_learning_rate_10_loss_and_chance_accuracy_are_named():
+    """Issue 15: learning rate 10 gave a loss of 4e6 and stayed at chance, reported `ok`."""
+    history = {
+        "loss": [2.3, 4.0e6, 3.9e6, 4.1e6, 4.0e6],
+        "val_loss": [2.4, 3.0e6, 2.9e6, 3.0e6, 3.0e6],
+        "accuracy": [0.11, 0.10, 0.09, 0.10, 0.11],
+        "val_accuracy": [0.10, 0.10, 0.10, 0.10, 0.10],
+        "conv_kernel_norm": [10.0, 5e3, 8e3, 9e3, 1e4],
+    }
+    run = _run(history)
+    assert run.status == "ok"  # finite: nothing diverged, and yet
+    warnings = run_warnings(run, num_classes=10)
+    assert any(w.startswith("training loss rose 1.78e+06x (from 2.3 to 4.1e+06)") for w in warnings)
+    assert any(w.startswith("global weight norm grew 1e+03x (from 10 to 1e+04)") for w in warnings)
+    assert any(
+        w.startswith("training accuracy 0.11 after 5 epochs is chance level (1/10 = 0.10)")
+        for w in warnings
+    )
+
+
+def test_chance_needs_several_epochs():
+    history = {
+        "loss": [2.3, 2.2],
+        "val_loss": [2.3, 2.2],
+        "accuracy": [0.1, 0.1],
+        "val_accuracy": [0.1, 0.1],
+    }
+    assert run_warnings(_run(history), num_classes=10) == []
+
+
+def test_validation_stuck_at_chance_under_batch_norm_points_to_the_momentum():
+    history = _healthy()
+    history["val_accuracy"] = [0.10, 0.09, 0.11, 0.10, 0.10]
+    (warning,) = run_warnings(_run(history), num_classes=10, batch_norm=True)
+    assert warning.startswith("validation accuracy stays at chance (0.11) while training")
+    assert "bn_momentum='auto'" in warning
+    (plain,) = run_warnings(_run(history), num_classes=10, batch_norm=False)
+    assert "bn_momentum" not in plain
+
+
+def test_effective_learning_rate_collapse_and_rise_under_batch_norm():
+    collapsing = _healthy()
+    collapsing["conv_effective_lr"] = [1e-3, 1e-4, 1e-5, 5e-6, 1e-6]
+    (warning,) = run_warnings(_run(collapsing), num_classes=10, batch_norm=True)
+    assert warning.startswith(
+        "effective learning rate (lr / ||w||^2) of the BatchNorm'd kernels collapsed 1e+03x"
+    )
+    rising = _healthy()
+    rising["conv_effective_lr"] = [1e-5, 1e-4, 1e-3, 5e-3, 1e-2]
+    (warning,) = run_warnings(_run(rising), num_classes=10, batch_norm=True, penalty=True)
+    assert "rose 1e+03x" in warning
+    assert "L2 under BatchNorm shrinks the kernels" in warning
+    # without BatchNorm the effective learning rate means nothing: not looked at
+    assert run_warnings(_run(rising), num_classes=10, batch_norm=False) == []
+
+
+def test_a_failed_run_has_no_warnings_to_give():
+    run = RunResult.failed("v", 0, RuntimeError("boom"))
+    assert run_warnings(run, num_classes=10) == []
