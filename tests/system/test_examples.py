@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = {
     "seed000_l2_question.py": ("no L2", "L2 0.01"),
     "seed001_regularized_cnn.py": ("basic", "regularized"),

@@ -2,7 +2,7 @@
 
 Logical CPU devices can only be configured before TensorFlow initialises its devices, and a
 MultiWorkerMirroredStrategy needs processes of its own, so every check runs in fresh
-subprocesses (tests/scripts/dist_*.py) that print their findings as JSON:
+subprocesses (tests/system/scripts/dist_*.py) that print their findings as JSON:
 
 - MirroredStrategy over two logical CPUs: build_cnn + compile_model + fit, and compare,
   give the loss trajectory of one device for the same seed, data and global batch;

@@ -1,4 +1,4 @@
-"""Training run for tests/test_faults.py that can SIGKILL itself at a chosen point.
+"""Training run for tests/system/test_faults.py that can SIGKILL itself at a chosen point.
 
 Usage: python fault_train.py OUT_DIR [POINT OCCURRENCE FRACTION]
 

@@ -1,4 +1,4 @@
-"""Tiny training run for tests/test_resume.py: trains with `standard_callbacks` and can kill itself.
+"""Tiny training run for tests/system/test_resume.py: `standard_callbacks`, can kill itself.
 
 Usage: python resume_train.py OUT_DIR EPOCHS [KILL_EPOCH]
 

@@ -1,13 +1,13 @@
 """Trains regkit models on one device and under MirroredStrategy over two logical CPUs.
 
 Logical devices must be configured before TensorFlow initialises its devices, so this runs
-in a fresh process (tests/test_distributed.py starts it). It prints one JSON object on the
+in a fresh process (tests/system/test_distributed.py starts it). It prints one JSON object on the
 last line of stdout.
 
-    python tests/scripts/dist_mirrored.py            # every check
-    python tests/scripts/dist_mirrored.py builders   # build_cnn + compile_model trajectories
-    python tests/scripts/dist_mirrored.py compare    # regkit.compare(..., strategy=...)
-    python tests/scripts/dist_mirrored.py mobilenet  # build_mobilenet_v2 trains (slow)
+    python tests/system/scripts/dist_mirrored.py            # every check
+    python tests/system/scripts/dist_mirrored.py builders   # build_cnn + compile_model trajectories
+    python tests/system/scripts/dist_mirrored.py compare    # regkit.compare(..., strategy=...)
+    python tests/system/scripts/dist_mirrored.py mobilenet  # build_mobilenet_v2 trains (slow)
 
 Each check's result (or its error) is a key of that object, so one failing check does not
 hide the others.

@@ -1,6 +1,6 @@
 """A training process killed with SIGKILL mid-epoch resumes at the right epoch.
 
-Runs tests/scripts/resume_train.py in a subprocess killed in the middle of epoch 3 (0-based),
+Runs tests/system/scripts/resume_train.py in a subprocess killed in the middle of epoch 3 (0-based),
 then again to resume it, and calls its `train` in-process, uninterrupted, as the reference.
 The resumed run must start at epoch 3, log every epoch once, and end with exactly the
 reference's weights and log (the script trains without shuffling, so both are deterministic).

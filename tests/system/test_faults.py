@@ -1,11 +1,10 @@
 """Faults: SIGKILL at random points, a full or unwritable disk, and a diverging variant.
 
-- Kills: tests/scripts/fault_train.py trains a tiny `build_cnn` under `standard_callbacks`
+- Kills: tests/system/scripts/fault_train.py trains a tiny `build_cnn` under `standard_callbacks`
   and SIGKILLs itself at a point chosen here by a seeded RNG: after a random batch
-  (mid-epoch), or while the best checkpoint or the BackupAndRestore weights are being
-  written (the file cut at a random fraction), or at an epoch end between the CSV row and
-  the backup. Two more points (inside BackupAndRestore's metadata write, inside regkit's
-  callback-state write) are known failures, pinned as strict xfails. After every kill the
+  (mid-epoch), while the best checkpoint, the backup's weights or the backup's metadata
+  are being written (the file cut at a random fraction), or at an epoch end between the
+  CSV row and the backup; every one of these points is survived. After every kill the
   best checkpoint on disk must load; the run is then restarted until it finishes, and it
   must have run exactly the epochs of an uninterrupted run (early stopping included),
   each logged once, resuming each time at the epoch it was killed in (or the next one

@@ -1,13 +1,13 @@
 """One worker of a two-process MultiWorkerMirroredStrategy run on 127.0.0.1.
 
-tests/test_distributed.py starts two of these with TF_CONFIG naming both workers (free
+tests/system/test_distributed.py starts two of these with TF_CONFIG naming both workers (free
 ports on 127.0.0.1) and this worker's index. Each worker builds and compiles a regkit CNN
 in the strategy's scope, trains one epoch on a tiny dataset (validating on it) and evaluates;
 gradients are all-reduced between the two processes every step. Then, outside any strategy,
 it trains the same model from the same seed on one device as a reference. The last line of
 stdout is a JSON object.
 
-    python tests/scripts/dist_mwms_worker.py [--plain]
+    python tests/system/scripts/dist_mwms_worker.py [--plain]
 
 By default the strategy is `regkit.device.strategy()`, which reads TF_CONFIG. ``--plain`` uses
 `tf.distribute.MultiWorkerMirroredStrategy` exactly as TensorFlow ships it, which Keras 3's
