@@ -10,7 +10,7 @@ Example:
     >>> run = RunResult.from_history("hot", 0, {
     ...     "loss": [2.3, 2.3, 2.3], "val_loss": [2.3, 2.3, 2.3],
     ...     "accuracy": [0.1, 0.1, 0.1], "val_accuracy": [0.1, 0.1, 0.1]})
-    >>> run_warnings(run, num_classes=10)[0][:46]
+    >>> run_warnings(run, num_classes=10)[0][:47]
     'training accuracy 0.10 after 3 epochs is chance'
 """
 
