@@ -65,7 +65,8 @@ def package_versions() -> dict[str, str]:
 
 def compare(
     variants: Mapping[str, Variant | Regularization | str | Mapping[str, Any] | None]
-    | Sequence[str],
+    | Sequence[str]
+    | str,
     *,
     model: str | Callable[..., Any] = "cnn",
     dataset: Any = "digits",
@@ -82,13 +83,14 @@ def compare(
     download: bool | None = None,
     limit: int | None = None,
     patience: int = 7,
-    bn_momentum: float | str | None = None,
+    bn_momentum: float | str | None = "auto",
     run_eagerly: bool = False,
     callbacks: Sequence[Any] | None = None,
     verbose: int | str = 2,
     on_error: str = "raise",
     plots: bool = True,
     strategy: Any = None,
+    sweep: Mapping[str, Sequence[Any]] | None = None,
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -103,9 +105,13 @@ def compare(
     run (a crash keeps what finished) and the plots are drawn at the end.
 
     Args:
-        variants: Names mapped to `Regularization` objects, preset names, dicts or
-            `Variant`s (a `Variant` can also override the learning rate or optimizer),
-            or a sequence of preset names such as `["baseline", "all"]`.
+        variants: Variant specs, as on the command line: `"baseline,l2=1e-3,bn+l2=1e-4"`
+            or `["baseline", "wide:bn+dropout=0.3"]` (an item is `[label:]part(+part)*`,
+            a part a preset name or `field=value` with a `Regularization` field,
+            `learning_rate` or `optimizer`, applied left to right); or names mapped to
+            specs, `Regularization` objects, dicts or `Variant`s (a `Variant` can also
+            override the learning rate or optimizer). The first is the reference of the
+            report's paired comparisons.
         model: `"cnn"` (`build_cnn`), `"mobilenet_v2"` (`build_mobilenet_v2`; images
             smaller than 32x32 are resized to 32x32) or a callable
             `(input_shape, num_classes, reg=..., **model_kwargs) -> keras.Model`.
@@ -130,11 +136,12 @@ def compare(
             tfds sets; True also downloads and prepares tfds sets; False never downloads.
         limit: Use at most this many examples of each split (quick trials).
         patience: Early-stopping patience in epochs.
-        bn_momentum: BatchNorm momentum for every variant that uses BatchNorm: None
-            keeps each variant's own (Keras' 0.99 in the presets), a float overrides it,
-            `"auto"` switches to 0.9 only where the moving statistics would average over
-            more steps than an epoch has (small datasets such as digits, where 0.99 leaves
-            validation accuracy at chance for ~15 epochs). The report records the change.
+        bn_momentum: BatchNorm momentum for every variant that uses BatchNorm: `"auto"`
+            (default, as the command line) applies `regkit.auto_bn_momentum`, switching to
+            0.9 only where the moving statistics would average over more steps than an
+            epoch has (small datasets such as digits, where 0.99 leaves validation accuracy
+            at chance for ~15 epochs); None keeps each variant's own (Keras' 0.99 in the
+            presets); a float overrides it. The report records the change.
         run_eagerly: Train without `tf.function` (Keras' `run_eagerly`): for debugging,
             and faster for one-step smoke runs, where tracing costs more than training.
         callbacks: Extra Keras callbacks for every run. Stateful callbacks are shared
@@ -149,12 +156,17 @@ def compare(
             created; Keras' `fit` then distributes the datasets. `batch_size` is the global
             batch (split across replicas). None: `regkit.device.strategy()`, which is a
             `MirroredStrategy` on a machine with several GPUs and the default otherwise.
+        sweep: `{field: [values]}` crosses every variant with each value (e.g.
+            `{"l2": [0, 1e-4, 1e-3]}`; several fields make a grid); variants are named
+            `<variant>-<field>=<value>`. The report adds a table and `sweep.png` of
+            validation/test accuracy and the generalization gap against the value.
 
     Returns:
         A `Report`.
 
     Raises:
-        ValueError: `variants` is empty or names an unknown preset, `epochs`,
+        ValueError: `variants` is empty or has an unknown preset or field or a bad value,
+            `sweep` has an unknown field or a bad value, `epochs`,
             `batch_size`, `patience` or `limit` < 1, `seeds` is empty or repeats a seed,
             `model`, `optimizer` or `dataset` names something unknown, or `out_dir` is
             not a writable directory. All are raised before any training.

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from regkit._checks import check_choice, check_positive_float, check_positive_int, invalid
-from regkit.config import Regularization
+from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
 from regkit.experiments.results import Variant, jsonable
+from regkit.experiments.specs import VariantSpec, expand_sweep, parse_spec, parse_variants
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -45,9 +46,6 @@ __all__ = [
 MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2")
 #: What `compare(on_error=...)` accepts.
 ON_ERROR: tuple[str, ...] = ("raise", "record")
-#: What `bn_momentum="auto"` switches to: an average over ~10 steps (PyTorch's default).
-AUTO_BN_MOMENTUM = 0.9
-
 # Datasets whose classes change under a horizontal flip (digits, letters).
 _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_cropped"})
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
@@ -76,13 +74,14 @@ class Settings:
     download: bool | None = None
     limit: int | None = None
     patience: int = 7
-    bn_momentum: float | str | None = None
+    bn_momentum: float | str | None = "auto"
     run_eagerly: bool = False
     callbacks: Sequence[Any] | None = None
     verbose: int | str = 2
     on_error: str = "raise"
     plots: bool = True
     strategy: Any = None
+    sweep: Mapping[str, Any] | None = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -148,24 +147,34 @@ def coerce_variants(
 ) -> dict[str, Variant]:
     """`compare`'s `variants` argument as an ordered `{name: Variant}`.
 
+    Strings are variant specs (`regkit.experiments.specs`): `"baseline,l2=1e-3"`,
+    `["bn", "wide:bn+dropout=0.3"]`, or `{"strong": "bn+l2=1e-3"}` in a mapping.
+
     Raises:
-        ValueError: no variants, an unknown preset, a repeated name, or two names that
-            map to the same folder.
+        ValueError: no variants, an unknown preset or field, a bad value, a repeated
+            name, or two names that map to the same folder.
         TypeError: anything else.
     """
+    items: list[tuple[Any, Any]]
     if isinstance(variants, str):
-        variants = [part.strip() for part in variants.split(",") if part.strip()]
-    if isinstance(variants, Mapping):
-        items = list(variants.items())
+        items = [(n, _spec_variant(s)) for n, s in parse_variants(variants).items()]
+    elif isinstance(variants, Mapping):
+        items = [
+            (name, _spec_variant(parse_spec(value, label=str(name))))
+            if isinstance(value, str)
+            else (name, value)
+            for name, value in variants.items()
+        ]
     elif isinstance(variants, Iterable):
         items = []
         for entry in variants:
             if not isinstance(entry, str):
                 raise TypeError(
-                    "Invalid type for argument `variants`: a sequence must hold preset names "
+                    "Invalid type for argument `variants`: a sequence must hold variant specs "
                     f"(str); pass a mapping for Regularization objects. Received: {entry!r}"
                 )
-            items.append((entry, entry))
+            spec = parse_spec(entry)
+            items.append((spec.label, _spec_variant(spec)))
     else:
         raise TypeError(
             "Invalid type for argument `variants`: expected a mapping of names to "
@@ -189,16 +198,38 @@ def coerce_variants(
             raise invalid(
                 "variants", "names that differ after replacing odd characters", [other, name]
             )
-        try:
-            result[name] = Variant.coerce(value)
-        except ValueError as exc:
-            if isinstance(value, str):
-                raise ValueError(
-                    f"Invalid value for argument `variants`: unknown variant {value!r}. "
-                    f"Expected one of: {', '.join(Regularization.preset_names())}"
-                ) from exc
-            raise
+        result[name] = Variant.coerce(value)
     return result
+
+
+def _spec_variant(spec: VariantSpec) -> Variant:
+    return Variant(**spec.variant_kwargs())
+
+
+def _apply_sweep(
+    variants: dict[str, Variant], sweep: Mapping[str, Any] | None
+) -> tuple[dict[str, Variant], dict[str, Any] | None]:
+    """Crosses every variant with each swept value; returns them and the report's record."""
+    if not sweep:
+        return variants, None
+    bases = {
+        name: VariantSpec(name, v.reg, v.learning_rate, v.optimizer, spec=name)
+        for name, v in variants.items()
+    }
+    swept = expand_sweep(bases, sweep)
+    fields: dict[str, list[Any]] = {}
+    for spec in swept.values():
+        for field, value in spec.swept:
+            values = fields.setdefault(field, [])
+            if value not in values:
+                values.append(value)
+    record = {
+        "fields": fields,
+        "variants": {
+            name: {"base": spec.base, "values": dict(spec.swept)} for name, spec in swept.items()
+        },
+    }
+    return {name: _spec_variant(spec) for name, spec in swept.items()}, record
 
 
 # ---------------------------------------------------------------------------- checks
@@ -248,10 +279,8 @@ def _apply_bn_momentum(
 ) -> tuple[dict[str, Variant], str | None]:
     """Overrides the BatchNorm momentum of every variant that uses BatchNorm.
 
-    `"auto"`: a momentum m averages BN statistics over about 1 / (1 - m) steps (100 for
-    Keras' 0.99). When that is more than an epoch has steps, the moving statistics lag the
-    weights for many epochs and validation accuracy sits at chance (36 steps per epoch on
-    digits at batch 32), so such variants get `AUTO_BN_MOMENTUM` instead.
+    `"auto"`: `regkit.auto_bn_momentum` for each variant (0.9 where the momentum would
+    average BN statistics over more steps than an epoch has).
     """
     if bn_momentum is None:
         return variants, None
@@ -262,7 +291,7 @@ def _apply_bn_momentum(
         changed = {}
         for name in uses_bn:
             momentum = variants[name].reg.bn_momentum
-            if steps is not None and momentum > AUTO_BN_MOMENTUM and 1 / (1 - momentum) > steps:
+            if auto_bn_momentum(momentum, steps) != momentum:
                 changed[name] = momentum
         if not changed:
             return variants, None
@@ -353,7 +382,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
             f"Expected among: {', '.join(Settings.names())}"
         )
     s = Settings(**settings)
-    plan_variants = coerce_variants(variants)
+    plan_variants, sweep_record = _apply_sweep(coerce_variants(variants), s.sweep)
     epochs = check_positive_int("epochs", s.epochs)
     batch_size = check_positive_int("batch_size", s.batch_size)
     patience = check_positive_int("patience", s.patience)
@@ -439,6 +468,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "limit": limit,
         "steps_per_epoch": steps,
         "bn_momentum": momentum_note,
+        "sweep": sweep_record,
         "best_epoch_monitor": "val_loss",
         "command": " ".join(sys.argv) if sys.argv and sys.argv[0] else None,
         "strategy": type(strategy).__name__,
