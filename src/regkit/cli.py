@@ -1,11 +1,16 @@
 """The `regkit` command (`python -m regkit` is the same).
 
 ```
-regkit compare [--dataset digits] [--model cnn|mobilenet_v2] [--variants baseline,all]
+regkit compare [--dataset digits] [--model cnn|mobilenet_v2] [--variants SPECS]
+               [--sweep FIELD=V1,V2,...] [--config study.toml]
                [--epochs N] [--batch-size N] [--seeds 0,1,2] [--augment [SPEC]] [--out DIR]
 regkit info
 regkit --version
 ```
+
+`--variants` takes variant specs (`baseline,l2=1e-3,bn+l2=1e-4,wide:bn+dropout=0.3`, see
+`regkit.experiments.specs`), `--sweep` crosses them with each value of a field, and
+`--config` reads a TOML study file whose keys the command-line options override.
 
 This module imports only the standard library and the light parts of regkit at import
 time, so `regkit --version` and bad flags answer without loading TensorFlow; the command
@@ -28,6 +33,7 @@ from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
 from regkit.experiments.plan import MODELS
+from regkit.experiments.specs import load_study, parse_sweep, parse_variants
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 
@@ -99,19 +105,28 @@ def _seeds(text: str) -> tuple[int, ...]:
     return seeds
 
 
-def _variants(text: str) -> tuple[str, ...]:
-    names = tuple(p.strip() for p in text.split(",") if p.strip())
-    if not names:
-        raise argparse.ArgumentTypeError(f"invalid variants {text!r}: expected preset names")
-    valid = Regularization.preset_names()
-    for name in names:
-        if name.lower() not in valid:
-            raise argparse.ArgumentTypeError(
-                f"unknown variant {name!r} (choose from {', '.join(valid)})"
-            )
-    if len(set(n.lower() for n in names)) != len(names):
-        raise argparse.ArgumentTypeError(f"invalid variants {text!r}: a variant is repeated")
-    return tuple(n.lower() for n in names)
+def _cli_message(exc: BaseException) -> str:
+    """A library error as an argparse message: without the "Invalid value for argument" lead."""
+    text = str(exc)
+    if text.startswith("Invalid value for argument `") and "`: " in text:
+        text = text.split("`: ", 1)[1]
+    return text
+
+
+def _variants(text: str) -> str:
+    """Variant specs, checked now (so a bad one exits 2 before anything loads)."""
+    try:
+        parse_variants(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(_cli_message(exc)) from None
+    return text
+
+
+def _sweep(text: str) -> tuple[str, tuple[Any, ...]]:
+    try:
+        return parse_sweep(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(_cli_message(exc)) from None
 
 
 def _augment(text: str) -> bool | str | dict[str, Any]:
@@ -205,10 +220,30 @@ def build_parser() -> argparse.ArgumentParser:
     cmp.add_argument(
         "--variants",
         type=_variants,
-        default=DEFAULT_VARIANTS,
-        metavar="LIST",
-        help="comma-separated presets from: "
-        f"{', '.join(Regularization.preset_names())} (default: {','.join(DEFAULT_VARIANTS)})",
+        default=",".join(DEFAULT_VARIANTS),
+        metavar="SPECS",
+        help="comma-separated variant specs: a preset "
+        f"({', '.join(Regularization.preset_names())}), or presets and field=value parts "
+        "joined by '+', optionally labelled, e.g. 'baseline,l2=1e-3,bn+l2=1e-4,"
+        f"wide:bn+dropout=0.3' (default: {','.join(DEFAULT_VARIANTS)})",
+    )
+    cmp.add_argument(
+        "--sweep",
+        type=_sweep,
+        action="append",
+        default=None,
+        metavar="FIELD=V1,V2,...",
+        help="cross every variant with each value of a field, e.g. --sweep l2=0,1e-4,1e-3 "
+        "(repeatable: a grid); adds sweep.png and a table against the value",
+    )
+    cmp.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a TOML study file: top-level keys are these options' names with '_' "
+        "(epochs, batch_size, seeds, out, ...), [variants.NAME] tables hold preset = '...' "
+        "and/or fields, [sweep] holds FIELD = [values]; options given here override it",
     )
     cmp.add_argument(
         "--epochs",
@@ -282,6 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--no-plots", action="store_true", help="skip curves.png/weight_norms.png")
     cmp.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the earlier runs in --out (only files regkit wrote) and train again; "
+        "without it, a rerun reuses finished runs, resumes interrupted ones and refuses "
+        "changed settings",
+    )
+    cmp.add_argument(
         "--run-eagerly",
         action="store_true",
         help="train without tf.function (debugging; quicker for 1-epoch trials on tiny data)",
@@ -306,41 +348,118 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ---------------------------------------------------------------------------- commands
+def _given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
+    """The destinations of the options `argv` gives explicitly (parsed with no defaults)."""
+    actions = list(parser._actions)
+    saved = [a.default for a in actions]
+    try:
+        for action in actions:
+            action.default = argparse.SUPPRESS
+        given = parser.parse_args(argv)
+    finally:
+        for action, default in zip(actions, saved, strict=True):
+            action.default = default
+    return set(vars(given)) - set(parser._defaults)
+
+
+#: compare's argument names whose command-line option is named differently.
+_OPTION_OF = {"out_dir": "out", "plots": "no_plots"}
+
+
+def _study_settings(
+    args: argparse.Namespace, parser: argparse.ArgumentParser
+) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    """compare's arguments from the flags, the `--config` file under them, and the file."""
+    verbose = 0 if args.quiet else args.verbose
+    kwargs: dict[str, Any] = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "seeds": args.seeds,
+        "augment": args.augment,
+        "out_dir": args.out,
+        "learning_rate": args.learning_rate,
+        "optimizer": args.optimizer,
+        "image_size": args.image_size,
+        "data_dir": args.data_dir,
+        "download": True if args.download else None,
+        "limit": args.limit,
+        "patience": args.patience,
+        "bn_momentum": args.bn_momentum,
+        "run_eagerly": args.run_eagerly,
+        "verbose": verbose,
+        "plots": not args.no_plots,
+        "variants": args.variants,
+        "sweep": None,
+        "restart": args.restart,
+    }
+    sweep: dict[str, Any] = {}
+    for field, values in args.sweep or []:
+        if field in sweep:
+            parser.error(f"argument --sweep: {field!r} is swept twice")
+        sweep[field] = values
+    kwargs["sweep"] = sweep or None
+    from_file: dict[str, Any] = {}
+    study = None
+    if args.config is not None:
+        try:
+            study = load_study(args.config)
+        except ValueError as exc:
+            parser.error(f"argument --config: {_cli_message(exc)}")
+        given = _given_options(parser, getattr(args, "argv", None) or [])
+        settings = dict(study.settings)
+        if study.variants is not None:
+            settings["variants"] = {n: s.variant_kwargs() for n, s in study.variants.items()}
+        if study.sweep:
+            settings["sweep"] = study.sweep
+        for key, value in settings.items():
+            if _OPTION_OF.get(key, key) in given:
+                continue  # the command line overrides the file
+            try:
+                from_file[key] = _file_value(key, value)
+            except argparse.ArgumentTypeError as exc:
+                parser.error(f"argument --config: study file {str(args.config)!r}: {key}: {exc}")
+        kwargs.update(from_file)
+    return kwargs, from_file, study
+
+
+def _file_value(key: str, value: Any) -> Any:
+    """A study file's value as the flag would give it (strings parsed the flag's way)."""
+    if key == "out_dir" and isinstance(value, str):
+        return Path(value)
+    if key == "bn_momentum" and isinstance(value, str):
+        return _bn_momentum(value)
+    if key == "augment" and isinstance(value, str):
+        return _augment(value)
+    if key == "variants" and isinstance(value, dict):
+        from regkit.experiments.results import Variant
+
+        return {name: Variant(**kw) for name, kw in value.items()}
+    return value
+
+
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from regkit.experiments.plan import plan_comparison
     from regkit.experiments.runner import run_comparison
 
-    out = args.out or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
-    plots = not args.no_plots
-    if plots and importlib.util.find_spec("matplotlib") is None:
+    kwargs, from_file, study = _study_settings(args, parser)
+    out = kwargs["out_dir"] or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+    kwargs["out_dir"] = out = Path(out)
+    if kwargs["plots"] and importlib.util.find_spec("matplotlib") is None:
         print("regkit: matplotlib is not installed; skipping plots", file=sys.stderr)
-        plots = False
-    verbose = 0 if args.quiet else args.verbose
+        kwargs["plots"] = False
+    variants = kwargs.pop("variants")
     try:
-        plan = plan_comparison(
-            list(args.variants),
-            model=args.model,
-            dataset=args.dataset,
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            seeds=args.seeds,
-            augment=args.augment,
-            out_dir=out,
-            learning_rate=args.learning_rate,
-            optimizer=args.optimizer,
-            image_size=args.image_size,
-            data_dir=args.data_dir,
-            download=True if args.download else None,
-            limit=args.limit,
-            patience=args.patience,
-            bn_momentum=args.bn_momentum,
-            run_eagerly=args.run_eagerly,
-            verbose=verbose,
-            on_error="record",
-            plots=plots,
-        )
+        plan = plan_comparison(variants, on_error="record", **kwargs)
     except (ValueError, OSError) as exc:  # a bad value, a missing data set, an unwritable --out
-        parser.error(str(exc))  # exits 2, like any other bad flag
+        message = str(exc)
+        named = [k for k in from_file if f"argument `{k}`" in message]
+        if named and study is not None:
+            message += f" (from study file {str(study.path)!r}, key {named[0]!r})"
+        parser.error(message)  # exits 2, like any other bad flag
+    if study is not None:
+        plan.config["study_file"] = {"path": str(study.path), "text": study.text}
     if not args.quiet:
         c = plan.config
         print(
@@ -349,15 +468,22 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             f"{c['batch_size']}, seeds {','.join(map(str, plan.seeds))} | output {out}",
             flush=True,
         )
+    from regkit.experiments.ledger import StudyFolderError
+
     try:
         report = run_comparison(plan)
+    except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
+        parser.error(str(exc))
+    except OSError as exc:  # even the report cannot be written: one line, no traceback
+        print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         where = out / "report.md"
         kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"
         print(f"\nInterrupted; {kept}.", file=sys.stderr)
         return 130
     print()
-    print(report.to_markdown())
+    print(report)
     print(f"Report: {out / 'report.md'} (and report.json, plots, per-run logs in {out})")
     failed = [r for r in report.runs if r.status == "failed"]
     return 1 if failed else 0
@@ -388,7 +514,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # library must not change its host's environment).
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
-    args = parser.parse_args(None if argv is None else list(argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command == "compare":  # what the command line gave, over a --config file
+        args.argv = argv[argv.index("compare") + 1 :]
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2

@@ -114,7 +114,7 @@ def test_no_command_prints_help_and_returns_2(capsys):
 
 def test_parser_defaults_are_the_demo():
     args = build_parser().parse_args(["compare"])
-    assert args.variants == ("baseline", "all")
+    assert args.variants == "baseline,all"  # variant specs, parsed by compare's plan
     assert args.dataset == "digits"
     assert args.model == "cnn"
     assert args.seeds == (0,)
@@ -164,7 +164,10 @@ def test_compare_in_process_writes_the_report(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[1/2] variant 'baseline' seed 3" in out
     assert "[2/2] variant 'dropout' seed 3" in out
-    assert "| baseline" in out and "| dropout" in out  # the markdown table
+    lines = out.splitlines()
+    for name in ("baseline", "dropout"):  # the terminal table; the markdown one is in report.md
+        assert any(line.startswith(f"{name} ") for line in lines)
+        assert f"| {name}" in (out_dir / "report.md").read_text()
     assert f"Report: {out_dir / 'report.md'}" in out
     data = json.loads((out_dir / "report.json").read_text())
     assert data["seeds"] == [3]
