@@ -90,7 +90,7 @@ def test_splits_are_tf_data_that_carry_their_arrays(digits):
     import tensorflow as tf
 
     from regkit.data import LabeledDataset
-    from regkit.data.pipeline import resolve_source
+    from regkit.data.stages import resolve_source
 
     train = digits.train
     assert isinstance(train, tf.data.Dataset) and isinstance(train, LabeledDataset)
@@ -108,7 +108,7 @@ def test_splits_are_tf_data_that_carry_their_arrays(digits):
 
 
 def test_take_caps_every_split_and_keeps_the_arrays(digits):
-    from regkit.data.pipeline import resolve_source
+    from regkit.data.stages import resolve_source
 
     small = digits.take(50)
     assert small is not digits and digits.num_examples["train"] == 1149  # unchanged
@@ -477,9 +477,9 @@ def test_from_arrays_accepts_what_users_have():
     unit = from_arrays(x / 255.0, np.arange(6), num_classes=8)
     assert unit.value_range == (0.0, 1.0) and unit.images.dtype == np.float32
     assert unit.num_classes == 8
-    byte_floats = from_arrays(x.astype(np.float32), np.arange(6))
+    byte_floats = from_arrays(x.astype(np.float32), np.arange(6), value_range=(0, 255))
     assert byte_floats.value_range == (0.0, 255.0)
-    ints = from_arrays(x.astype(np.int32), [0, 1, 0, 1, 0, 1])
+    ints = from_arrays(x.astype(np.int32), [0, 1, 0, 1, 0, 1], value_range=(0, 255))
     assert ints.images.dtype == np.uint8
     np.testing.assert_array_equal(ints.images, x)
     float_labels = from_arrays(x, np.array([0.0, 1.0, 2.0, 1.0, 0.0, 1.0]))
@@ -508,7 +508,11 @@ BAD_INPUTS = [
     ({"x": np.full((4, 6, 6, 3), np.inf, np.float32)}, "x", "finite pixel values"),
     ({"x": X.astype(bool)}, "x", "uint8 or float images"),
     ({"x": X.astype(np.complex64)}, "x", "uint8 or float images"),
-    ({"x": X.astype(np.float32) - 1}, "x", "(pass value_range)"),
+    ({"x": X.astype(np.float32) - 1}, "value_range", "pass value_range=(low, high)"),
+    ({"x": X.astype(np.float32) - 1, "value_range": (0, 1)}, "x", "(pass value_range)"),
+    ({"x": np.zeros((4, 3, 6, 6), np.uint8)}, "x", "looks channels-first"),
+    ({"y": np.zeros(4, np.int64)}, "y", "labels of at least two classes"),
+    ({"y": np.zeros(4, np.int64), "num_classes": 1}, "num_classes", "at least 2 classes"),
     ({"x": [np.zeros((6, 6, 3)), np.zeros((4, 4, 3))], "y": [0, 1]}, "x", "a rectangular array"),
     ({"y": np.eye(3)[Y]}, "y", "for one-hot labels pass y.argmax(-1)"),
     ({"y": Y + 0.5}, "y", "integer class labels"),
@@ -539,3 +543,95 @@ def test_from_arrays_bad_inputs_raise_naming_the_argument():
         assert f"`{argument}`" in text and detail in text, (overrides, text)
     with pytest.raises(TypeError, match="argument `class_names`"):
         from_arrays(X, Y, class_names=3)
+
+
+# ----------------------------------------------------------------------------------------
+# Pixel scales are never guessed where they are ambiguous (issue 14).
+
+
+def test_float_images_a_hair_above_one_are_not_divided_by_255():
+    """[0, 1] images with one pixel at 1.0001 used to be read as 0-255 (mean 0.495 ->
+    0.0019); now the ambiguity is an error that says how to resolve it."""
+    x = np.random.default_rng(0).uniform(0, 1, (4, 8, 8, 3)).astype(np.float32)
+    x[0, 0, 0, 0] = 1.0001
+    with pytest.raises(ValueError) as info:
+        from_arrays(x, [0, 1, 0, 1])
+    text = str(info.value)
+    assert text.startswith("Invalid value for argument `value_range`")
+    assert "value_range=(0, 255)" in text and "np.clip(x, 0, 1)" in text
+    # The user's fix: clip, then the [0, 1] images pass through unchanged.
+    data = from_arrays(np.clip(x, 0, 1), [0, 1, 0, 1])
+    images, _ = next(iter(image_pipeline(data, batch_size=4, training=False)))
+    np.testing.assert_allclose(images.numpy(), np.clip(x, 0, 1), atol=1e-6)
+
+
+def test_float_0_255_images_are_scaled_with_value_range():
+    x = np.random.default_rng(1).uniform(0, 255, (4, 8, 8, 3)).astype(np.float32)
+    with pytest.raises(ValueError, match="argument `value_range`"):
+        from_arrays(x, [0, 1, 0, 1])
+    data = from_arrays(x, [0, 1, 0, 1], value_range=(0, 255))
+    images, _ = next(iter(image_pipeline(data, batch_size=4, training=False)))
+    np.testing.assert_allclose(images.numpy(), x / 255.0, atol=1e-5)
+    # The same through image_pipeline's own argument, with an (x, y) tuple.
+    images, _ = next(
+        iter(image_pipeline((x, [0, 1, 0, 1]), batch_size=4, training=False, value_range=(0, 255)))
+    )
+    np.testing.assert_allclose(images.numpy(), x / 255.0, atol=1e-5)
+
+
+def test_float_tf_data_source_needs_value_range():
+    """keras.utils.image_dataset_from_directory(...).unbatch() gives float 0-255 images: a
+    pipeline over them used to stay unscaled (batches up to 255)."""
+    import tensorflow as tf
+
+    x = np.random.default_rng(2).uniform(0, 255, (6, 8, 8, 3)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    stream = tf.data.Dataset.from_tensor_slices((x, y)).batch(3).unbatch()  # Keras' style
+    with pytest.raises(ValueError) as info:
+        image_pipeline(stream, batch_size=6, num_classes=3)
+    text = str(info.value)
+    assert text.startswith("Invalid value for argument `value_range`")
+    assert "value_range=(0, 255)" in text and "image_dataset_from_directory" in text
+    images, _ = next(
+        iter(image_pipeline(stream, batch_size=6, training=False, value_range=(0, 255)))
+    )
+    np.testing.assert_allclose(images.numpy(), x / 255.0, atol=1e-5)
+    assert float(images.numpy().max()) <= 1.0
+    unit = tf.data.Dataset.from_tensor_slices((x / 255.0, y))
+    images, _ = next(iter(image_pipeline(unit, batch_size=6, training=False, value_range=(0, 1))))
+    np.testing.assert_allclose(images.numpy(), x / 255.0, atol=1e-5)
+
+
+def test_value_range_contradicting_from_arrays_names_it():
+    data = from_arrays(np.zeros((2, 4, 4, 3), np.uint8), [0, 1])
+    with pytest.raises(ValueError, match=r"argument `value_range`: expected .*from_arrays"):
+        image_pipeline(data, value_range=(0, 1))
+
+
+def test_channels_first_arrays_and_datasets_say_so():
+    import tensorflow as tf
+
+    x = np.zeros((4, 3, 32, 32), np.uint8)
+    with pytest.raises(ValueError) as info:
+        from_arrays(x, [0, 1, 0, 1])
+    assert "looks channels-first" in str(info.value)
+    assert "x.transpose(0, 2, 3, 1)" in str(info.value)
+    with pytest.raises(ValueError, match=r"argument `x`: .*channels-first"):
+        image_pipeline((x, np.array([0, 1, 0, 1])))
+    stream = tf.data.Dataset.from_tensor_slices((x, np.array([0, 1, 0, 1])))
+    with pytest.raises(ValueError, match=r"argument `data`: .*tf\.transpose\(image, \[1, 2, 0\]\)"):
+        image_pipeline(stream, num_classes=2)
+    # Channels-last images that happen to be 3 or 4 high are not mistaken for it.
+    assert from_arrays(np.zeros((2, 3, 3, 3), np.uint8), [0, 1]).image_shape == (3, 3, 3)
+
+
+def test_single_class_labels_name_the_labels():
+    x = np.zeros((4, 8, 8, 3), np.uint8)
+    with pytest.raises(ValueError, match="argument `y`: expected labels of at least two classes"):
+        from_arrays(x, [0, 0, 0, 0])
+    with pytest.raises(ValueError, match="argument `y`: expected labels of at least two"):
+        image_pipeline((x, np.array([2, 2, 2, 2])))
+    with pytest.raises(ValueError, match="argument `num_classes`: expected at least 2 classes"):
+        from_arrays(x, [0, 0, 0, 0], num_classes=1)
+    # A part of a larger set may hold one class when the class count is given.
+    assert from_arrays(x, [3, 3, 3, 3], num_classes=10).num_classes == 10

@@ -120,7 +120,7 @@ def test_brightness_and_contrast_are_per_image_in_one_batch():
     images, _ = next(
         iter(
             image_pipeline(
-                (x, np.zeros(8, int)),
+                (x, np.arange(8) % 2),
                 batch_size=8,
                 augment=Augment(brightness=0.2, contrast=0.3),
                 seed=0,
@@ -278,3 +278,126 @@ def test_bad_data_names_it():
     plain = tf.data.Dataset.from_tensor_slices((x, y))
     with pytest.raises(ValueError, match="argument `num_classes`: expected the number"):
         image_pipeline(plain, one_hot=True)
+
+
+# ----------------------------------------------------------------------------------------
+# Passes that follow an epoch variable (exact resume, issue 11)
+
+
+def _sources(kind: str):
+    x, y = _arrays(n=18, side=8)
+    if kind == "arrays":
+        return from_arrays(x, y)
+    if kind == "stream":
+        return tf.data.Dataset.from_tensor_slices((x, y))
+    # float images of varying size: prepared one by one before batching
+    xs, ys = tf.constant(x), tf.constant(y)
+
+    def example(i):
+        width = 8 + tf.cast(i % 3, tf.int32)
+        return tf.image.resize(tf.gather(xs, i), tf.stack([8, width])), tf.gather(ys, i)
+
+    return tf.data.Dataset.range(18).map(example)
+
+
+@pytest.mark.parametrize("kind", ["arrays", "stream", "varying"])
+def test_epoch_pass_is_a_function_of_seed_and_epoch(kind):
+    """The pass for epoch 3 after passes 0-2 equals a fresh pipeline's pass with the
+    variable at 3: shuffle order and augmentation restart nowhere."""
+    kwargs = {
+        "batch_size": 4,
+        "image_size": 8,
+        "augment": Augment(flip=True, rotation=10, brightness=0.2),
+        "seed": 5,
+        "num_classes": 4,
+        "value_range": None if kind != "varying" else (0, 255),
+    }
+    epoch = tf.Variable(0, dtype=tf.int64)
+    dataset = image_pipeline(_sources(kind), epoch=epoch, **kwargs)
+    assert int(dataset.cardinality()) == 5
+    passes = []
+    for value in range(4):
+        epoch.assign(value)
+        passes.append(_collect(dataset))
+    fresh_epoch = tf.Variable(3, dtype=tf.int64)
+    fresh = _collect(image_pipeline(_sources(kind), epoch=fresh_epoch, **kwargs))
+    np.testing.assert_array_equal(fresh[0], passes[3][0])
+    np.testing.assert_array_equal(fresh[1], passes[3][1])
+    # Each epoch is its own shuffle and augmentation; going back repeats a pass exactly.
+    assert not np.array_equal(passes[0][1], passes[1][1])
+    assert not np.allclose(passes[1][0], passes[2][0])
+    assert sorted(passes[2][1].tolist()) == sorted(np.arange(18) % 4)
+    epoch.assign(1)
+    again = _collect(dataset)
+    np.testing.assert_array_equal(again[0], passes[1][0])
+
+
+def test_epoch_pipeline_trains_with_keras():
+    import keras
+
+    x, y = _arrays(n=16)
+    epoch = tf.Variable(0, dtype=tf.int64)
+    train = image_pipeline(
+        (x, y), batch_size=8, augment="flip-rot90-color", seed=0, epoch=epoch, num_classes=4
+    )
+
+    class SetEpoch(keras.callbacks.Callback):
+        def on_epoch_begin(self, number, logs=None):
+            epoch.assign(number)
+
+    model = keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Flatten(), keras.layers.Dense(4)]
+    )
+    model.compile("sgd", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(train, epochs=2, callbacks=[SetEpoch()], verbose=0, shuffle=False)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+    assert int(epoch.numpy()) == 1
+
+
+def test_bad_epoch_names_it():
+    x, y = _arrays()
+    for bad in (3, tf.Variable([0, 1]), tf.Variable(0.5), "0"):
+        with pytest.raises(ValueError, match="argument `epoch`: expected None or a scalar"):
+            image_pipeline((x, y), epoch=bad)
+
+
+# ----------------------------------------------------------------------------------------
+# model=: images in the range the model expects
+
+
+def test_model_with_preprocessing_gets_0_255_pixels():
+    import keras
+
+    x, y = _arrays(n=4)
+    inputs = keras.Input((8, 8, 3))
+    scaled = keras.layers.Rescaling(1 / 255)(inputs)
+    raw_model = keras.Model(inputs, keras.layers.Flatten()(scaled))
+    plain_model = keras.Model(inputs, keras.layers.Flatten()(inputs))
+    kwargs = {"batch_size": 4, "training": False}
+    raw, _ = next(iter(image_pipeline((x, y), model=raw_model, **kwargs)))
+    plain, _ = next(iter(image_pipeline((x, y), model=plain_model, **kwargs)))
+    np.testing.assert_allclose(raw.numpy(), x.astype(np.float32), atol=1e-3)
+    np.testing.assert_allclose(plain.numpy(), x / 255.0, atol=1e-6)
+    # The model sees the same thing either way: never scaled twice.
+    np.testing.assert_allclose(raw_model(raw), plain_model(plain), atol=1e-5)
+    # Augmented batches stay in the model's range too.
+    aug, _ = next(
+        iter(image_pipeline((x, y), model=raw_model, batch_size=4, augment="seed001", seed=0))
+    )
+    assert float(tf.reduce_min(aug)) >= 0.0 and float(tf.reduce_max(aug)) <= 255.0 + 1e-3
+    assert float(tf.reduce_max(aug)) > 2.0
+
+
+def test_model_input_must_fit():
+    import keras
+
+    x, y = _arrays(n=4)
+    small = keras.Sequential([keras.Input((4, 4, 3)), keras.layers.Flatten()])
+    with pytest.raises(ValueError, match=r"argument `image_size`: expected the model's input"):
+        image_pipeline((x, y), model=small)
+    assert next(iter(image_pipeline((x, y), model=small, image_size=4)))[0].shape == (4, 4, 4, 3)
+    grey = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten()])
+    with pytest.raises(ValueError, match="argument `model`: expected a model taking images"):
+        image_pipeline((x, y), model=grey)
+    with pytest.raises(TypeError, match="argument `model`"):
+        image_pipeline((x, y), model="cnn")

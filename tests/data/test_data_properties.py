@@ -101,13 +101,14 @@ def array_cases(draw):
         x = rng.integers(0, 256, shape).astype(np.int16)
     elif kind == "byte_float":
         x = rng.uniform(0, 255, shape).astype(np.float32)
-        x.flat[0] = 200.0  # surely above 1: read as 0-255
+        x.flat[0] = 200.0  # surely above 1: ambiguous without value_range
     elif kind == "unit_float64":
         x = rng.uniform(0, 1, shape)
     else:
         x = rng.uniform(0, 1, shape).astype(np.float32)
-    k = draw(st.integers(1, 6))
+    k = draw(st.integers(2, 6))
     y = rng.integers(0, k, n)
+    y[: min(n, 2)] = [0, 1][: min(n, 2)]  # two classes at least, unless n == 1
     y_form = draw(st.sampled_from(["flat", "column", "float", "uint8", "list"]))
     y_in = {
         "flat": y,
@@ -116,14 +117,20 @@ def array_cases(draw):
         "uint8": y.astype(np.uint8),
         "list": y.tolist(),
     }[y_form]
-    num_classes = draw(st.one_of(st.none(), st.integers(int(y.max()) + 1, 8)))
-    return x, y_in, y, num_classes, kind
+    smallest = max(int(y.max()) + 1, 2)
+    if n == 1:  # one label is one class: the class count must be given
+        num_classes = draw(st.integers(smallest, 8))
+    else:
+        num_classes = draw(st.one_of(st.none(), st.integers(smallest, 8)))
+    # Only uint8 and float [0, 1] scales are told from the images; others are given.
+    value_range = (0.0, 255.0) if kind in ("byte_float", "int16") else None
+    return x, y_in, y, num_classes, kind, value_range
 
 
 def check_from_arrays_valid(case):
     """from_arrays keeps every image and label, in order, and infers what it documents."""
-    x, y_in, y, num_classes, kind = case
-    data = from_arrays(x, y_in, num_classes=num_classes)
+    x, y_in, y, num_classes, kind, value_range = case
+    data = from_arrays(x, y_in, num_classes=num_classes, value_range=value_range)
     assert len(data) == x.shape[0]
     assert data.image_shape == x.shape[1:]
     assert data.labels.dtype == np.int64
@@ -142,9 +149,9 @@ test_from_arrays_valid, test_from_arrays_valid_slow = twin(array_cases(), fast=2
 
 @st.composite
 def array_invalid_cases(draw):
-    x, y_in, y, num_classes, _ = draw(array_cases())
+    x, y_in, y, num_classes, _, value_range = draw(array_cases())
     n = x.shape[0]
-    kw = {"x": x, "y": y_in, "num_classes": num_classes}
+    kw = {"x": x, "y": y_in, "num_classes": num_classes, "value_range": value_range}
     spoil = draw(
         st.sampled_from(
             [
@@ -185,9 +192,11 @@ def array_invalid_cases(draw):
     elif spoil == "x_dtype":
         kw["x"] = x.astype(draw(st.sampled_from([np.bool_, np.complex64, np.str_, object])))
     elif spoil == "x_range":
+        # Outside the given range names x; with no range the scale is ambiguous.
         bad = x.astype(np.float32)
         bad.flat[0] = draw(st.one_of(st.floats(-1e6, -0.01), st.floats(255.01, 1e6)))
         kw["x"] = bad
+        names = ("x", "value_range")
     elif spoil == "y_rank":
         kw["y"] = np.zeros((n, draw(st.integers(2, 4))), np.int64)
     elif spoil == "y_fraction":
@@ -271,7 +280,7 @@ def pipeline_cases(draw):
     h, w, c = draw(st.integers(2, 12)), draw(st.integers(2, 12)), draw(st.sampled_from([1, 3]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     x = rng.integers(0, 256, (n, h, w, c), dtype=np.uint8)
-    k = draw(st.integers(1, 5))
+    k = draw(st.integers(2, 5))
     y = rng.integers(0, k, n)
     form = draw(st.sampled_from(["tuple", "from_arrays", "tf.data"]))
     image_size = draw(

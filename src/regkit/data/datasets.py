@@ -111,24 +111,30 @@ def from_arrays(
 ) -> ArrayData:
     """Validates image and label arrays for `image_pipeline`.
 
+    The pixel scale is never guessed where it is ambiguous: uint8 images are 0-255, float
+    images whose values all lie in [0, 1] are [0, 1]; anything else (float images with
+    values above 1, other integer types) needs `value_range`.
+
     Args:
-        x: Images `(n, height, width, channels)`, channels last: uint8 (0-255) or float.
-            Float images in [0, 1] or [0, 255] are recognised; pass `value_range` otherwise.
+        x: Images `(n, height, width, channels)`, channels last: uint8 (0-255) or float
+            in [0, 1]; other scales with `value_range`.
         y: Integer class labels shaped `(n,)` or `(n, 1)` (as Keras' CIFAR loaders give).
-        num_classes: Number of classes; defaults to `max(y) + 1`.
-        value_range: `(low, high)` of the pixel values, mapped to [0, 1] by the pipeline.
-            Defaults to `(0, 255)` for integer images, and for float images `(0, 1)` when
-            every value is in [0, 1], else `(0, 255)`.
+        num_classes: Number of classes (at least 2); defaults to `max(y) + 1`.
+        value_range: `(low, high)` of the pixel values, mapped to [0, 1] by the pipeline,
+            e.g. `(0, 255)` for float images in 0-255. Every pixel must lie within it.
+            Defaults to `(0, 255)` for uint8 images and `(0, 1)` for float images in
+            [0, 1].
         class_names: Optional names, one per class.
 
     Returns:
         An `ArrayData` (`image_pipeline` accepts it; `.as_dataset()` gives tf.data).
 
     Raises:
-        ValueError: Naming the argument: `x` not 4-D, empty, NaN/inf or outside
-            `value_range`; `y` not `(n,)`/`(n, 1)`, not integers, or outside
-            `[0, num_classes)`; `x` and `y` of different lengths; a bad `num_classes`,
-            `value_range` or `class_names`.
+        ValueError: Naming the argument: `x` not 4-D, channels-first, empty, NaN/inf or
+            outside `value_range`; a pixel scale that cannot be told without
+            `value_range`; `y` not `(n,)`/`(n, 1)`, not integers, outside
+            `[0, num_classes)` or of a single class; `x` and `y` of different lengths; a
+            bad `num_classes`, `value_range` or `class_names`.
 
     Example:
         >>> x = np.zeros((4, 32, 32, 3), np.uint8)
@@ -155,6 +161,13 @@ def from_arrays(
         )
     if x.shape[0] == 0 or 0 in x.shape[1:]:
         raise invalid("x", "at least one non-empty image", f"array of shape {x.shape}")
+    if looks_channels_first(x.shape[1:]):
+        raise invalid(
+            "x",
+            "channels-last images (n, height, width, channels); this array looks "
+            "channels-first (n, channels, height, width): pass x.transpose(0, 2, 3, 1)",
+            f"array of shape {x.shape}",
+        )
     if x.dtype == np.bool_ or not (
         np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
     ):
@@ -163,10 +176,7 @@ def from_arrays(
         raise invalid("x", "finite pixel values (no NaN or inf)", "an array holding NaN/inf")
     low, high = float(x.min()), float(x.max())
     if value_range is None:
-        if np.issubdtype(x.dtype, np.integer) or high > 1.0:
-            value_range = (0.0, 255.0)
-        else:
-            value_range = (0.0, 1.0)
+        value_range = _guess_value_range(x.dtype, low, high)
     else:
         value_range = check_value_range("value_range", value_range)
     if low < value_range[0] or high > value_range[1]:
@@ -205,6 +215,13 @@ def from_arrays(
         )
     y = y.astype(np.int64)
     if num_classes is None:
+        if y.min() >= 0 and len(np.unique(y)) < 2:
+            raise invalid(
+                "y",
+                "labels of at least two classes (a classifier of one class learns nothing); "
+                "pass num_classes when these are part of a larger set",
+                f"labels all equal to {int(y[0])}",
+            )
         num_classes = max(int(y.max()) + 1, 1)
     num_classes = check_count("num_classes", num_classes)
     if y.min() < 0 or y.max() >= num_classes:
@@ -212,6 +229,13 @@ def from_arrays(
             "y",
             f"labels in [0, {num_classes}) (num_classes={num_classes})",
             f"labels in [{y.min()}, {y.max()}]",
+        )
+    if num_classes < 2:
+        raise invalid(
+            "num_classes",
+            "at least 2 classes (a classifier of one class learns nothing; for a yes/no task "
+            "use labels 0 and 1)",
+            num_classes,
         )
     names: tuple[str, ...] | None = None
     if class_names is not None:
@@ -227,6 +251,38 @@ def from_arrays(
             )
     return ArrayData(
         images=x, labels=y, num_classes=num_classes, value_range=value_range, class_names=names
+    )
+
+
+def looks_channels_first(shape: Sequence[int | None]) -> bool:
+    """Whether an image shape `(a, b, c)` looks channels-first: `a` a channel count (1, 3
+    or 4) and `c` clearly not one (more than 4)."""
+    if len(shape) != 3 or None in shape:
+        return False
+    first, _, last = (int(d) for d in shape)  # type: ignore[arg-type]
+    return first in (1, 3, 4) and last > 4
+
+
+def _guess_value_range(dtype: np.dtype[Any], low: float, high: float) -> tuple[float, float]:
+    """uint8 -> (0, 255); floats within [0, 1] -> (0, 1); anything else is ambiguous."""
+    if dtype == np.uint8:
+        return (0.0, 255.0)
+    if np.issubdtype(dtype, np.floating) and low >= 0.0 and high <= 1.0:
+        return (0.0, 1.0)
+    if np.issubdtype(dtype, np.floating):
+        hint = (
+            "pass value_range=(0, 255) for 0-255 images, or clip images meant to be in [0, 1] "
+            "(np.clip(x, 0, 1))"
+            if low >= 0.0 and high <= 255.0
+            else "pass value_range=(low, high) of your pixel scale"
+        )
+    else:
+        hint = f"pass value_range=(low, high) of your {dtype} pixel scale, e.g. (0, 255)"
+    raise invalid(
+        "value_range",
+        f"the pixel scale when it cannot be told from the images: {dtype} values in "
+        f"[{low:g}, {high:g}] are neither uint8 0-255 nor floats in [0, 1]; {hint}",
+        None,
     )
 
 
@@ -312,6 +368,7 @@ class DatasetSplits:
                     dataset.take(limit),
                     num_classes=dataset.num_classes,
                     class_names=dataset.class_names,
+                    encoded=None if dataset.encoded is None else dataset.encoded.take(limit),
                 )
             else:
                 changes[key] = dataset.take(limit)

@@ -37,11 +37,15 @@ class LabeledDataset(tf.data.Dataset):
         num_classes: Number of classes (`None` when unknown).
         class_names: Optional class names, one per class.
         arrays: The `ArrayData` the dataset was made from, if any.
+        encoded: For images stored encoded (JPEG/PNG files, tfds' undecoded bytes): a
+            dataset of `(encoded bytes, label)` in the same order as `dataset`, which
+            `image_pipeline` decodes straight to its output size (JPEG with DCT scaling).
 
     Attributes:
         num_classes: Number of classes, or `None`.
         class_names: Class names, or `None`.
         arrays: The in-memory `ArrayData` behind the dataset, or `None` (streamed data).
+        encoded: The `(encoded bytes, label)` dataset behind it, or `None`.
 
     Example:
         >>> import numpy as np
@@ -59,6 +63,7 @@ class LabeledDataset(tf.data.Dataset):
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
         arrays: ArrayData | None = None,
+        encoded: tf.data.Dataset | None = None,
     ) -> None:
         if not isinstance(dataset, tf.data.Dataset):
             raise TypeError(
@@ -69,6 +74,7 @@ class LabeledDataset(tf.data.Dataset):
         self.num_classes = num_classes
         self.class_names = None if class_names is None else tuple(class_names)
         self.arrays = arrays
+        self.encoded = encoded
         super().__init__(tf.data.experimental.to_variant(dataset))
 
     @classmethod
@@ -92,6 +98,7 @@ class LabeledDataset(tf.data.Dataset):
 
     def __repr__(self) -> str:
         kind = "arrays" if self.arrays is not None else "stream"
+        kind = "encoded" if self.encoded is not None else kind
         return (
             f"<LabeledDataset {kind} num_classes={self.num_classes} "
             f"element_spec={self.element_spec}>"

@@ -1,0 +1,630 @@
+"""The stages `image_pipeline` is composed of, after its argument checks.
+
+1. `resolve_source`: the input (a `LabeledDataset`, any tf.data set, an `ArrayData` or an
+   `(x, y)` tuple) as a `Source`: arrays, a stream or encoded files; class count, value
+   range, shape and size;
+2. `plan_stages`: what must happen where (`StagePlan`), checking that the options fit the
+   data (sizes that vary need `image_size`, MixUp needs one-hot labels, ...);
+3. `example_stage`: shuffling, the per-example work that cannot wait (decoding encoded
+   images, resizing images of varying size, RandAugment), and batching;
+4. `batch_stage`: scaling and resizing whole batches, labels (checked, one-hot),
+   augmentation and mixing, and the model's input range.
+
+`build_passes` runs stages 3 and 4 once per pass when the pipeline follows an epoch
+variable, so that each pass's shuffle order and augmentation are a function of
+(seed, epoch) rather than of the passes before.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import tensorflow as tf
+
+from regkit._checks import check_value_range, invalid
+from regkit.data.augment import Augment
+from regkit.data.datasets import ArrayData, DatasetSplits, from_arrays, looks_channels_first
+from regkit.data.decode import decode_resized
+from regkit.data.sources import LabeledDataset
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers only
+    from regkit.data.pipeline import PipelineOptions
+
+__all__ = [
+    "DEFAULT_SHUFFLE_BUFFER",
+    "MAX_STREAM_SHUFFLE_BUFFER",
+    "BatchFinisher",
+    "Source",
+    "StagePlan",
+    "batch_stage",
+    "build_passes",
+    "example_stage",
+    "plan_stages",
+    "resolve_source",
+]
+
+_AUTOTUNE = tf.data.AUTOTUNE
+#: Shuffle buffer for streamed data sets (in-memory arrays are shuffled whole).
+DEFAULT_SHUFFLE_BUFFER = 10_000
+#: Largest shuffle buffer accepted for a stream of unknown size (a buffer is allocated
+#: up front: 2**40 slots crashed the process).
+MAX_STREAM_SHUFFLE_BUFFER = 2**22
+
+
+# --------------------------------------------------------------------------------------
+# 1. The input.
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """What the pipeline knows about its input.
+
+    Attributes:
+        dataset: Unbatched `(image, label)` tf.data set; `None` for in-memory arrays.
+        arrays: The in-memory `ArrayData`; `None` for streamed data.
+        encoded: For encoded images (JPEG/PNG files, tfds' undecoded bytes): an unbatched
+            `(encoded bytes, label)` dataset in the same order as `dataset`, decoded and
+            resized in one step by the pipeline; else `None`.
+        num_classes: Class count, if known.
+        value_range: `(low, high)` of the pixel values, mapped to [0, 1].
+        height, width, channels: Image shape; `None` where it varies or is unknown.
+        size: Number of examples, if known.
+        check_labels: Whether labels must be checked against `num_classes` when iterated
+            (arrays were checked by `from_arrays`).
+    """
+
+    dataset: tf.data.Dataset | None
+    arrays: ArrayData | None
+    encoded: tf.data.Dataset | None
+    num_classes: int | None
+    value_range: tuple[float, float]
+    height: int | None
+    width: int | None
+    channels: int | None
+    size: int | None
+    check_labels: bool
+
+
+def resolve_source(
+    data: Any, num_classes: int | None, value_range: tuple[float, float] | None = None
+) -> Source:
+    """Turns any accepted input into a `Source`, checking its element structure.
+
+    Raises:
+        ValueError: A batched, channels-first or malformed dataset, a pixel scale that
+            cannot be told without `value_range`, or a `num_classes` or `value_range` that
+            contradicts the data's.
+        TypeError: `data` of an unsupported type.
+    """
+    if isinstance(data, DatasetSplits):
+        raise TypeError(
+            "Invalid type for argument `data`: expected one split, e.g. `splits.train`, not "
+            "the whole DatasetSplits."
+        )
+    if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], tf.data.Dataset):
+        data = from_arrays(*data, num_classes=num_classes, value_range=value_range)
+    encoded = None
+    if isinstance(data, LabeledDataset):
+        if data.arrays is not None:
+            data = data.arrays
+        else:
+            encoded = data.encoded
+            if num_classes is None:
+                num_classes = data.num_classes
+    if isinstance(data, ArrayData):
+        return _array_source(data, num_classes, value_range)
+    if not isinstance(data, tf.data.Dataset):
+        raise TypeError(
+            "Invalid type for argument `data`: expected a tf.data.Dataset of (image, label), "
+            "a DatasetSplits split, the result of from_arrays or an (x, y) tuple of arrays. "
+            f"Received: data of type {type(data).__name__}"
+        )
+    return _stream_source(data, num_classes, value_range, encoded)
+
+
+def _array_source(
+    data: ArrayData, num_classes: int | None, value_range: tuple[float, float] | None
+) -> Source:
+    if num_classes is not None and num_classes != data.num_classes:
+        raise invalid("num_classes", f"{data.num_classes} (the data's class count)", num_classes)
+    if value_range is not None and value_range != data.value_range:
+        raise invalid(
+            "value_range",
+            f"{data.value_range} (the data's, set by from_arrays; pass value_range to "
+            "from_arrays instead)",
+            value_range,
+        )
+    height, width, channels = data.image_shape
+    return Source(
+        dataset=None,
+        arrays=data,
+        encoded=None,
+        num_classes=data.num_classes,
+        value_range=data.value_range,
+        height=height,
+        width=width,
+        channels=channels,
+        size=len(data),
+        check_labels=False,
+    )
+
+
+def _stream_source(
+    data: tf.data.Dataset,
+    num_classes: int | None,
+    value_range: tuple[float, float] | None,
+    encoded: tf.data.Dataset | None,
+) -> Source:
+    spec = data.element_spec
+    if isinstance(spec, dict) and {"image", "label"} <= set(spec):
+        data = data.map(lambda e: (e["image"], e["label"]))
+        spec = data.element_spec
+    if not (isinstance(spec, tuple) and len(spec) == 2):
+        raise invalid("data", "a dataset of (image, label) pairs", f"elements {spec}")
+    image_spec, label_spec = spec
+    if image_spec.shape.rank == 4:
+        raise invalid(
+            "data",
+            "an unbatched dataset of single (height, width, channels) images (call .unbatch())",
+            f"images of shape {image_spec.shape}",
+        )
+    if image_spec.shape.rank != 3:
+        raise invalid(
+            "data", "images of shape (height, width, channels)", f"shape {image_spec.shape}"
+        )
+    if looks_channels_first(image_spec.shape.as_list()):
+        raise invalid(
+            "data",
+            "channels-last images (height, width, channels); these look channels-first "
+            "(channels, height, width): map them through tf.transpose(image, [1, 2, 0])",
+            f"images of shape {image_spec.shape}",
+        )
+    dtype = image_spec.dtype
+    if dtype == tf.bool or not (dtype.is_integer or dtype.is_floating):
+        raise invalid("data", "uint8 or float images", f"dtype {dtype.name}")
+    if not label_spec.dtype.is_integer or label_spec.shape.num_elements() != 1:
+        raise invalid(
+            "data",
+            "integer class labels of shape () or (1,) (not one-hot)",
+            f"labels of shape {label_spec.shape} and dtype {label_spec.dtype.name}",
+        )
+    if value_range is None:
+        if dtype != tf.uint8:
+            raise invalid(
+                "value_range",
+                f"the pixel scale of a tf.data source of {dtype.name} images, which cannot be "
+                "known without reading them all: pass value_range=(0, 255) for 0-255 pixels "
+                "(e.g. keras.utils.image_dataset_from_directory) or value_range=(0, 1) for "
+                "images already in [0, 1]",
+                None,
+            )
+        value_range = (0.0, 255.0)
+    value_range = check_value_range("value_range", value_range)
+    height, width, channels = image_spec.shape.as_list()
+    known = int(data.cardinality())
+    return Source(
+        dataset=data,
+        arrays=None,
+        encoded=encoded,
+        num_classes=num_classes,
+        value_range=value_range,
+        height=height,
+        width=width,
+        channels=channels,
+        size=known if known >= 0 else None,
+        check_labels=True,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# 2. The plan: what happens per example and what per batch.
+
+
+@dataclasses.dataclass(frozen=True)
+class StagePlan:
+    """Where each step runs.
+
+    Attributes:
+        height, width: Output image size.
+        resize: Whether images must be resized at all.
+        per_example: Whether examples are prepared one by one before batching (sizes vary,
+            encoded images, or RandAugment); otherwise everything happens on whole batches.
+        decode: Whether encoded images are decoded (and resized) per example.
+        randaugment: Whether Keras' RandAugment runs (per example, scaling to [0, 1] first).
+        batch_resize: Whether the batch stage resizes.
+        batch_range: Value range of the images the batch stage receives.
+        batch_augment: The `Augment` the batch stage applies, if any.
+        output_range: The range images come out in: (0, 1), or the model's input range.
+        shuffle_buffer: Shuffle buffer size (0: no shuffling).
+    """
+
+    height: int
+    width: int
+    resize: bool
+    per_example: bool
+    decode: bool
+    randaugment: bool
+    batch_resize: bool
+    batch_range: tuple[float, float]
+    batch_augment: Augment | None
+    output_range: tuple[float, float]
+    shuffle_buffer: int
+
+
+def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
+    """Checks the options against the data and decides what each stage does.
+
+    Raises:
+        ValueError: `one_hot` without a known class count, images of varying size without
+            `image_size`, MixUp/CutMix without `one_hot`, `rot90` on non-square output,
+            RandAugment on images that are not RGB, a `model` whose input does not fit the
+            images, a shuffle buffer too large for a stream of unknown size.
+    """
+    aug = options.augment
+    if options.one_hot and source.num_classes is None:
+        raise invalid(
+            "num_classes",
+            "the number of classes when one_hot=True and `data` is a plain tf.data set "
+            "(e.g. num_classes=splits.num_classes)",
+            None,
+        )
+    size = options.image_size
+    if source.height is None or source.width is None:
+        if size is None:
+            raise invalid(
+                "image_size",
+                "an output size because the images in `data` vary in size "
+                f"(shape {(source.height, source.width, source.channels)}) and cannot be "
+                "batched as they are; pass e.g. image_size=160",
+                None,
+            )
+        height, width = size
+    else:
+        height, width = size if size is not None else (source.height, source.width)
+    _check_model_input(options, height, width, source.channels)
+    if aug is not None:
+        if aug.mixes_labels and not options.one_hot:
+            raise invalid(
+                "one_hot",
+                "True when Augment(mixup=...) or Augment(cutmix=...) is on (mixing needs "
+                "one-hot labels)",
+                options.one_hot,
+            )
+        aug.check_image_shape(height, width)
+        if aug.randaugment and source.channels not in (3, None):
+            raise invalid(
+                "augment",
+                "RGB images for RandAugment (its colour operations need 3 channels)",
+                f"{aug} on images with {source.channels} channel(s)",
+            )
+    resize = size is not None and (source.height, source.width) != size
+    decode = source.encoded is not None and source.channels is not None
+    randaugment = aug is not None and aug.randaugment
+    per_example = source.height is None or source.width is None or randaugment or decode
+    batch_augment = (
+        aug
+        if aug is not None and (aug.geometric or aug.brightness or aug.contrast or aug.mixes_labels)
+        else None
+    )
+    return StagePlan(
+        height=height,
+        width=width,
+        resize=resize,
+        per_example=per_example,
+        decode=decode,
+        randaugment=randaugment,
+        batch_resize=resize and not per_example,
+        batch_range=(0.0, 1.0) if randaugment else source.value_range,
+        batch_augment=batch_augment,
+        output_range=options.output_range,
+        shuffle_buffer=_shuffle_buffer(source, options.shuffle),
+    )
+
+
+def _check_model_input(
+    options: PipelineOptions, height: int, width: int, channels: int | None
+) -> None:
+    shape = options.model_input_shape
+    if shape is None or len(shape) != 4:
+        return
+    _, model_h, model_w, model_c = shape
+    if (model_h is not None and model_h != height) or (model_w is not None and model_w != width):
+        raise invalid(
+            "image_size",
+            f"the model's input size ({model_h}, {model_w}) when `model` is given (pass "
+            f"image_size=({model_h}, {model_w}))",
+            (height, width),
+        )
+    if model_c is not None and channels is not None and model_c != channels:
+        raise invalid(
+            "model",
+            f"a model taking images with the data's {channels} channel(s)",
+            f"a model with input shape {tuple(shape)}",
+        )
+
+
+def _shuffle_buffer(source: Source, shuffle: bool | int) -> int:
+    """The buffer: the whole data set for arrays, else its size up to 10,000 by default; a
+    requested size is capped at the data set's size where known."""
+    if shuffle is False:
+        return 0
+    if shuffle is True:
+        if source.arrays is not None and source.size is not None:
+            return max(1, source.size)
+        return max(1, min(source.size or DEFAULT_SHUFFLE_BUFFER, DEFAULT_SHUFFLE_BUFFER))
+    if source.size is not None:
+        return max(1, min(int(shuffle), source.size))
+    if shuffle > MAX_STREAM_SHUFFLE_BUFFER:
+        raise invalid(
+            "shuffle",
+            f"a buffer of at most {MAX_STREAM_SHUFFLE_BUFFER:,} examples for a data set of "
+            "unknown size (the buffer is allocated up front)",
+            shuffle,
+        )
+    return int(shuffle)
+
+
+# --------------------------------------------------------------------------------------
+# 3. Examples: shuffled (as indices for arrays), prepared one by one only when they must
+#    be, then batched.
+
+
+def cache_stage(source: Source, options: PipelineOptions) -> Source:
+    """The stream (or its encoded bytes) cached, when asked (arrays need no cache)."""
+    if options.cache is False or source.arrays is not None:
+        return source
+    filename = "" if options.cache is True else options.cache
+    if source.encoded is not None:
+        return dataclasses.replace(source, encoded=source.encoded.cache(filename))
+    if source.dataset is None:  # pragma: no cover - a Source has one or the other
+        return source
+    return dataclasses.replace(source, dataset=source.dataset.cache(filename))
+
+
+def example_stage(
+    source: Source, options: PipelineOptions, plan: StagePlan, pass_seed: Any = None
+) -> tf.data.Dataset:
+    """Batches of `(images, labels)` in the source's value range (or [0, 1] after
+    RandAugment), decoded and resized when they must be; shuffled when asked.
+
+    `pass_seed` (a stateless seed tensor) makes the shuffle order a function of it alone.
+    """
+    if source.arrays is not None and not plan.per_example:
+        return _array_batches(source.arrays, options, plan, pass_seed)
+    if plan.decode and source.encoded is not None:
+        dataset = source.encoded
+    elif source.dataset is not None:
+        dataset = source.dataset
+    elif source.arrays is not None:
+        dataset = source.arrays.as_dataset()
+    else:  # pragma: no cover - a Source has one or the other
+        raise invalid("data", "arrays or a dataset", None)
+    dataset = _shuffle(dataset, plan.shuffle_buffer, options.seed, pass_seed)
+    if plan.per_example:
+        dataset = _prepare_examples(dataset, source, options, plan)
+    return dataset.batch(
+        options.batch_size, drop_remainder=options.drop_remainder, num_parallel_calls=_AUTOTUNE
+    )
+
+
+def _shuffle(
+    dataset: tf.data.Dataset, buffer: int, seed: int | None, pass_seed: Any
+) -> tf.data.Dataset:
+    if not buffer:
+        return dataset
+    if pass_seed is None:
+        return dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    return seeded_shuffle(dataset, buffer, pass_seed)
+
+
+def seeded_shuffle(dataset: tf.data.Dataset, buffer: int, seed: tf.Tensor) -> tf.data.Dataset:
+    """`dataset.shuffle(buffer)` with its two seeds taken from the stateless seed tensor
+    `seed` (shape (2,)): one fixed order per seed, independent of the global seed.
+
+    `Dataset.shuffle` takes its seed through `tf.random`'s seed logic, which cannot take a
+    tensor under a global seed of 0; the shuffle op itself takes tensor seeds.
+    """
+    seeds = tf.random.stateless_uniform([2], seed=seed, minval=None, maxval=None, dtype=tf.int64)
+    spec = dataset.element_spec
+    flat = tf.nest.flatten(spec)
+    variant = tf.raw_ops.ShuffleDatasetV3(
+        input_dataset=tf.data.experimental.to_variant(dataset),
+        buffer_size=tf.constant(buffer, tf.int64),
+        seed=seeds[0],
+        seed2=seeds[1],
+        seed_generator=tf.raw_ops.DummySeedGenerator(),
+        reshuffle_each_iteration=False,
+        output_types=[s.dtype for s in flat],
+        output_shapes=[s.shape for s in flat],
+    )
+    return tf.data.experimental.from_variant(variant, spec)
+
+
+def _array_batches(
+    arrays: ArrayData, options: PipelineOptions, plan: StagePlan, pass_seed: Any
+) -> tf.data.Dataset:
+    """Indices shuffled, batched, then one gather per batch from the arrays."""
+    all_images = tf.convert_to_tensor(arrays.images)
+    all_labels = tf.convert_to_tensor(arrays.labels)
+    dataset = tf.data.Dataset.range(len(arrays))
+    dataset = _shuffle(dataset, plan.shuffle_buffer, options.seed, pass_seed)
+    dataset = dataset.batch(options.batch_size, drop_remainder=options.drop_remainder)
+    return dataset.map(
+        lambda idx: (tf.gather(all_images, idx), tf.gather(all_labels, idx)),
+        num_parallel_calls=_AUTOTUNE,
+    )
+
+
+def _prepare_examples(
+    dataset: tf.data.Dataset, source: Source, options: PipelineOptions, plan: StagePlan
+) -> tf.data.Dataset:
+    """Decodes (encoded images), resizes one by one (sizes vary), and runs RandAugment per
+    image."""
+    low, high = source.value_range
+    size = (plan.height, plan.width)
+
+    def prepare(image: tf.Tensor) -> tf.Tensor:
+        if plan.decode:
+            image = decode_resized(image, size, int(source.channels or 3))
+            if not plan.randaugment:
+                return image
+        if plan.randaugment:  # RandAugment works on [0, 1]
+            image = tf.cast(image, tf.float32)
+            if plan.resize and not plan.decode:
+                image = tf.image.resize(image, size, method="bilinear")
+            return (image - low) * (1.0 / (high - low))
+        # float32 in the source's value range; scaled to [0, 1] in the batch stage, where
+        # it fuses with the augmentation (rounding back to uint8 here measured slower).
+        return tf.image.resize(image, size, method="bilinear")
+
+    dataset = dataset.map(
+        lambda image, label: (prepare(image), label), num_parallel_calls=_AUTOTUNE
+    )
+    if plan.randaugment and options.augment is not None:
+        layer = options.augment.randaugment_layer(options.seed)
+        # Keras' layer advances a stateful seed: only a sequential map keeps the order of
+        # its draws, and so the output, fixed for a given seed.
+        dataset = dataset.map(
+            lambda image, label: (tf.clip_by_value(layer(image, training=True), 0.0, 1.0), label),
+            num_parallel_calls=None if options.seed is not None else _AUTOTUNE,
+        )
+    return dataset
+
+
+# --------------------------------------------------------------------------------------
+# 4. Batches: scale / resize (when not done per example), labels, augmentation.
+
+
+class BatchFinisher:
+    """The batch stage's map function: `(images, labels[, seed]) -> (images, labels)`.
+
+    Scales to [0, 1] and resizes (unless the augmentation does it, fused), turns labels
+    into checked int32 indices or float32 one-hot vectors, augments and mixes with the
+    batch's stateless seed, and finally maps [0, 1] to the model's input range if it
+    differs.
+    """
+
+    def __init__(self, source: Source, options: PipelineOptions, plan: StagePlan) -> None:
+        self.plan = plan
+        self.one_hot = options.one_hot
+        self.num_classes = source.num_classes
+        self.check_labels = source.check_labels and source.num_classes is not None
+
+    def images(self, images: tf.Tensor) -> tuple[tf.Tensor, tuple[float, float]]:
+        """Scaled and resized now unless the augmentation will do it; and their range."""
+        plan = self.plan
+        if not (plan.batch_resize or plan.batch_augment is None):
+            return images, plan.batch_range  # the augmentation scales, fused
+        images = tf.cast(images, tf.float32)
+        if plan.batch_resize:
+            images = tf.image.resize(images, (plan.height, plan.width), method="bilinear")
+        low, high = plan.batch_range
+        if (low, high) != (0.0, 1.0):
+            images = (images - low) * (1.0 / (high - low))
+        return images, (0.0, 1.0)
+
+    def labels(self, labels: tf.Tensor) -> tf.Tensor:
+        """int32 class indices (checked against the class count when streamed), or
+        float32 one-hot vectors."""
+        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
+        num = self.num_classes
+        if self.check_labels and num is not None:
+            checks = [
+                tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
+                tf.debugging.assert_less(
+                    labels, num, message=f"labels must be < num_classes={num}"
+                ),
+            ]
+            with tf.control_dependencies(checks):
+                labels = tf.identity(labels)
+        if self.one_hot:
+            labels = tf.one_hot(labels, num, dtype=tf.float32)
+        return labels
+
+    def output(self, images: tf.Tensor) -> tf.Tensor:
+        """[0, 1] images mapped to the output range (the model's input range)."""
+        low, high = self.plan.output_range
+        if (low, high) == (0.0, 1.0):
+            return images
+        return images * (high - low) + low
+
+    def __call__(self, images: tf.Tensor, labels: tf.Tensor, batch_seed: Any = None) -> Any:
+        images, value_range = self.images(images)
+        labels = self.labels(labels)
+        aug = self.plan.batch_augment
+        if aug is None:
+            return self.output(images), labels
+        if aug.mixes_labels:
+            images, labels = aug.apply(images, labels, seed=batch_seed, value_range=value_range)
+            return self.output(images), labels
+        images = aug.apply(images, seed=batch_seed, value_range=value_range)
+        return self.output(images), labels
+
+
+def batch_stage(
+    dataset: tf.data.Dataset,
+    source: Source,
+    options: PipelineOptions,
+    plan: StagePlan,
+    pass_seed: Any = None,
+) -> tf.data.Dataset:
+    """Maps `BatchFinisher` over the batches, zipped with a stream of stateless seeds when
+    the batches are augmented (so each epoch re-augments, reproducibly under a seed; with
+    `pass_seed`, the i-th batch's seed is a function of `pass_seed` and i alone)."""
+    finish = BatchFinisher(source, options, plan)
+    # The batch stage branches on Python values only, so AutoGraph has nothing to convert;
+    # it is kept out because its conversion cache mixed up Augment's methods (a call of
+    # `check_image_shape` ran a converted `apply`) under hypothesis' many configurations.
+    plain = tf.autograph.experimental.do_not_convert
+    if plan.batch_augment is None:
+        return dataset.map(plain(finish), num_parallel_calls=_AUTOTUNE)
+    if pass_seed is None:
+        seed = options.seed
+        seeds = tf.data.Dataset.random(
+            seed=None if seed is None else seed + 1, rerandomize_each_iteration=True
+        ).batch(2)
+    else:
+        base = tf.random.experimental.stateless_fold_in(pass_seed, 1)
+        seeds = tf.data.Dataset.counter().map(
+            lambda i: tf.random.experimental.stateless_fold_in(base, i)
+        )
+    return tf.data.Dataset.zip((dataset, seeds)).map(
+        plain(lambda batch, batch_seed: finish(batch[0], batch[1], batch_seed)),
+        num_parallel_calls=_AUTOTUNE,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Passes that follow an epoch variable.
+
+
+def build_passes(
+    source: Source, options: PipelineOptions, plan: StagePlan, epoch: tf.Variable, seed: int
+) -> tf.data.Dataset:
+    """Stages 3 and 4 rebuilt at the start of every pass from a stateless seed derived from
+    (`seed`, the value of `epoch` then): the pass for epoch 3 is the same whether or not
+    passes 0-2 ran before it in this process."""
+    base = tf.constant([seed, 0x5EED], dtype=tf.int64)
+
+    def read_epoch(_: tf.Tensor) -> tf.Tensor:
+        return tf.cast(epoch.read_value(), tf.int64)
+
+    def one_pass(epoch_value: tf.Tensor) -> tf.data.Dataset:
+        pass_seed = tf.random.experimental.stateless_fold_in(base, epoch_value)
+        dataset = example_stage(source, options, plan, pass_seed)
+        return batch_stage(dataset, source, options, plan, pass_seed)
+
+    dataset = tf.data.Dataset.range(1).map(read_epoch).flat_map(one_pass)
+    if source.size is not None:
+        batches = source.size // options.batch_size
+        if not options.drop_remainder and source.size % options.batch_size:
+            batches += 1
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset
+
+
+def draw_seed() -> int:
+    """A fresh seed for a pipeline given none (passes still follow the epoch variable)."""
+    return int(np.random.default_rng().integers(0, 2**31 - 1))
