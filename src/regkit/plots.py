@@ -22,7 +22,7 @@ from typing import Any
 from regkit._checks import invalid
 from regkit._io import atomic_write_bytes
 
-__all__ = ["load_history", "plot_history", "plot_report"]
+__all__ = ["LOG_FIELDS", "load_history", "plot_history", "plot_report", "plot_sweep"]
 
 _NORM_SUFFIX = "_kernel_norm"
 
@@ -190,13 +190,113 @@ def _save_png(fig: Any, path: Path) -> Path:
     return atomic_write_bytes(path, buffer.getvalue(), sync=False)
 
 
+# ---------------------------------------------------------------------------- report helpers
+#: Swept fields that are strengths: drawn on a log axis.
+LOG_FIELDS = frozenset({"l1", "l2", "weight_decay", "learning_rate"})
+
+
+def _robust_top(series: Sequence[Sequence[float]]) -> float | None:
+    """A y-axis top that the healthy curves set: 3x the median first-epoch value or the
+    largest value of the runs that stay below it, whichever is larger."""
+    firsts = sorted(v[0] for v in series if v and math.isfinite(v[0]))
+    if not firsts:
+        return None
+    limit = 3.0 * firsts[len(firsts) // 2]
+    tame = [x for v in series for x in v if math.isfinite(x) and x <= limit]
+    return max([*tame, firsts[0]]) * 1.05 if tame else None
+
+
+def _seed_handles(seeds: Sequence[int]) -> list[Any]:
+    """Legend entries that explain the per-seed lines (none for one seed)."""
+    from matplotlib.lines import Line2D
+
+    if len(seeds) < 2:
+        return []
+    listed = ", ".join(map(str, seeds))
+    return [
+        Line2D([], [], color="0.3", lw=0.8, alpha=0.5, label=f"one seed (seeds {listed})"),
+        Line2D([], [], color="0.3", lw=1.8, label=f"mean over {len(seeds)} seeds"),
+    ]
+
+
+def _mean_curve(curves: Sequence[Sequence[float]]) -> list[float]:
+    """The per-epoch mean over the curves that reach each epoch (finite values only)."""
+    length = max((len(c) for c in curves), default=0)
+    out = []
+    for e in range(length):
+        values = [c[e] for c in curves if e < len(c) and math.isfinite(c[e])]
+        if len(values) < len([c for c in curves if e < len(c)]) or not values:
+            break
+        out.append(sum(values) / len(values))
+    return out
+
+
+def _draw_variant(
+    ax: Any, curves: list[list[float]], style: str, color: str, top: float | None
+) -> bool:
+    """Draws each seed's curve (thin when several) and their mean; returns True if clipped."""
+    several = len(curves) > 1
+    clipped = False
+    for values in curves:
+        epochs = list(range(1, len(values) + 1))
+        shown = [v if math.isfinite(v) else math.nan for v in values]
+        if top is not None:
+            over = [(e, v) for e, v in zip(epochs, shown, strict=True) if v > top]
+            if over:
+                clipped = True
+                ax.plot([e for e, _ in over], [top] * len(over), "^", color=color, ms=5)
+            shown = [min(v, top) if math.isfinite(v) else math.nan for v in shown]
+        ax.plot(
+            epochs,
+            shown,
+            style,
+            color=color,
+            lw=0.8 if several else 1.6,
+            alpha=0.35 if several else 1.0,
+        )
+        bad = [i for i, v in enumerate(values) if not math.isfinite(v)]
+        if bad and bad[0] > 0:  # diverged: an x at the last finite point
+            last = bad[0]
+            ax.plot([last], [shown[last - 1]], "x", color=color, ms=8, mew=2)
+    if several:
+        mean = _mean_curve(curves)
+        if top is not None:
+            mean = [min(v, top) for v in mean]
+        ax.plot(range(1, len(mean) + 1), mean, style, color=color, lw=1.8)
+    return clipped
+
+
+def _legend(
+    fig: Any,
+    names: Sequence[str],
+    colors: Sequence[str],
+    seeds: Sequence[int],
+    extra: Sequence[tuple[str, str]],
+) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=c, lw=2, label=n) for n, c in zip(names, colors, strict=True)]
+    handles += [
+        Line2D([], [], color="0.3", ls="-", label="train"),
+        Line2D([], [], color="0.3", ls="--", label="validation"),
+        *_seed_handles(seeds),
+    ]
+    for marker, label in extra:
+        handles.append(Line2D([], [], color="0.3", ls="", marker=marker, label=label))
+    fig.legend(handles=handles, fontsize="small", loc="outside right upper")
+
+
 def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     """Draws the curves of all variants of a comparison overlaid, and their weight norms.
 
-    Writes `curves.png` (loss and accuracy per epoch: train solid, validation dashed,
-    one colour per variant, one line per seed, a dot at each variant's best epoch) and,
-    when the histories hold `WeightNormLogger` logs, `weight_norms.png` (global kernel
-    norm per epoch). `Report.plot` calls this.
+    Writes `curves.png` (loss and accuracy per epoch: one colour per variant, train solid,
+    validation dashed; with several seeds a thin line per seed and a thick one for their
+    mean; a dot at each seed's best epoch, an x where a run diverged, a triangle where a
+    curve leaves the axes), `weight_norms.png` when the histories hold `WeightNormLogger`
+    logs (global kernel norm per epoch) and, for a sweep, `sweep.png` (see `plot_sweep`).
+    A diverging run never sets the axes: the loss axis is sized by the healthy curves and
+    values above it are clipped and marked. Epoch ticks are integers. `Report.plot` calls
+    this.
 
     Args:
         report: A `regkit.experiments.Report`.
@@ -215,69 +315,233 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     """
     try:
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
     except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
         raise ImportError("plot_report needs matplotlib: `pip install regkit[plots]`.") from err
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    colors = [f"C{i % 10}" for i in range(len(report.variants))]
+    names = list(report.variants)
+    colors = [f"C{i % 10}" for i in range(len(names))]
+    seeds = list(report.seeds)
     written: list[Path] = []
 
-    fig = Figure(figsize=(12, 4.5), layout="constrained")
+    fig = Figure(figsize=(14, 4.8), layout="constrained")
     axes = fig.subplots(1, 2)
-    for name, color in zip(report.variants, colors, strict=True):
-        for k, run in enumerate(report.runs_for(name)):
-            acc_key = next(iter(_accuracy_keys(run.history)), None)
-            for ax, key in ((axes[0], "loss"), (axes[1], acc_key)):
-                if key is None:
-                    continue
-                for prefix, style in (("", "-"), ("val_", "--")):
-                    values = run.history.get(prefix + key)
-                    if not values:
-                        continue
-                    label = None
-                    if k == 0:
-                        label = f"{name} ({'validation' if prefix else 'train'})"
-                    ax.plot(
-                        range(1, len(values) + 1),
-                        values,
-                        style,
-                        color=color,
-                        alpha=1.0 if k == 0 else 0.45,
-                        label=label,
-                    )
-            if run.best_epoch is not None and k == 0 and run.val_loss is not None:
-                axes[0].plot([run.best_epoch], [run.val_loss], "o", color=color)
+    loss_series = [
+        run.history.get(key, [])
+        for name in names
+        for run in report.runs_for(name)
+        for key in ("loss", "val_loss")
+    ]
+    top = _robust_top(loss_series)
+    clipped = diverged = False
+    for name, color in zip(names, colors, strict=True):
+        runs = report.runs_for(name)
+        acc_key = next((k for r in runs for k in _accuracy_keys(r.history)), None)
+        for ax, key, limit in ((axes[0], "loss", top), (axes[1], acc_key, None)):
+            if key is None:
+                continue
+            for prefix, style in (("", "-"), ("val_", "--")):
+                curves = [list(r.history.get(prefix + key, [])) for r in runs]
+                curves = [c for c in curves if c]
+                if curves:
+                    clipped |= _draw_variant(ax, curves, style, color, limit)
+        for run in runs:
+            diverged |= run.status == "diverged"
+            if run.best_epoch is not None and run.val_loss is not None:
+                y = run.val_loss if top is None else min(run.val_loss, top)
+                axes[0].plot([run.best_epoch], [y], "o", color=color, ms=5)
+    extra = [("o", "best epoch (lowest validation loss)")]
+    if diverged:
+        extra.append(("x", "diverged (loss or weights NaN/inf)"))
+    if clipped:
+        extra.append(("^", "off the scale (clipped)"))
     for ax, title in ((axes[0], "Loss"), (axes[1], "Accuracy")):
         ax.set_title(title)
         ax.set_xlabel("Epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        if ax.has_data():
-            ax.legend(fontsize="small")
+    if top is not None:
+        axes[0].set_ylim(bottom=0, top=top)
+    if axes[1].has_data():
+        axes[1].set_ylim(-0.02, 1.02)
+    if axes[0].has_data():
+        _legend(fig, names, colors, seeds, extra)
     fig.suptitle(report.title())
     written.append(_save_png(fig, directory / "curves.png"))
 
-    norms = {
-        name: [run.weight_norm_history() for run in report.runs_for(name)]
-        for name in report.variants
-    }
+    norms = {name: [run.weight_norm_history() for run in report.runs_for(name)] for name in names}
     if any(h for hs in norms.values() for h in hs):
-        fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+        fig = Figure(figsize=(8.5, 4.5), layout="constrained")
         ax = fig.subplots()
-        for name, color in zip(report.variants, colors, strict=True):
-            for k, values in enumerate(norms[name]):
-                if values:
-                    ax.plot(
-                        range(1, len(values) + 1),
-                        values,
-                        color=color,
-                        alpha=1.0 if k == 0 else 0.45,
-                        label=name if k == 0 else None,
-                    )
+        norm_top = _robust_top([h for hs in norms.values() for h in hs])
+        norm_clipped = False
+        for name, color in zip(names, colors, strict=True):
+            curves = [h for h in norms[name] if h]
+            if curves:
+                norm_clipped |= _draw_variant(ax, curves, "-", color, norm_top)
         ax.set_title("Global kernel L2 norm")
         ax.set_xlabel("Epoch")
         ax.set_ylabel("‖W‖₂ (all conv/dense kernels)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if norm_top is not None:
+            ax.set_ylim(bottom=0, top=norm_top)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        from matplotlib.lines import Line2D
+
+        handles = [
+            Line2D([], [], color=c, lw=2, label=n) for n, c in zip(names, colors, strict=True)
+        ]
+        handles += _seed_handles(seeds)
+        if norm_clipped:
+            handles.append(
+                Line2D([], [], color="0.3", ls="", marker="^", label="off the scale (clipped)")
+            )
+        fig.legend(handles=handles, fontsize="small", loc="outside right upper")
         written.append(_save_png(fig, directory / "weight_norms.png"))
+    sweep = plot_sweep(report, directory)
+    if sweep is not None:
+        written.append(sweep)
     return written
+
+
+def _sweep_axis(ax: Any, field: str, values: Sequence[Any]) -> Any:
+    """Sets the x-axis for a swept field; returns a function value -> x position."""
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not numeric:
+        labels = [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+        ax.set_xticks(range(len(values)), labels)
+        ax.set_xlim(-0.5, len(values) - 0.5)
+        return lambda v: values.index(v)
+    positive = [float(v) for v in values if float(v) > 0]
+    if field in LOG_FIELDS and positive:
+        if len(positive) < len(values):  # 0 is swept too: linear near 0, log beyond
+            ax.set_xscale("symlog", linthresh=min(positive), linscale=0.5)
+        else:
+            ax.set_xscale("log")
+        ax.set_xticks([float(v) for v in values], [f"{float(v):g}" for v in values])
+        ax.minorticks_off()
+    return float
+
+
+def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
+    """Draws `sweep.png` for a report with a sweep: figures against the swept value.
+
+    Left: validation (circles, solid) and test accuracy (squares, dashed); right: the
+    generalization gap (train - validation accuracy). One colour per base variant, the mean
+    over seeds with its Student-t 95% interval as error bars, and each seed as a small dot.
+    Strengths (`l1`, `l2`, `weight_decay`, `learning_rate`) get a log axis (linear
+    around 0 when 0 is swept too). A value whose every run diverged is marked with an x.
+
+    Args:
+        report: A `regkit.experiments.Report` whose config has a sweep (its
+            `sweep_points()` gives the figures).
+        directory: Where to write the image.
+
+    Returns:
+        The path written, or None when the report has no sweep.
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+    """
+    points = report.sweep_points() if hasattr(report, "sweep_points") else []
+    if not points:
+        return None
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
+    except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
+        raise ImportError("plot_sweep needs matplotlib: `pip install regkit[plots]`.") from err
+
+    fields = list((report.config.get("sweep") or {}).get("fields") or points[0]["values"])
+    field = fields[0]
+    values = list(dict.fromkeys(p["values"][field] for p in points))
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for p in points:
+        others = ", ".join(
+            f"{f}={p['values'][f]:g}"
+            if isinstance(p["values"][f], float)
+            else f"{f}={p['values'][f]}"
+            for f in fields[1:]
+        )
+        groups.setdefault(str(p["base"]) + (f" ({others})" if others else ""), []).append(p)
+
+    fig = Figure(figsize=(12, 4.8), layout="constrained")
+    axes = fig.subplots(1, 2)
+    position = None
+    for ax in axes:
+        position = _sweep_axis(ax, field, values)
+    if position is None:  # pragma: no cover - two axes always
+        return None
+    n_seeds = len(report.seeds)
+    failed_marked = False
+    for i, members in enumerate(groups.values()):
+        color = f"C{i % 10}"
+        for ax, metric, marker, style in (
+            (axes[0], "val_accuracy", "o", "-"),
+            (axes[0], "test_accuracy", "s", "--"),
+            (axes[1], "generalization_gap", "o", "-"),
+        ):
+            xs, ys, lo, hi = [], [], [], []
+            for p in members:
+                x = position(p["values"][field])
+                entry = p[metric]
+                for v in entry["values"]:
+                    ax.plot([x], [v], ".", color=color, alpha=0.35, ms=4)
+                if entry["mean"] is None:
+                    if metric != "test_accuracy":
+                        ax.plot(
+                            [x],
+                            [0.0],
+                            "x",
+                            color=color,
+                            ms=9,
+                            mew=2,
+                        )
+                        failed_marked = True
+                    continue
+                xs.append(x)
+                ys.append(entry["mean"])
+                ci = entry["ci95"] or [entry["mean"], entry["mean"]]
+                lo.append(entry["mean"] - ci[0])
+                hi.append(ci[1] - entry["mean"])
+            if xs:
+                ax.errorbar(
+                    xs, ys, yerr=[lo, hi], fmt=marker + style, color=color, capsize=3, ms=5, lw=1.5
+                )
+    low, high = axes[0].get_ylim()
+    axes[0].set_ylim(low, min(high, 1.005))  # intervals may reach past 1: accuracy cannot
+    axes[0].set_title("Accuracy against " + field)
+    axes[0].set_ylabel("accuracy")
+    axes[1].set_title("Generalization gap (train - validation accuracy)")
+    axes[1].set_ylabel("gap")
+    axes[1].axhline(0.0, color="0.5", lw=0.8)
+    for ax in axes:
+        ax.set_xlabel(field)
+        ax.grid(alpha=0.3)
+    handles = [
+        Line2D([], [], color=f"C{i % 10}", lw=2, label=label) for i, label in enumerate(groups)
+    ]
+    handles += [
+        Line2D([], [], color="0.3", marker="o", ls="-", label="validation accuracy"),
+        Line2D([], [], color="0.3", marker="s", ls="--", label="test accuracy"),
+        Line2D([], [], color="0.3", marker=".", ls="", alpha=0.5, label="one seed"),
+    ]
+    if n_seeds > 1:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color="0.3",
+                ls="",
+                marker="|",
+                ms=10,
+                label=f"mean and 95% CI over {n_seeds} seeds",
+            )
+        )
+    if failed_marked:
+        handles.append(Line2D([], [], color="0.3", ls="", marker="x", label="every run diverged"))
+    fig.legend(handles=handles, fontsize="small", loc="outside right upper")
+    fig.suptitle(f"{report.title()}: sweep over {', '.join(fields)}")
+    return _save_png(fig, Path(directory) / "sweep.png")

@@ -395,3 +395,123 @@ def warning_lines(report: Any, warnings_of: Any) -> list[str]:
     if not items:
         return []
     return ["## Warnings", "", *items, ""]
+
+
+# ---------------------------------------------------------------------------- the report
+def warnings_for(report: Any, run: Any) -> list[str]:
+    """`run_warnings` for one run of `report`, with its variant's settings and class count."""
+    variant = report.variants.get(run.variant)
+    reg = getattr(variant, "reg", None)
+    return run_warnings(
+        run,
+        num_classes=(report.config or {}).get("num_classes"),
+        batch_norm=bool(reg is not None and (reg.batch_norm or reg.head_batch_norm)),
+        penalty=bool(reg is not None and reg.has_penalty),
+    )
+
+
+def annotate(report: Any) -> None:
+    """Sets every run's `warnings` (derived from its history: the same on every call)."""
+    for run in report.runs:
+        if hasattr(run, "warnings"):
+            run.warnings = warnings_for(report, run)
+
+
+def add_statistics(report: Any, variants: dict[str, Any], metrics: Sequence[str]) -> None:
+    """Adds `"ci95"`, `"vs_reference"` and each run's `"warnings"` to report.json's variants.
+
+    Args:
+        report: The `Report`.
+        variants: `to_dict()["variants"]`, updated in place.
+        metrics: The metrics that get an interval.
+    """
+    names = list(report.variants)
+    if not names:
+        return
+    reference = names[0]
+    ref_runs = report.runs_for(reference)
+    for name in names:
+        runs = report.runs_for(name)
+        entry = variants[name]
+        entry["ci95"] = intervals(runs, metrics)
+        if name != reference:
+            entry["vs_reference"] = reference_comparison(reference, ref_runs, runs)
+        for data, run in zip(entry.get("runs", []), runs, strict=False):
+            data["warnings"] = warnings_for(report, run)
+            if hasattr(run, "warnings"):
+                run.warnings = list(data["warnings"])
+
+
+def report_sections(report: Any) -> list[str]:
+    """The markdown sections after the main table: statistics, sweep, warnings."""
+    return [
+        *statistics_lines(report),
+        *sweep_lines(report),
+        *warning_lines(report, lambda run: warnings_for(report, run)),
+    ]
+
+
+def status_cell(report: Any, name: str) -> str:
+    """A variant's status, with the number of warnings its runs carry ("ok, 2 warnings")."""
+    status = report.status(name)
+    count = sum(len(warnings_for(report, run)) for run in report.runs_for(name))
+    if count:
+        status += f", {count} warning{'s' if count > 1 else ''}"
+    return status
+
+
+#: The terminal table's columns: (metric, header, kind); report.md has the full table.
+TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("val_accuracy", "Val acc", "acc"),
+    ("generalization_gap", "Gap", "gap"),
+    ("test_accuracy", "Test acc", "acc"),
+    ("reg_loss_share", "Penalty", "pct"),
+    ("best_epoch", "Best", "int"),
+)
+
+
+def _compact(value: float | None, std: float | None, kind: str, several: bool) -> str:
+    if value is None:
+        return "—"
+    text = {
+        "acc": f"{value:.4f}",
+        "gap": f"{value:+.4f}",
+        "pct": f"{100 * value:.0f}%",
+        "int": f"{value:.0f}" if not several or not std else f"{value:.1f}",
+    }[kind]
+    if several and std:
+        text += {"acc": f"±{std:.4f}", "gap": f"±{std:.4f}", "pct": f"±{100 * std:.0f}%"}.get(
+            kind, f"±{std:.1f}"
+        )
+    return text
+
+
+def terminal_table(report: Any, *, width: int = 24) -> str:
+    """The report as a plain table that fits a terminal (about 100-120 characters).
+
+    Variant, validation and test accuracy, gap, penalty share, best epoch and status
+    (mean ± std over seeds); the wide table with every figure is in report.md.
+    """
+    from regkit.experiments.tables import shorten
+
+    summary = report.summary()
+    several = len(report.seeds) > 1
+    rows = [["Variant", *(h for _, h, _ in TERMINAL_COLUMNS), "Status"]]
+    for name, entry in summary.items():
+        row = [shorten(name, width)]
+        for metric, _, kind in TERMINAL_COLUMNS:
+            row.append(_compact(entry["mean"][metric], entry["std"][metric], kind, several))
+        row.append(shorten(status_cell(report, name), 36))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    last = len(widths) - 1
+    lines = []
+    for r, row in enumerate(rows):
+        cells = [
+            text.ljust(widths[i]) if i in (0, last) else text.rjust(widths[i])
+            for i, text in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if r == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

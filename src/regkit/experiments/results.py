@@ -28,6 +28,13 @@ from typing import Any
 from regkit._checks import invalid
 from regkit._io import atomic_write_text
 from regkit.config import Regularization
+from regkit.experiments.analysis import (
+    add_statistics,
+    report_sections,
+    status_cell,
+    sweep_points,
+    terminal_table,
+)
 from regkit.experiments.tables import COLUMNS, align_table, format_cell, shorten
 
 __all__ = ["ACCURACY_KEYS", "METRICS", "STATUSES", "Report", "RunResult", "Variant"]
@@ -444,7 +451,7 @@ class Report:
             row = [name, entry["description"]]
             for metric, _, kind in COLUMNS:
                 row.append(format_cell(entry["mean"][metric], entry["std"][metric], kind, several))
-            status = entry["status"]
+            status = status_cell(self, name)
             errors = [r.error for r in self.runs_for(name) if r.error]
             if errors:
                 status += ": " + shorten(errors[0], 80)
@@ -476,8 +483,19 @@ class Report:
             parts.append(f"BN momentum {c['bn_momentum']}")
         return ", ".join(parts)
 
+    def sweep_points(self) -> list[dict[str, Any]]:
+        """For a sweep: each swept variant's base, values and figures over seeds.
+
+        See `regkit.experiments.analysis.sweep_points`; empty without a sweep.
+        """
+        return sweep_points(self)
+
     def to_markdown(self) -> str:
         """A markdown report: title, configuration, one table row per variant, notes.
+
+        After the table: 95% intervals over seeds and the paired comparison of each
+        variant with the first (the reference), or a plain statement that one seed gives
+        no interval; a sweep table; and the runs' warnings.
 
         A variant whose loss went NaN/inf says `diverged` in its Status cell.
         """
@@ -506,12 +524,13 @@ class Report:
                 "",
                 *(f"- {note}" for note in notes),
                 "",
+                *report_sections(self),
             ]
         )
 
     def __str__(self) -> str:
         lines = [self.title(), self._config_line(), ""]
-        lines.append(align_table(self._table_rows(), markdown=False))
+        lines.append(terminal_table(self))
         if not self.complete:
             lines += ["", "(partial: the comparison is still running or was stopped)"]
         return "\n".join(lines)
@@ -520,8 +539,11 @@ class Report:
         """JSON-ready dict: config, seeds, versions, and per variant its figures and runs.
 
         Each variant entry holds the mean figures at the top level (`generalization_gap`,
-        `val_accuracy`, ...), their standard deviations under `"std"`, and every run
-        (with its history) under `"runs"`.
+        `val_accuracy`, ...), their standard deviations under `"std"`, their Student-t
+        95% intervals under `"ci95"` (`[lo, hi]`, None with fewer than two seeds), for all
+        but the first variant `"vs_reference"` (test accuracy paired over seeds with the
+        first: `metric`, `reference`, `mean_diff`, `ci95`, `p_value`), and every run
+        (with its history and `"warnings"`) under `"runs"`.
         """
         summary = self.summary()
         variants: dict[str, Any] = {}
@@ -535,6 +557,7 @@ class Report:
                 "std": entry["std"],
                 "runs": [r.to_dict() for r in self.runs_for(name)],
             }
+        add_statistics(self, variants, METRICS)
         return {
             "regkit_report": 1,
             "created": self.created,
