@@ -21,6 +21,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "Regularization": "regkit.config",
     "auto_bn_momentum": "regkit.config",
     "apply_regularization": "regkit.regularization",
+    "load_model": "regkit.regularization",
     "conv_block": "regkit.blocks",
     "inverted_residual": "regkit.blocks",
     "dense_head": "regkit.blocks",
@@ -50,6 +51,7 @@ __all__ = [
     "dense_head",
     "device",
     "inverted_residual",
+    "load_model",
     "plots",
 ]
 
@@ -59,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from regkit.config import Regularization, auto_bn_momentum
     from regkit.experiments import Report, Variant, compare
     from regkit.models import build_cnn, build_mobilenet_v2
-    from regkit.regularization import apply_regularization
+    from regkit.regularization import apply_regularization, load_model
     from regkit.training import compile_model
 
 

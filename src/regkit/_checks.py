@@ -13,17 +13,24 @@ from typing import Any
 
 __all__ = [
     "check_bool",
+    "check_bounded_int",
     "check_choice",
     "check_finite_float",
     "check_float_range",
     "check_folder_name",
     "check_input_shape",
     "check_int_sequence",
+    "check_keras_file",
+    "check_keras_model",
+    "check_model_size",
     "check_name",
     "check_nonnegative_int",
+    "check_num_classes",
+    "check_optional_list",
     "check_poolable",
     "check_positive_float",
     "check_positive_int",
+    "check_strategy",
     "check_tensor_rank",
     "invalid",
 ]
@@ -61,9 +68,17 @@ def check_positive_int(arg: str, value: Any, *, minimum: int = 1) -> int:
 
 
 def check_int_sequence(
-    arg: str, value: Any, *, allow_empty: bool = False, minimum: int = 1
+    arg: str,
+    value: Any,
+    *,
+    allow_empty: bool = False,
+    minimum: int = 1,
+    maximum: int | None = None,
 ) -> tuple[int, ...]:
-    """Returns `value` as a tuple of ints >= `minimum` (a single int counts as a 1-tuple)."""
+    """Returns `value` as a tuple of ints >= `minimum` (a single int counts as a 1-tuple).
+
+    With `maximum`, each int must also be <= `maximum`.
+    """
     if _is_int(value):
         value = (value,)
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
@@ -76,6 +91,8 @@ def check_int_sequence(
         raise invalid(arg, "a non-empty sequence of positive ints", value)
     if not all(_is_int(v) and int(v) >= minimum for v in items):
         raise invalid(arg, f"a sequence of ints >= {minimum}", value)
+    if maximum is not None and any(int(v) > maximum for v in items):
+        raise invalid(arg, f"a sequence of ints <= {maximum}", value)
     return tuple(int(v) for v in items)
 
 
@@ -281,6 +298,13 @@ def check_input_shape(
     if len(shape) != 3:
         raise invalid("input_shape", "a tuple (height, width, channels) of length 3", input_shape)
     h, w, c = shape
+    if _is_int(h) and int(h) in (1, 3, 4) and _is_int(c) and 4 < int(c) <= MAX_SIZE:
+        raise ValueError(
+            f"Invalid value for argument `input_shape`: {shape} looks channels-first "
+            f"({h} channels of {w}x{c} images); regkit models are channels-last, "
+            f"(height, width, channels): pass input_shape=({w}, {c}, {h}) and transpose "
+            f"images with np.transpose(x, (0, 2, 3, 1)). Received: input_shape={shape}"
+        )
     for dim in (h, w):
         if dim is None and allow_none_spatial:
             continue
@@ -294,13 +318,6 @@ def check_input_shape(
     if not _is_int(c) or not 1 <= int(c) <= MAX_SIZE:
         what = f"channels <= {MAX_SIZE}" if _is_int(c) and int(c) > 0 else "channels >= 1"
         raise invalid("input_shape", f"a tuple (height, width, channels) with {what}", shape)
-    if _is_int(h) and int(h) in (1, 3, 4) and int(c) > 4:
-        raise ValueError(
-            f"Invalid value for argument `input_shape`: {shape} looks channels-first "
-            f"({h} channels of {w}x{c} images); regkit models are channels-last, "
-            f"(height, width, channels): pass input_shape=({w}, {c}, {h}) and transpose "
-            f"images with np.transpose(x, (0, 2, 3, 1)). Received: input_shape={shape}"
-        )
     return (
         None if h is None else int(h),
         None if w is None else int(w),
@@ -352,4 +369,146 @@ def check_folder_name(arg: str, value: Any, *, reserved: Iterable[str] = ()) -> 
     names = tuple(reserved)
     if value.lower() in {r.lower() for r in names}:
         raise invalid(arg, f"a name other than the study's own files ({', '.join(names)})", value)
+    return value
+
+
+# ----------------------------------------------------------------------------------------
+# Model sizes (regkit.blocks, regkit.models): refused up front, before Keras allocates.
+
+#: More parameters than this (16 GiB of float32) is beyond what regkit's builders are for.
+MAX_PARAMETERS = 2**32
+#: Widths (filters, units, classes) above this (a million channels) are refused.
+MAX_WIDTH = 2**20
+#: More activations than this per example (64 GiB of float32) likewise.
+MAX_ACTIVATIONS = 2**34
+#: More layers than this would take minutes just to build.
+MAX_LAYERS = 10_000
+
+
+def _largest(value: Any) -> float:
+    """The largest number inside `value` (ints, floats, nested tuples); 0 for anything else."""
+    if isinstance(value, bool):
+        return 0.0
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, (tuple, list)):
+        return max((_largest(v) for v in value), default=0.0)
+    return 0.0
+
+
+def check_model_size(
+    arguments: dict[str, Any], *, parameters: float, activations: float = 0, layers: float = 0
+) -> None:
+    """Refuses a model no machine could hold, naming the argument that makes it so.
+
+    Args:
+        arguments: The size arguments that went into the estimate, name -> value; the
+            error names the one holding the largest number.
+        parameters: Estimated parameter count.
+        activations: Estimated activations per example (the largest layer output).
+        layers: Estimated layer count.
+
+    Raises:
+        ValueError: An estimate exceeds `MAX_PARAMETERS`, `MAX_ACTIVATIONS` or `MAX_LAYERS`.
+    """
+    for what, count, limit in (
+        ("parameters", parameters, MAX_PARAMETERS),
+        ("activations per example", activations, MAX_ACTIVATIONS),
+        ("layers", layers, MAX_LAYERS),
+    ):
+        if count > limit:
+            arg = max(arguments, key=lambda name: _largest(arguments[name]))
+            raise ValueError(
+                f"Invalid value for argument `{arg}`: the model would have about "
+                f"{count:.3g} {what}, more than any machine holds or builds in reasonable "
+                f"time (limit {limit:.3g}); check "
+                f"{', '.join(f'`{name}`' for name in arguments)}. "
+                f"Received: {arg}={arguments[arg]!r}"
+            )
+
+
+def check_num_classes(value: Any, output: str) -> int:
+    """Returns `num_classes` as int; a softmax over one class is refused (it is always 1)."""
+    number = check_positive_int("num_classes", value)
+    if number > MAX_WIDTH:
+        raise invalid("num_classes", f"an int <= {MAX_WIDTH}", value)
+    if number == 1 and output == "softmax":
+        raise ValueError(
+            "Invalid value for argument `num_classes`: a softmax over one class always "
+            "outputs 1. For a binary problem use output='sigmoid' (one unit giving P(class "
+            "1), with num_classes=1 or 2), or num_classes=2 with the softmax. Received: "
+            "num_classes=1 with output='softmax'"
+        )
+    return number
+
+
+def check_keras_file(arg: str, value: Any) -> Any:
+    """Returns `value` as a `Path` to an existing ``.keras`` file; raises naming `arg`."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a path to a .keras file. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    path = Path(value)
+    if path.suffix != ".keras":
+        raise invalid(
+            arg,
+            "a '.keras' file (a '.weights.h5' file loads into a built model with "
+            "`model.load_weights`)",
+            os.fspath(value),
+        )
+    if not path.is_file():
+        raise invalid(arg, "an existing .keras file", os.fspath(value))
+    return path
+
+
+def check_keras_model(arg: str, value: Any, *, built: bool = False) -> Any:
+    """Returns `value`; TypeError unless a `keras.Model` (ValueError if `built` and it is not)."""
+    import keras
+
+    if not isinstance(value, keras.Model):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a keras.Model. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    if built and not value.built:
+        raise ValueError(
+            f"Invalid value for argument `{arg}`: the model is not built, so it has no "
+            f"weights yet. Build it first (call it on a batch, or give it a keras.Input). "
+            f"Received: {arg}={value.name!r}"
+        )
+    return value
+
+
+def check_optional_list(arg: str, value: Any, *, of: str = "items") -> list[Any] | None:
+    """Returns None or `value` as a list; TypeError unless None or a list/tuple (not a str)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected None or a list of {of}. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    return list(value)
+
+
+def check_bounded_int(arg: str, value: Any, *, minimum: int = 1, maximum: int = MAX_SIZE) -> int:
+    """Returns `value` as int; TypeError unless an int, ValueError unless in [min, max]."""
+    number = check_positive_int(arg, value, minimum=minimum)
+    if number > maximum:
+        raise invalid(arg, f"an int <= {maximum}", value)
+    return number
+
+
+def check_strategy(arg: str, value: Any) -> Any:
+    """Returns `value`; TypeError unless None or something with a `scope()` (a tf.distribute
+    strategy)."""
+    if value is not None and not callable(getattr(value, "scope", None)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected None or a tf.distribute.Strategy. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
     return value

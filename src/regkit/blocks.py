@@ -7,15 +7,21 @@ back without `custom_objects`.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import keras
 
 from regkit._checks import (
+    MAX_WIDTH,
     check_bool,
+    check_bounded_int,
     check_choice,
     check_int_sequence,
+    check_model_size,
+    check_num_classes,
     check_poolable,
     check_positive_int,
     check_tensor_rank,
@@ -28,19 +34,42 @@ __all__ = [
     "NORM_ORDERS",
     "OUTPUTS",
     "POOLINGS",
+    "NormOrder",
+    "Output",
+    "Pooling",
     "batch_norm",
     "conv_block",
     "dense_head",
     "inverted_residual",
     "make_divisible",
+    "output_units",
 ]
 
+#: Where BatchNorm sits relative to the activation.
+NormOrder = Literal["conv-act-bn", "conv-bn-act"]
+#: What the classifier outputs: class probabilities (softmax), independent per-class
+#: probabilities (sigmoid: binary or multi-label) or logits.
+Output = Literal["softmax", "sigmoid", "logits"]
+#: How a head flattens a feature map.
+Pooling = Literal["flatten", "avg", "max"]
+
 #: Valid `norm_order` values: where BatchNorm sits relative to the activation.
-NORM_ORDERS = ("conv-act-bn", "conv-bn-act")
+NORM_ORDERS: tuple[NormOrder, ...] = ("conv-act-bn", "conv-bn-act")
 #: Valid `output` values of the classifier.
-OUTPUTS = ("softmax", "logits")
+OUTPUTS: tuple[Output, ...] = ("softmax", "sigmoid", "logits")
 #: Valid `pooling` values of `dense_head` (None: the input is already flat).
-POOLINGS = ("flatten", "avg", "max", None)
+POOLINGS: tuple[Pooling | None, ...] = ("flatten", "avg", "max", None)
+
+
+def output_units(num_classes: int, output: str) -> int:
+    """Units of the final Dense: one for a binary sigmoid (``num_classes`` 1 or 2), else
+    ``num_classes`` (softmax and logits over the classes, or one sigmoid per label)."""
+    return 1 if output == "sigmoid" and num_classes <= 2 else num_classes
+
+
+def _dims(x: Any) -> tuple[int, ...]:
+    """The known dimensions of `x` after the batch (unknown ones count as 1)."""
+    return tuple(1 if d is None else int(d) for d in tuple(x.shape)[1:])
 
 
 def _block_name(name: str | None, prefix: str) -> str:
@@ -65,7 +94,7 @@ def conv_block(
     convs: int = 2,
     kernel_size: int = 3,
     reg: Regularization | str | None = None,
-    norm_order: str = "conv-act-bn",
+    norm_order: NormOrder = "conv-act-bn",
     pool: bool = True,
     name: str | None = None,
 ) -> Any:
@@ -102,14 +131,22 @@ def conv_block(
         (None, 16, 16, 32)
     """
     reg = Regularization.coerce(reg)
-    filters = check_positive_int("filters", filters)
-    convs = check_positive_int("convs", convs)
-    kernel_size = check_positive_int("kernel_size", kernel_size)
+    filters = check_bounded_int("filters", filters, maximum=MAX_WIDTH)
+    convs = check_bounded_int("convs", convs)
+    kernel_size = check_bounded_int("kernel_size", kernel_size)
     check_choice("norm_order", norm_order, NORM_ORDERS)
     check_tensor_rank("x", x, 4)
     pool = check_bool("pool", pool)
     if pool:
         check_poolable(x, 1, arg="x")
+    height, width, channels = _dims(x)
+    check_model_size(
+        {"filters": filters, "convs": convs, "kernel_size": kernel_size, "x": tuple(x.shape)},
+        parameters=kernel_size**2 * (channels + (convs - 1) * filters) * filters
+        + 4 * convs * filters,
+        activations=height * width * filters,
+        layers=3 * convs,
+    )
     name = _block_name(name, "conv_block")
 
     for j in range(1, convs + 1):
@@ -215,8 +252,8 @@ def inverted_residual(
         (None, 16, 16, 24)
     """
     reg = Regularization.coerce(reg)
-    filters = check_positive_int("filters", filters)
-    expansion = check_positive_int("expansion", expansion)
+    filters = check_bounded_int("filters", filters, maximum=MAX_WIDTH)
+    expansion = check_bounded_int("expansion", expansion)
     stride = check_positive_int("stride", stride)
     check_choice("stride", stride, (1, 2))
     check_tensor_rank("x", x, 4)
@@ -227,6 +264,14 @@ def inverted_residual(
             "Invalid value for argument `x`: the channel dimension must be known. "
             f"Received: x with shape {tuple(x.shape)}"
         )
+    height, width, _ = _dims(x)
+    hidden = expansion * in_channels
+    check_model_size(
+        {"filters": filters, "expansion": expansion, "x": tuple(x.shape)},
+        parameters=hidden * (in_channels + 9 + filters) + 4 * (2 * hidden + filters),
+        activations=height * width * hidden,
+        layers=10,
+    )
     k_reg = kernel_regularizer(reg)
     dw_reg = k_reg if reg.regularize_depthwise else None
 
@@ -276,9 +321,9 @@ def dense_head(
     num_classes: int,
     *,
     units: Sequence[int] = (256,),
-    pooling: str | None = "flatten",
+    pooling: Pooling | None = "flatten",
     reg: Regularization | str | None = None,
-    output: str = "softmax",
+    output: Output = "softmax",
     name: str | None = None,
 ) -> Any:
     """A classifier head: pooling, hidden Dense(ReLU) layers with BN/Dropout, final Dense.
@@ -287,23 +332,28 @@ def dense_head(
     ``{name}_dense{k}`` (ReLU), ``{name}_bn{k}`` (if `reg.head_batch_norm`),
     ``{name}_dropout{k}`` (if `reg.head_dropout`); with no hidden layer, ``{name}_dropout``
     sits before the classifier; ``{name}_predictions``, which always computes in float32 so
-    that mixed precision never produces a float16 softmax.
+    that mixed precision never produces a float16 softmax or sigmoid.
 
     Args:
         x: A Keras tensor: rank 4 to be pooled, or rank 2 with ``pooling=None``.
-        num_classes: Number of classes (>= 1).
+        num_classes: Number of classes (>= 2 for a softmax; 1 or 2 for a binary sigmoid).
         units: Hidden layer widths (may be empty).
         pooling: ``"flatten"``, ``"avg"``, ``"max"``, or None for an already flat input.
         reg: A `Regularization`, a preset name or None. Hidden kernels get L1/L2; the final
             kernel too unless ``reg.regularize_output`` is False.
-        output: ``"softmax"`` (probabilities) or ``"logits"`` (linear).
+        output: ``"softmax"`` (class probabilities), ``"sigmoid"`` (independent
+            probabilities: one unit, P(class 1), for a binary problem with `num_classes` 1
+            or 2; one unit per label for multi-label with `num_classes` > 2) or
+            ``"logits"`` (linear).
         name: Layer-name prefix; a unique ``dense_head_<n>`` when None.
 
     Returns:
-        The output tensor, shape ``(batch, num_classes)``, float32.
+        The output tensor, shape ``(batch, units)``, float32, where units is
+        `num_classes`, or 1 for a binary sigmoid.
 
     Raises:
-        ValueError: `num_classes` < 1, a unit count < 1, or an unknown `pooling`/`output`.
+        ValueError: `num_classes` < 1 (or 1 with a softmax, which is always 1), a unit
+            count < 1, an unknown `pooling`/`output`, or sizes no machine holds.
 
     Example:
         >>> inputs = keras.Input((32, 32, 3))
@@ -312,16 +362,26 @@ def dense_head(
         (None, 10)
     """
     reg = Regularization.coerce(reg)
-    num_classes = check_positive_int("num_classes", num_classes)
-    units = check_int_sequence("units", units, allow_empty=True)
-    check_choice("pooling", pooling, POOLINGS)
     check_choice("output", output, OUTPUTS)
+    num_classes = check_num_classes(num_classes, output)
+    units = check_int_sequence("units", units, allow_empty=True, maximum=MAX_WIDTH)
+    check_choice("pooling", pooling, POOLINGS)
     name = _block_name(name, "dense_head")
 
     if pooling is None:
         check_tensor_rank("x", x, 2)
     else:
         check_tensor_rank("x", x, 4)
+    dims = _dims(x)
+    features = math.prod(dims) if pooling in ("flatten", None) else dims[-1]
+    widths = (features, *units, output_units(num_classes, output))
+    check_model_size(
+        {"num_classes": num_classes, "units": units, "x": tuple(x.shape)},
+        parameters=sum((a + 1) * b for a, b in itertools.pairwise(widths)),
+        activations=max(widths),
+        layers=3 * len(widths),
+    )
+    if pooling is not None:
         if pooling == "flatten":
             if None in tuple(x.shape)[1:]:
                 raise ValueError(
@@ -351,8 +411,8 @@ def dense_head(
         x = keras.layers.Dropout(reg.head_dropout, name=f"{name}_dropout")(x)
 
     return keras.layers.Dense(
-        num_classes,
-        activation="softmax" if output == "softmax" else None,
+        output_units(num_classes, output),
+        activation=None if output == "logits" else output,
         kernel_regularizer=kernel_regularizer(reg) if reg.regularize_output else None,
         bias_regularizer=bias_regularizer(reg) if reg.regularize_output else None,
         dtype="float32",

@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import keras
 
 from regkit._checks import (
+    MAX_WIDTH,
     check_bool,
+    check_bounded_int,
     check_choice,
     check_input_shape,
     check_int_sequence,
+    check_model_size,
     check_name,
+    check_num_classes,
     check_poolable,
     check_positive_float,
-    check_positive_int,
     invalid,
 )
 from regkit.blocks import (
     NORM_ORDERS,
     OUTPUTS,
+    NormOrder,
+    Output,
+    Pooling,
     batch_norm,
     conv_block,
     dense_head,
     inverted_residual,
     make_divisible,
+    output_units,
 )
 from regkit.config import Regularization
 from regkit.regularization import kernel_regularizer
@@ -60,6 +68,53 @@ MOBILENET_V2_STAGES: tuple[InvertedResidualSpec, ...] = (
 _MOBILENET_STEM_FILTERS = 32
 _MOBILENET_TOP_FILTERS = 1280
 _MOBILENET_MIN_SIZE = 32
+#: The scale of the `include_preprocessing` layer: raw 0-255 pixels to [0, 1].
+PIXEL_SCALE = 1 / 255
+
+
+def _rescaling(inputs: Any, name: str) -> Any:
+    """regkit's preprocessing layer: ``Rescaling(1/255)`` named ``{name}_rescaling``."""
+    return keras.layers.Rescaling(PIXEL_SCALE, name=f"{name}_rescaling")(inputs)
+
+
+def _known(shape: Sequence[int | None]) -> list[int]:
+    return [1 if d is None else int(d) for d in shape]
+
+
+def _check_cnn_size(
+    input_shape: Sequence[int | None],
+    num_classes: int,
+    filters: tuple[int, ...],
+    convs: int,
+    dense_units: tuple[int, ...],
+    pooling: str,
+    pools: tuple[bool, ...],
+    output: str,
+) -> None:
+    """Refuses, before any layer is made, a CNN no machine could hold (a cheap estimate)."""
+    height, width, channels = _known(input_shape)
+    parameters, activations = 0, height * width * channels
+    for width_out, pool_here in zip(filters, pools, strict=True):
+        parameters += 9 * (channels + (convs - 1) * width_out) * width_out + 4 * convs * width_out
+        activations = max(activations, height * width * width_out)
+        channels = width_out
+        if pool_here:
+            height, width = height // 2, width // 2
+    features = height * width * channels if pooling == "flatten" else channels
+    widths = (features, *dense_units, output_units(num_classes, output))
+    parameters += sum((a + 1) * b for a, b in itertools.pairwise(widths))
+    check_model_size(
+        {
+            "input_shape": tuple(input_shape),
+            "num_classes": num_classes,
+            "filters": filters,
+            "convs_per_block": convs,
+            "dense_units": dense_units,
+        },
+        parameters=parameters,
+        activations=activations,
+        layers=3 * len(filters) * convs + 3 * len(widths),
+    )
 
 
 def build_cnn(
@@ -69,12 +124,13 @@ def build_cnn(
     filters: Sequence[int] = (32, 64, 128),
     convs_per_block: int = 2,
     dense_units: Sequence[int] = (256,),
-    pooling: str = "flatten",
-    norm_order: str = "conv-act-bn",
+    pooling: Pooling = "flatten",
+    norm_order: NormOrder = "conv-act-bn",
     reg: Regularization | str | None = None,
-    output: str = "softmax",
+    output: Output = "softmax",
     name: str = "cnn",
     pool: bool | Sequence[bool] = True,
+    include_preprocessing: bool = False,
 ) -> keras.Model:
     """A VGG-style CNN: one `conv_block` per entry of `filters`, then a `dense_head`.
 
@@ -89,23 +145,30 @@ def build_cnn(
       dense_units=(64,), norm_order="conv-bn-act", pool=(True, True, False), output="logits",
       reg=Regularization(l2=0.01, batch_norm=True, head_dropout=0.5, regularize_output=False))``.
 
-    Layer names: ``{name}_input``, ``{name}_block{i}_conv{j}``, ``{name}_block{i}_bn{j}``,
+    Layer names: ``{name}_input``, ``{name}_rescaling`` (with `include_preprocessing`),
+    ``{name}_block{i}_conv{j}``, ``{name}_block{i}_bn{j}``,
     ``{name}_block{i}_pool``, ``{name}_block{i}_dropout``, ``{name}_head_dense{k}``,
     ``{name}_head_predictions``.
 
     Args:
         input_shape: ``(height, width, channels)``; height/width may be None only when
             `pooling` is ``"avg"`` or ``"max"``.
-        num_classes: Number of classes (>= 1).
+        num_classes: Number of classes (>= 2 with a softmax; 1 or 2 for a binary sigmoid).
         filters: Filters of each conv block (one block per entry).
         convs_per_block: Convolutions per block.
         dense_units: Hidden dense layer widths of the head (may be empty).
         pooling: How the head flattens features: ``"flatten"``, ``"avg"`` or ``"max"``.
         norm_order: ``"conv-act-bn"`` or ``"conv-bn-act"`` (see `conv_block`).
         reg: A `Regularization`, a preset name, or None for no regularization.
-        output: ``"softmax"`` or ``"logits"``; the final layer computes in float32.
+        output: ``"softmax"``, ``"sigmoid"`` or ``"logits"`` (see `dense_head`: a
+            sigmoid with `num_classes` 1 or 2 is one unit, P(class 1)); the final layer
+            computes in float32.
         name: Model name and layer-name prefix.
         pool: Max-pool at the end of each block; a sequence gives one flag per block.
+        include_preprocessing: Put ``Rescaling(1/255)`` (``{name}_rescaling``) right after
+            the input, so the model takes raw 0-255 pixels (as saved and served models
+            are fed); `regkit.data.image_pipeline(..., model=model)` then leaves pixels
+            unscaled. Default False: the model takes images in [0, 1].
 
     Returns:
         A functional `keras.Model` of stock Keras layers (saves/loads without custom objects).
@@ -121,13 +184,16 @@ def build_cnn(
     """
     reg = Regularization.coerce(reg)
     name = check_name("name", name)
-    num_classes = check_positive_int("num_classes", num_classes)
-    filters = check_int_sequence("filters", filters)
-    convs_per_block = check_positive_int("convs_per_block", convs_per_block)
-    dense_units = check_int_sequence("dense_units", dense_units, allow_empty=True)
+    check_choice("output", output, OUTPUTS)
+    num_classes = check_num_classes(num_classes, output)
+    filters = check_int_sequence("filters", filters, maximum=MAX_WIDTH)
+    convs_per_block = check_bounded_int("convs_per_block", convs_per_block)
+    dense_units = check_int_sequence(
+        "dense_units", dense_units, allow_empty=True, maximum=MAX_WIDTH
+    )
     check_choice("pooling", pooling, ("flatten", "avg", "max"))
     check_choice("norm_order", norm_order, NORM_ORDERS)
-    check_choice("output", output, OUTPUTS)
+    include_preprocessing = check_bool("include_preprocessing", include_preprocessing)
     check_input_shape(input_shape, allow_none_spatial=pooling != "flatten")
     if isinstance(pool, bool):
         pools = (pool,) * len(filters)
@@ -137,10 +203,13 @@ def build_cnn(
             raise invalid("pool", f"a bool or {len(filters)} bools (one per block)", pool)
     else:
         raise invalid("pool", "a bool or a sequence of bools (one per block)", pool)
+    _check_cnn_size(
+        input_shape, num_classes, filters, convs_per_block, dense_units, pooling, pools, output
+    )
 
     inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
     check_poolable(inputs, sum(pools))
-    x = inputs
+    x = _rescaling(inputs, name) if include_preprocessing else inputs
     for i, (width, pool_here) in enumerate(zip(filters, pools, strict=True), start=1):
         x = conv_block(
             x,
@@ -169,10 +238,11 @@ def build_mobilenet_v2(
     *,
     alpha: float = 1.0,
     include_top: bool = True,
-    pooling: str | None = "avg",
+    pooling: Literal["avg", "max"] | None = "avg",
     reg: Regularization | str | None = None,
-    output: str = "softmax",
+    output: Output = "softmax",
     name: str = "mobilenet_v2",
+    include_preprocessing: bool = False,
 ) -> keras.Model:
     """MobileNetV2 (Sandler et al. 2018) with every regularization knob of `Regularization`.
 
@@ -201,8 +271,10 @@ def build_mobilenet_v2(
         pooling: ``"avg"`` or ``"max"`` global pooling; with `include_top` False, None
             returns the 4-D feature map.
         reg: A `Regularization`, a preset name or None (no BN, no penalty).
-        output: ``"softmax"`` or ``"logits"``.
+        output: ``"softmax"``, ``"sigmoid"`` or ``"logits"`` (see `dense_head`).
         name: Model name and layer-name prefix.
+        include_preprocessing: Put ``Rescaling(1/255)`` right after the input, so the
+            model takes raw 0-255 pixels (see `build_cnn`).
 
     Returns:
         A functional `keras.Model`.
@@ -221,11 +293,23 @@ def build_mobilenet_v2(
     include_top = check_bool("include_top", include_top)
     check_choice("pooling", pooling, ("avg", "max") if include_top else ("avg", "max", None))
     check_choice("output", output, OUTPUTS)
+    include_preprocessing = check_bool("include_preprocessing", include_preprocessing)
     if include_top:
-        num_classes = check_positive_int("num_classes", num_classes)
+        num_classes = check_num_classes(num_classes, output)
     check_input_shape(input_shape, allow_none_spatial=True, min_size=_MOBILENET_MIN_SIZE)
+    height, width, _ = _known(input_shape)
+    scale = max(alpha, 1.0)
+    top_units = output_units(num_classes, output) if include_top else 0
+    check_model_size(
+        {"input_shape": tuple(input_shape), "alpha": alpha}
+        | ({"num_classes": num_classes} if include_top else {}),
+        parameters=2.3e6 * scale**2 + (_MOBILENET_TOP_FILTERS * scale + 1) * top_units,
+        activations=height * width * 24 * scale,
+        layers=160,
+    )
 
     inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = _rescaling(inputs, name) if include_preprocessing else inputs
     x = keras.layers.Conv2D(
         make_divisible(_MOBILENET_STEM_FILTERS * alpha),
         3,
@@ -234,7 +318,7 @@ def build_mobilenet_v2(
         use_bias=False,
         kernel_regularizer=kernel_regularizer(reg),
         name=f"{name}_stem_conv",
-    )(inputs)
+    )(x)
     if reg.batch_norm:
         x = batch_norm(reg, f"{name}_stem_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_stem_relu")(x)

@@ -7,10 +7,12 @@ string ``"l2"``, which Keras reads as L2(0.01)).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import keras
 
+from regkit._checks import check_bool, check_keras_file
 from regkit.config import Regularization
 
 # Moved to regkit.introspect (reading built models); kept importable from here, where 0.1
@@ -27,9 +29,11 @@ __all__ = [
     "apply_regularization",
     "bias_regularizer",
     "decay_exempt_variables",
+    "exclude_from_decay",
     "iter_layers",
     "kernel_attributes",
     "kernel_regularizer",
+    "load_model",
     "regularization_loss",
     "regularized_variables",
 ]
@@ -154,3 +158,60 @@ def _drop_traced_functions(model: keras.Model) -> None:
     for attr in ("train_function", "test_function", "predict_function"):
         if getattr(model, attr, None) is not None:
             setattr(model, attr, None)
+
+
+def exclude_from_decay(optimizer: Any, model: keras.Model) -> None:
+    """Keeps `model`'s BatchNorm gamma/beta and biases out of `optimizer`'s weight decay.
+
+    Does nothing for an optimizer without weight decay. Works on an optimizer that is
+    already built (one restored from a `.keras` file): Keras decides per variable when it
+    applies an update, so the exclusions count from the next traced train step on.
+
+    Raises:
+        ValueError: The optimizer refuses to take exclusions (a future Keras might, once
+            built); the message says to pass a fresh optimizer.
+    """
+    if not getattr(optimizer, "weight_decay", None):
+        return
+    try:
+        optimizer.exclude_from_weight_decay(var_list=decay_exempt_variables(model))
+    except ValueError as err:
+        raise ValueError(
+            "Invalid value for argument `optimizer`: it refuses weight-decay exclusions "
+            f"now ({err}), so BatchNorm parameters and biases would be decayed. Pass a fresh "
+            f"optimizer. Received: optimizer={optimizer!r}"
+        ) from err
+
+
+def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.Model:
+    """Loads a `.keras` model and keeps BatchNorm parameters and biases out of weight decay.
+
+    `keras.saving.load_model` restores the optimizer, its weight decay included, but not
+    the list of variables excluded from it: Keras does not save
+    `exclude_from_weight_decay`, so a model compiled by `compile_model(weight_decay=...)`
+    comes back decaying BatchNorm's gamma/beta and every bias. This function loads the
+    file the same way and re-applies regkit's exclusions to the restored optimizer, so
+    training can continue as it would have. regkit models need no `custom_objects`.
+
+    Args:
+        path: A ``.keras`` file written by `model.save` (or regkit's checkpoints).
+        compile: Restore the optimizer, loss and metrics (as Keras does by default).
+
+    Returns:
+        The model, compiled when the file holds a compiled model and `compile` is True.
+
+    Raises:
+        ValueError: `path` does not end in ``.keras`` or is not a file.
+
+    Example:
+        >>> model = compile_model(build_cnn((32, 32, 3), 10, reg="bn"), weight_decay=1e-4)
+        >>> model.save("cnn.keras")  # doctest: +SKIP
+        >>> model = load_model("cnn.keras")  # doctest: +SKIP
+    """
+    file = check_keras_file("path", path)
+    compile = check_bool("compile", compile)
+    model = keras.saving.load_model(file, compile=compile)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None:
+        exclude_from_decay(optimizer, model)
+    return model

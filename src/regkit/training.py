@@ -10,14 +10,28 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import keras
 
-from regkit._checks import check_choice, check_float_range, check_positive_float
-from regkit.introspect import decay_exempt_variables, output_kind
+from regkit._checks import (
+    check_bounded_int,
+    check_choice,
+    check_float_range,
+    check_keras_model,
+    check_optional_list,
+    check_positive_float,
+    check_strategy,
+)
+from regkit.introspect import output_kind
+from regkit.regularization import exclude_from_decay
 
-__all__ = ["OPTIMIZERS", "compile_model", "output_kind"]
+__all__ = ["OPTIMIZERS", "Labels", "OptimizerName", "compile_model", "output_kind"]
+
+#: Optimizer names `compile_model` accepts.
+OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop"]
+#: Label formats: integer class ids or one-hot rows.
+Labels = Literal["sparse", "one_hot"]
 
 #: Optimizer names `compile_model` accepts.
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
@@ -26,7 +40,7 @@ _DEFAULT_LR = 1e-3
 
 
 def _make_optimizer(
-    optimizer: str, learning_rate: float, weight_decay: float, momentum: float | None
+    optimizer: str, learning_rate: Any, weight_decay: float, momentum: float | None
 ) -> keras.optimizers.Optimizer:
     wd = weight_decay or None  # None: Keras skips the decay step entirely
     if optimizer in ("adam", "adamw"):
@@ -72,32 +86,35 @@ def _loss_and_accuracy(
 def compile_model(
     model: keras.Model,
     *,
-    optimizer: str | keras.optimizers.Optimizer = "adam",
-    learning_rate: float = _DEFAULT_LR,
+    optimizer: OptimizerName | keras.optimizers.Optimizer = "adam",
+    learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = _DEFAULT_LR,
     weight_decay: float = 0.0,
     label_smoothing: float = 0.0,
-    labels: str = "sparse",
+    labels: Labels = "sparse",
     from_logits: bool | None = None,
     momentum: float | None = None,
     metrics: Sequence[Any] | None = None,
-    jit_compile: bool | str = "auto",
+    jit_compile: bool | Literal["auto"] = "auto",
     steps_per_execution: int = 1,
     strategy: Any | None = None,
 ) -> keras.Model:
     """Compiles a classifier with a matching loss, accuracy and a decay-safe optimizer.
 
     The loss follows the model and the labels: sparse (integer labels, the default) or
-    categorical (``labels="one_hot"``) cross-entropy, binary cross-entropy for a single
-    unit output (sigmoid or logit), and ``from_logits`` set from the final activation (softmax or
+    categorical (``labels="one_hot"``) cross-entropy; binary cross-entropy with binary
+    accuracy for a sigmoid output (``output="sigmoid"``: one unit for a binary problem,
+    integer 0/1 labels; one unit per label for multi-label, multi-hot labels) and for any
+    single-unit output; ``from_logits`` set from the final activation (softmax or
     sigmoid: probabilities; linear: logits). The reported metric is always called
     ``accuracy`` (sparse, categorical or binary to match), so History keys are
     ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
 
     Weight decay is decoupled (applied by the optimizer, not added to the loss). It is
     never applied to BatchNorm/LayerNorm/GroupNorm gamma and beta or to any bias:
-    `optimizer.exclude_from_weight_decay` receives those variables before the optimizer
-    is built. With ``optimizer="adam"`` and ``weight_decay > 0`` the optimizer is
-    `keras.optimizers.AdamW`; ``"adamw"`` with ``weight_decay=0`` is plain Adam.
+    `optimizer.exclude_from_weight_decay` receives those variables (also for an optimizer
+    that is already built, e.g. one restored with a `.keras` file). With
+    ``optimizer="adam"`` and ``weight_decay > 0`` the optimizer is `keras.optimizers.AdamW`;
+    ``"adamw"`` with ``weight_decay=0`` is plain Adam.
 
     Args:
         model: A built single-output functional or Sequential model.
@@ -105,14 +122,15 @@ def compile_model(
             instance. An instance is used as given: `learning_rate`, `weight_decay` and
             `momentum` must then stay at their defaults (set them on the instance); its
             own weight decay, if any, still skips normalization parameters and biases.
-        learning_rate: Initial learning rate for a named optimizer (> 0).
+        learning_rate: Learning rate for a named optimizer: a float > 0 or a
+            `keras.optimizers.schedules.LearningRateSchedule` (e.g. ``CosineDecay``).
         weight_decay: Decoupled weight decay coefficient (>= 0; 0 = none).
         label_smoothing: In [0, 1). Needs ``labels="one_hot"`` (or a binary output):
             Keras' sparse cross-entropy cannot smooth.
         labels: ``"sparse"`` (integer class ids) or ``"one_hot"``.
         from_logits: Overrides the detection from the final activation.
         momentum: Momentum for ``"sgd"``/``"rmsprop"``; None keeps Keras' default (0.0).
-        metrics: Metrics to report instead of the matching accuracy.
+        metrics: A list of metrics to report instead of the matching accuracy.
         jit_compile: Passed to `model.compile`; ``"auto"`` lets Keras decide (XLA stays
             off on CPU-only machines). Never forced on by regkit.
         steps_per_execution: Batches run per call of the compiled train function.
@@ -128,10 +146,10 @@ def compile_model(
     Raises:
         ValueError: An unknown optimizer or labels name (the valid ones are listed), an
             out-of-range number, label smoothing with sparse labels, an optimizer instance
-            combined with `learning_rate`/`weight_decay`/`momentum`, an optimizer that is
-            already built while decay exclusions are needed, or a model whose output kind
-            cannot be determined.
-        TypeError: A number argument has the wrong type.
+            combined with `learning_rate`/`weight_decay`/`momentum`, or a model whose
+            output kind cannot be determined.
+        TypeError: `model` is not a keras.Model, `metrics` is not a list, `strategy` is
+            not a strategy, or a number argument has the wrong type.
 
     Example:
         >>> inputs = keras.Input((32, 32, 3))
@@ -143,6 +161,7 @@ def compile_model(
         >>> model.loss.get_config()["from_logits"]
         True
     """
+    model = check_keras_model("model", model)
     with _strategy_scope(model, strategy):
         return _compile(
             model,
@@ -159,8 +178,17 @@ def compile_model(
         )
 
 
+def _differs(value: Any, default: Any) -> bool:
+    if value is default:
+        return False
+    try:
+        return bool(value != default)
+    except (TypeError, ValueError):  # arrays and other values without one truth value
+        return True
+
+
 def _strategy_scope(model: keras.Model, strategy: Any | None) -> Any:
-    if strategy is None:
+    if check_strategy("strategy", strategy) is None:
         strategy = getattr(model, "distribute_strategy", None)  # TensorFlow backend only
     scope = getattr(strategy, "scope", None)
     return scope() if callable(scope) else contextlib.nullcontext()
@@ -181,13 +209,18 @@ def _compile(
     steps_per_execution: int,
 ) -> keras.Model:
     check_choice("labels", labels, _LABELS)
+    metrics = check_optional_list("metrics", metrics, of="metrics")
+    check_choice("jit_compile", jit_compile, (True, False, "auto"))
+    steps_per_execution = check_bounded_int("steps_per_execution", steps_per_execution)
     label_smoothing = check_float_range("label_smoothing", label_smoothing, low=0.0, high=1.0)
     weight_decay = check_float_range("weight_decay", weight_decay, low=0.0)
     if momentum is not None:
         momentum = check_float_range("momentum", momentum, low=0.0)
     if isinstance(optimizer, str):
         check_choice("optimizer", optimizer.lower(), OPTIMIZERS)
-        lr = check_positive_float("learning_rate", learning_rate)
+        lr: Any = learning_rate
+        if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+            lr = check_positive_float("learning_rate", learning_rate)
         opt = _make_optimizer(optimizer.lower(), lr, weight_decay, momentum)
     elif isinstance(optimizer, keras.optimizers.Optimizer):
         given = {
@@ -196,7 +229,7 @@ def _compile(
             "momentum": (momentum, None),
         }
         for arg, (value, default) in given.items():
-            if value != default:
+            if _differs(value, default):
                 raise ValueError(
                     f"Invalid value for argument `{arg}`: it only applies to an optimizer "
                     f"given by name; set it on the {type(optimizer).__name__} instance "
@@ -210,24 +243,24 @@ def _compile(
             f"Received: optimizer={optimizer!r} of type {type(optimizer).__name__}"
         )
 
-    if getattr(opt, "weight_decay", None):
-        if getattr(opt, "built", False):
-            raise ValueError(
-                "Invalid value for argument `optimizer`: it is already built, so BatchNorm "
-                "parameters and biases can no longer be excluded from its weight decay. "
-                f"Pass a fresh optimizer. Received: optimizer={opt!r}"
-            )
-        opt.exclude_from_weight_decay(var_list=decay_exempt_variables(model))
+    exclude_from_decay(opt, model)
 
     if from_logits is None:
-        from_logits = output_kind(model) == "logits"
+        kind: str | None = output_kind(model)
+        from_logits = kind == "logits"
+    else:
+        check_choice("from_logits", from_logits, (True, False))
+        try:
+            kind = output_kind(model)
+        except ValueError:  # e.g. a relu output: the caller said what it is
+            kind = None
     outputs = getattr(model, "outputs", None) or []
-    binary = bool(outputs) and outputs[0].shape[-1] == 1
+    binary = kind == "sigmoid" or (bool(outputs) and outputs[0].shape[-1] == 1)
     loss, accuracy = _loss_and_accuracy(binary, labels, bool(from_logits), label_smoothing)
     model.compile(
         optimizer=opt,
         loss=loss,
-        metrics=list(metrics) if metrics is not None else [accuracy],
+        metrics=metrics if metrics is not None else [accuracy],
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )

@@ -204,9 +204,9 @@ def test_dense_head_is_float32_under_mixed_precision():
             "Received: num_classes=0",
         ),
         (
-            lambda x: dense_head(x, 3, output="sigmoid"),
-            "Invalid value for argument `output`: expected one of 'softmax', 'logits'. "
-            "Received: output='sigmoid'",
+            lambda x: dense_head(x, 3, output="tanh"),
+            "Invalid value for argument `output`: expected one of 'softmax', 'sigmoid', "
+            "'logits'. Received: output='tanh'",
         ),
         (
             lambda x: dense_head(x, 3, pooling="sum"),

@@ -266,9 +266,9 @@ BAD_ARGUMENTS = [
         "Received: norm_order='bn-act-conv'",
     ),
     (
-        lambda: build_cnn((32, 32, 3), 10, output="sigmoid"),
-        "Invalid value for argument `output`: expected one of 'softmax', 'logits'. "
-        "Received: output='sigmoid'",
+        lambda: build_cnn((32, 32, 3), 10, output="tanh"),
+        "Invalid value for argument `output`: expected one of 'softmax', 'sigmoid', "
+        "'logits'. Received: output='tanh'",
     ),
     (
         lambda: build_cnn((32, 32, 3), 10, pooling="none"),
@@ -324,3 +324,114 @@ def test_wrong_types_raise_type_error():
         build_cnn((32, 32, 3), 10.0)
     with pytest.raises(TypeError, match="argument `reg`"):
         build_cnn((32, 32, 3), 10, reg=0.01)
+
+
+# ------------------------------------------------- sigmoid heads, preprocessing (issue 14)
+
+
+@pytest.mark.parametrize(("num_classes", "units"), [(1, 1), (2, 1), (5, 5)])
+def test_sigmoid_output_one_unit_for_binary_one_per_label_otherwise(num_classes, units):
+    keras.config.set_dtype_policy("mixed_float16")
+    model = build_cnn((32, 32, 3), num_classes, filters=(4,), output="sigmoid")
+    head = model.get_layer("cnn_head_predictions")
+    assert model.output_shape == (None, units)
+    assert head.get_config()["activation"] == "sigmoid"
+    assert head.dtype_policy.compute_dtype == "float32"
+    probs = model.predict(np.random.default_rng(0).random((2, 32, 32, 3)), verbose=0)
+    assert probs.dtype == np.float32 and ((probs > 0) & (probs < 1)).all()
+
+
+def test_mobilenet_v2_sigmoid_output():
+    model = build_mobilenet_v2((32, 32, 3), 2, alpha=0.35, output="sigmoid", reg="bn")
+    assert model.output_shape == (None, 1)
+    assert model.get_layer("mobilenet_v2_head_predictions").get_config()["activation"] == (
+        "sigmoid"
+    )
+
+
+def test_softmax_over_one_class_points_to_sigmoid():
+    for build in (
+        lambda: build_cnn((32, 32, 3), 1),
+        lambda: build_mobilenet_v2((32, 32, 3), 1, alpha=0.35),
+    ):
+        with pytest.raises(ValueError, match=r"`num_classes`.*output='sigmoid'"):
+            build()
+
+
+def test_a_binary_task_learns_with_a_sigmoid_head():
+    from regkit.training import compile_model
+
+    rng = np.random.default_rng(0)
+    y = np.arange(64) % 2
+    x = rng.uniform(0.0, 0.5, size=(64, 8, 8, 1)).astype("float32")
+    x[y == 1] += 0.5  # bright images are class 1
+    model = build_cnn(
+        (8, 8, 1), 2, filters=(4,), convs_per_block=1, dense_units=(), output="sigmoid"
+    )
+    compile_model(model, learning_rate=0.05)
+    history = model.fit(x, y, batch_size=16, epochs=15, verbose=0)
+    assert history.history["accuracy"][-1] > 0.95
+    assert history.history["loss"][-1] < history.history["loss"][0] / 2
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda **kw: build_cnn((32, 32, 3), 3, filters=(4, 8), dense_units=(8,), reg="all", **kw),
+        lambda **kw: build_mobilenet_v2((32, 32, 3), 3, alpha=0.35, reg="bn", **kw),
+    ],
+)
+def test_include_preprocessing_takes_raw_pixels_after_a_keras_round_trip(tmp_path, build):
+    from regkit.introspect import input_value_range
+
+    with_scaling = build(include_preprocessing=True)
+    plain = build()
+    plain.set_weights(with_scaling.get_weights())  # same weights, Rescaling has none
+    assert with_scaling.layers[1].name.endswith("_rescaling")
+    assert (input_value_range(with_scaling), input_value_range(plain)) == ((0, 255), (0, 1))
+    path = tmp_path / "served.keras"
+    with_scaling.save(path)
+    loaded = keras.saving.load_model(path)  # stock Keras, no custom objects
+    pixels = np.random.default_rng(0).integers(0, 256, size=(2, 32, 32, 3), dtype=np.uint8)
+    np.testing.assert_allclose(
+        loaded.predict(pixels, verbose=0),
+        plain.predict(pixels.astype("float32") / 255.0, verbose=0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize("shape", [(3, 32, 32), (1, 28, 28), (4, 64, 48)])
+def test_channels_first_shapes_are_named_as_such(shape):
+    with pytest.raises(ValueError, match=r"`input_shape`.*looks channels-first.*channels-last"):
+        build_cnn(shape, 10)
+    with pytest.raises(ValueError, match="looks channels-first"):
+        build_mobilenet_v2(shape, 10)
+
+
+# --------------------------------------------------------------- huge sizes (issue 15)
+
+
+@pytest.mark.parametrize(
+    ("call", "arg"),
+    [
+        (lambda: build_cnn((32, 32, 3), 10**9), "num_classes"),
+        (lambda: build_cnn((32, 32, 3), 10, convs_per_block=10**9), "convs_per_block"),
+        (lambda: build_cnn((32, 32, 3), 10, convs_per_block=5000), "convs_per_block"),
+        (lambda: build_cnn((32, 32, 3), 10, filters=(10**9,)), "filters"),
+        (lambda: build_cnn((32, 32, 3), 10, filters=(2**20, 2**20)), "filters"),
+        (lambda: build_cnn((32, 32, 3), 10, dense_units=(2**63,)), "dense_units"),
+        (lambda: build_cnn((2**31, 32, 3), 10), "input_shape"),
+        (lambda: build_cnn((2**31 - 1, 2**31 - 1, 3), 10, pooling="avg"), "input_shape"),
+        (lambda: build_mobilenet_v2((32, 32, 3), 10**9), "num_classes"),
+        (lambda: build_mobilenet_v2((32, 32, 3), 10, alpha=1e6), "alpha"),
+        (lambda: build_mobilenet_v2((2**20, 2**20, 3), 10), "input_shape"),
+    ],
+)
+def test_sizes_no_machine_holds_are_refused_up_front(call, arg):
+    import time
+
+    start = time.perf_counter()
+    with pytest.raises(ValueError, match=f"`{arg}`"):
+        call()
+    assert time.perf_counter() - start < 2.0

@@ -73,3 +73,59 @@ def test_mixed_precision_model_reloads_with_its_policy(tmp_path):
     out = loaded.predict(x, verbose=0)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out, model.predict(x, verbose=0), atol=1e-6)
+
+
+# ---------------------------------------------------------- regkit.load_model (issue 11)
+
+
+def _decayed_after_one_step(model) -> set[str]:
+    """Paths of the variables one all-zero-gradient step moves: only weight decay can."""
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    zeros = [keras.ops.zeros_like(v) for v in model.trainable_variables]
+    model.optimizer.apply_gradients(zip(zeros, model.trainable_variables, strict=True))
+    return {v.path for v in model.trainable_variables if not np.array_equal(v, before[v.path])}
+
+
+def _saved_with_decay(tmp_path):
+    from regkit.training import compile_model
+
+    model = build_cnn((8, 8, 1), 3, filters=(4,), convs_per_block=1, dense_units=(4,), reg="bn")
+    compile_model(model, optimizer="sgd", learning_rate=0.1, weight_decay=0.5)
+    model.fit(np.zeros((4, 8, 8, 1)), np.arange(4) % 3, epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(path)
+    kernels = {v.path for v in model.trainable_variables if v.path.endswith("kernel")}
+    return path, kernels
+
+
+def test_keras_load_model_loses_the_decay_exclusions_regkit_load_model_keeps_them(tmp_path):
+    import regkit
+
+    path, kernels = _saved_with_decay(tmp_path)
+    plain = keras.saving.load_model(path)  # the trap: gamma, beta and biases decay too
+    assert kernels < _decayed_after_one_step(plain)
+    assert any(p.endswith(("gamma", "bias")) for p in _decayed_after_one_step(plain))
+
+    model = regkit.load_model(path)
+    assert model.optimizer.weight_decay == pytest.approx(0.5)
+    assert _decayed_after_one_step(model) == kernels
+
+
+def test_compile_model_fixes_a_model_keras_loaded(tmp_path):
+    from regkit.training import compile_model
+
+    path, kernels = _saved_with_decay(tmp_path)
+    model = keras.saving.load_model(path)
+    compile_model(model, optimizer=model.optimizer)  # its optimizer is built: still fixed
+    assert _decayed_after_one_step(model) == kernels
+
+
+def test_load_model_names_a_bad_path(tmp_path):
+    from regkit import load_model
+
+    with pytest.raises(ValueError, match=r"`path`.*existing"):
+        load_model(tmp_path / "missing.keras")
+    with pytest.raises(ValueError, match=r"`path`.*\.weights\.h5"):
+        load_model(tmp_path / "model.weights.h5")
+    with pytest.raises(TypeError, match="`path`"):
+        load_model(None)

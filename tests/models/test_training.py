@@ -192,12 +192,17 @@ def test_zero_weight_decay_moves_nothing():
         np.testing.assert_array_equal(var.numpy(), old)
 
 
-def test_built_optimizer_with_decay_is_refused():
-    opt = keras.optimizers.AdamW(0.1, weight_decay=0.1)
+def test_a_built_optimizer_still_keeps_batchnorm_and_biases_out_of_decay():
+    """As after `keras.saving.load_model`: the optimizer is built; regkit fixes it anyway."""
+    opt = keras.optimizers.SGD(0.1, weight_decay=0.5)
     model = _bn_model()
     opt.build(model.trainable_variables)
-    with pytest.raises(ValueError, match="already built"):
-        compile_model(model, optimizer=opt)
+    compile_model(model, optimizer=opt)
+    before = {v.path: v.numpy().copy() for v in model.trainable_variables}
+    _decay_steps(model, 1)
+    for var in model.trainable_variables:
+        moved = not np.array_equal(var.numpy(), before[var.path])
+        assert moved == var.path.endswith("kernel"), var.path
 
 
 def test_jit_compile_auto_and_steps_per_execution():
@@ -256,3 +261,79 @@ def test_optimizer_is_created_in_the_models_strategy_scope(monkeypatch):
 def test_learning_rate_must_be_positive():
     with pytest.raises(ValueError, match="argument `learning_rate`: expected a finite float > 0"):
         compile_model(_bn_model(), learning_rate=0.0)
+
+
+# ------------------------------------------------------------------ sigmoid outputs (issue 14)
+
+
+def test_a_binary_sigmoid_model_gets_binary_cross_entropy():
+    model = compile_model(_bn_model("sigmoid", units=1))
+    name, config = _loss_config(model)
+    assert name == "BinaryCrossentropy" and config["from_logits"] is False
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    y = np.array([0, 1] * 4)
+    logs = model.fit(x, y, epochs=1, verbose=0).history
+    assert set(logs) == {"loss", "accuracy"}
+    assert np.isfinite(logs["loss"][0]) and 0.0 <= logs["accuracy"][0] <= 1.0
+
+
+def test_a_multi_label_sigmoid_model_gets_binary_cross_entropy_per_label():
+    model = compile_model(_bn_model("sigmoid", units=4), labels="one_hot")
+    name, config = _loss_config(model)
+    assert name == "BinaryCrossentropy" and config["from_logits"] is False
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    multi_hot = (np.random.default_rng(1).random((8, 4)) > 0.5).astype("float32")
+    result = model.evaluate(x, multi_hot, verbose=0, return_dict=True)
+    probs = model.predict(x, verbose=0)
+    expected = keras.losses.BinaryCrossentropy()(multi_hot, probs)
+    assert result["loss"] == pytest.approx(float(expected), rel=1e-4)
+    assert result["accuracy"] == pytest.approx(float(np.mean((probs > 0.5) == multi_hot)))
+
+
+# ------------------------------------------------------------ schedules and hardening (issue 15)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "weight_decay"), [("adam", 0.0), ("adam", 0.01), ("sgd", 0.01)]
+)
+def test_a_learning_rate_schedule_is_accepted(optimizer, weight_decay):
+    schedule = keras.optimizers.schedules.CosineDecay(0.1, decay_steps=4)
+    model = compile_model(
+        _bn_model(), optimizer=optimizer, learning_rate=schedule, weight_decay=weight_decay
+    )
+    x = np.random.default_rng(0).normal(size=(8, 6)).astype("float32")
+    history = model.fit(x, np.arange(8) % 3, batch_size=4, epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert float(model.optimizer.learning_rate) == pytest.approx(float(schedule(4)), abs=1e-7)
+    assert float(model.optimizer.learning_rate) < 0.1  # the schedule decayed it
+
+
+@pytest.mark.parametrize("model", [None, {}, "avg", 3, keras.layers.Dense(2)])
+def test_something_else_than_a_model_names_model(model):
+    with pytest.raises(TypeError, match=r"`model`: expected a keras\.Model"):
+        compile_model(model)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "arg", "error"),
+    [
+        ({"metrics": 5}, "metrics", TypeError),
+        ({"metrics": "accuracy"}, "metrics", TypeError),
+        ({"jit_compile": "yes"}, "jit_compile", ValueError),
+        ({"jit_compile": 1}, "jit_compile", ValueError),
+        ({"steps_per_execution": 2**63}, "steps_per_execution", ValueError),
+        ({"steps_per_execution": 1.5}, "steps_per_execution", TypeError),
+        ({"strategy": "mirrored"}, "strategy", TypeError),
+        ({"from_logits": "yes"}, "from_logits", ValueError),
+        (
+            {"learning_rate": 2**63 * 1.0, "optimizer": keras.optimizers.SGD()},
+            "learning_rate",
+            ValueError,
+        ),
+        ({"momentum": float("inf"), "optimizer": "sgd"}, "momentum", ValueError),
+        ({"weight_decay": float("nan")}, "weight_decay", ValueError),
+    ],
+)
+def test_bad_options_name_their_argument(kwargs, arg, error):
+    with pytest.raises(error, match=f"`{arg}`"):
+        compile_model(_bn_model(), **kwargs)
