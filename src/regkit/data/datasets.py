@@ -435,6 +435,7 @@ def load_dataset(
     validation_split: float = 0.2,
     seed: int = 0,
     download: bool | None = None,
+    image_size: int | tuple[int, int] | None = None,
 ) -> DatasetSplits:
     """Loads a classification data set as train / validation / test tf.data splits.
 
@@ -449,6 +450,14 @@ def load_dataset(
     * Any tensorflow-datasets name, e.g. `"imagenette/160px"`, from its prepared copy in
       `data_dir` (tfds' default when `None`). Its `test` split is the set's `"test"` split,
       or its `"validation"` split when it has no test split (as seed 001 evaluates).
+    * A folder of images, one subfolder per class (a `pathlib.Path`, or a string naming an
+      existing directory): JPEG, PNG, BMP or GIF files; `class_names` are the sorted
+      subfolder names. `train/`, `validation/` and `test/` subfolders (each holding class
+      subfolders) are used when present; otherwise a stratified 20% of each class is the
+      test split (fixed) and `validation_split` of the rest, drawn with `seed`, the
+      validation split. Images of varying size need `image_size`. Only headers are read
+      here; `image_pipeline` decodes the files straight to its size (see
+      `regkit.data.folders`).
 
     The validation split is carved from the training data: for in-memory sets with
     `sklearn.model_selection.train_test_split(test_size=validation_split,
@@ -465,13 +474,18 @@ def load_dataset(
         download: `None` (default): download CIFAR through Keras when it is absent, never
             tfds sets. `True`: also download and prepare tfds sets (this can take long and
             needs the network). `False`: never download.
+        image_size: For folders only: `(height, width)` (or one int for square) the images
+            are resized to, needed when their sizes vary.
 
     Returns:
         A `DatasetSplits`.
 
     Raises:
         ValueError: Unknown `name` (the message lists the built-in names), bad
-            `validation_split` or `seed`.
+            `validation_split` or `seed`; for folders, naming `name`: an empty folder, a
+            single class, a file that is not a readable image (named); naming
+            `image_size`: images of varying size without it (or `image_size` for a data
+            set that is not a folder).
         FileNotFoundError: The data is not where it should be and may not (or could not)
             be downloaded; the message names the missing files, where to put them and,
             for tfds, the `tfds build` command.
@@ -481,14 +495,34 @@ def load_dataset(
         >>> splits.num_examples
         {'train': 1149, 'validation': 288, 'test': 360}
     """
-    if not isinstance(name, str) or not name:
+    from regkit.data.folders import is_image_folder, load_folder
+
+    folder = is_image_folder(name)
+    if not folder and (not isinstance(name, str) or not name):
         raise invalid(
-            "name", f"one of {', '.join(map(repr, BUILTIN_DATASETS))} or a tfds name", name
+            "name",
+            f"one of {', '.join(map(repr, BUILTIN_DATASETS))}, a tfds name or a folder",
+            name,
         )
     validation_split = check_fraction("validation_split", validation_split)
     seed = check_seed("seed", seed)
     if download is not None and not isinstance(download, bool):
         raise invalid("download", "None, True or False", download)
+    if folder:
+        if not 0 <= seed < 2**32:
+            raise invalid("seed", "an int in [0, 2**32) (NumPy's random state)", seed)
+        return load_folder(
+            name, validation_split=validation_split, seed=seed, image_size=image_size
+        )
+    if image_size is not None:
+        raise invalid(
+            "image_size",
+            f"None for {name!r}, which is not a folder (image_size is for folders of images; "
+            "pass it to image_pipeline to resize)",
+            image_size,
+        )
+    if not 0 <= seed < 2**32:
+        raise invalid("seed", "an int in [0, 2**32) (NumPy's random state)", seed)
     key = name.lower().replace("-", "")
     if key == "digits":
         train, test = _digits()

@@ -35,7 +35,8 @@ def load_tfds(
         raise ValueError(
             f"Invalid value for argument `name`: expected one of {choices} or a "
             f"tensorflow-datasets name such as 'imagenette/160px' (see "
-            f"tfds.list_builders()). Received: name={name!r} "
+            f"tfds.list_builders()), or an existing folder of class subfolders. "
+            f"Received: name={name!r} "
             f"({type(error).__name__}: {str(error).splitlines()[0]})"
         ) from None
     if not builder.is_prepared():
@@ -92,11 +93,23 @@ def load_tfds(
         percent = round(100 * validation_split)
         train_split, val_split = f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"
 
+    # Encoded images (JPEG, PNG) are also offered undecoded, in the same order, so that
+    # image_pipeline decodes them straight to its size (JPEG with DCT scaling).
+    encoded_images = isinstance(info.features[image_key], tfds.features.Image)
+
     def make(split: str) -> tf.data.Dataset:
         from regkit.data.sources import LabeledDataset
 
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
-        return LabeledDataset(dataset, num_classes=num_classes, class_names=names)
+        encoded = None
+        if encoded_images:
+            encoded = builder.as_dataset(
+                split=split,
+                as_supervised=True,
+                shuffle_files=False,
+                decoders={image_key: tfds.decode.SkipDecoding()},
+            )
+        return LabeledDataset(dataset, num_classes=num_classes, class_names=names, encoded=encoded)
 
     return DatasetSplits(
         train=make(train_split),

@@ -1,0 +1,298 @@
+"""Folders of images, one subfolder per class, as `DatasetSplits`.
+
+`load_folder` (reached through `regkit.data.load_dataset(PATH)`) reads a directory laid
+out as Keras' `image_dataset_from_directory` expects::
+
+    my_images/cat/0001.jpg, my_images/dog/0002.png, ...
+
+or, with its own splits, `my_images/train/<class>/...`, `my_images/test/<class>/...` and
+optionally `my_images/validation/<class>/...`. Class names are the sorted subfolder
+names. Images may be JPEG, PNG, BMP or GIF (the first frame); other files are ignored.
+
+At load time only the files' headers are read (format, size, colour), so that a file that
+is not a readable image is named at once and sizes that vary are known before training.
+The pixels are decoded by TensorFlow when the data is iterated: `image_pipeline` decodes
+the files straight to its output size (JPEG with DCT scaling, see `regkit.data.decode`).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from regkit._checks import check_image_size, invalid
+from regkit.data.datasets import DatasetSplits
+
+__all__ = ["IMAGE_EXTENSIONS", "TEST_FRACTION", "ImageHeader", "is_image_folder", "load_folder"]
+
+#: File extensions read as images (case-insensitive).
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
+#: Share of each class held out as the test split when the folder has no `test/`.
+TEST_FRACTION = 0.2
+_SPLIT_FOLDERS = ("train", "validation", "test")
+_HEADER_BYTES = 1 << 16
+
+
+def is_image_folder(name: Any) -> bool:
+    """Whether `load_dataset(name)` reads `name` as a folder: a `Path`, or a string naming an
+    existing directory."""
+    if isinstance(name, os.PathLike):
+        return True
+    return isinstance(name, str) and bool(name) and Path(name).expanduser().is_dir()
+
+
+class ImageHeader:
+    """Format, size and colour of one image file, read from its first bytes.
+
+    Raises:
+        ValueError: The bytes are not a JPEG, PNG, BMP or GIF header.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.format, self.height, self.width, self.grey = _parse(data)
+
+    @classmethod
+    def read(cls, path: Path, root: Path) -> ImageHeader:
+        """The header of the image at `path` (in the data set folder `root`).
+
+        Raises:
+            ValueError: Naming the file, when it cannot be read as an image.
+        """
+        try:
+            with path.open("rb") as handle:
+                data = handle.read(_HEADER_BYTES)
+                try:
+                    return cls(data)
+                except _NeedMoreError:
+                    return cls(data + handle.read())
+        except (OSError, ValueError, struct.error, _NeedMoreError) as error:
+            raise ValueError(
+                f"Invalid value for argument `name`: expected a folder of readable images "
+                f"(JPEG, PNG, BMP or GIF). Received: name={str(root)!r}, whose "
+                f"file {str(path)!r} cannot be read as an image ({error})"
+            ) from None
+
+
+class _NeedMoreError(Exception):
+    """The JPEG's frame header lies beyond the bytes read so far."""
+
+    def __str__(self) -> str:
+        return "no JPEG frame header found"
+
+
+def _parse(data: bytes) -> tuple[str, int, int, bool]:
+    if data[:2] == b"\xff\xd8":
+        return _parse_jpeg(data)
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        width, height = struct.unpack(">II", data[16:24])
+        return "png", height, width, data[25] in (0, 4)
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        width, height = struct.unpack("<HH", data[6:10])
+        return "gif", height, width, False
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return "bmp", abs(height), width, False
+    if not data:
+        raise ValueError("the file is empty")
+    raise ValueError("not a JPEG, PNG, BMP or GIF file")
+
+
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _parse_jpeg(data: bytes) -> tuple[str, int, int, bool]:
+    i = 2
+    while True:
+        while i < len(data) and data[i] != 0xFF:
+            i += 1
+        while i < len(data) and data[i] == 0xFF:
+            i += 1
+        if i + 8 >= len(data):
+            raise _NeedMoreError()
+        marker = data[i]
+        if marker in _SOF_MARKERS:
+            height, width = struct.unpack(">HH", data[i + 4 : i + 8])
+            return "jpeg", height, width, data[i + 8] == 1
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            i += 1
+            continue
+        (length,) = struct.unpack(">H", data[i + 1 : i + 3])
+        i += 1 + length
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
+    )
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _scan(folder: Path, root: Path, classes: Sequence[str] | None) -> tuple[list[Path], list[int]]:
+    """The image files and labels of a folder of class subfolders."""
+    found = _class_folders(folder)
+    names = [p.name for p in found] if classes is None else list(classes)
+    if classes is not None:
+        unknown = sorted({p.name for p in found} - set(classes))
+        if unknown:
+            raise invalid(
+                "name",
+                f"the same classes in {folder.name}/ as in train/ ({', '.join(names)})",
+                f"{str(root)!r} whose {folder.name}/ also has {', '.join(unknown)}",
+            )
+    files: list[Path] = []
+    labels: list[int] = []
+    for label, name in enumerate(names):
+        images = _images_in(folder / name) if (folder / name).is_dir() else []
+        if not images and classes is None:
+            raise invalid(
+                "name",
+                "a folder whose class subfolders each hold images (jpg, jpeg, png, bmp, gif)",
+                f"{str(root)!r}, whose class folder {str(folder / name)!r} holds none",
+            )
+        files += images
+        labels += [label] * len(images)
+    return files, labels
+
+
+def _stratified(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices kept and held out: `fraction` of each class (rounded, at least one kept)."""
+    rng = np.random.default_rng(seed)
+    keep, held = [], []
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        count = min(round(len(members) * fraction), len(members) - 1)
+        held.append(members[:count])
+        keep.append(members[count:])
+    return np.sort(np.concatenate(keep)), np.sort(np.concatenate(held))
+
+
+def load_folder(
+    path: str | os.PathLike[str],
+    *,
+    validation_split: float,
+    seed: int,
+    image_size: Any = None,
+) -> DatasetSplits:
+    """A folder of class subfolders as `DatasetSplits` (see `regkit.data.load_dataset`).
+
+    Without `train/` and `test/` subfolders, a stratified `TEST_FRACTION` (20%) of each class
+    is the test split (fixed, whatever `seed`) and `validation_split` of the rest, drawn
+    with `seed`, the validation split. With them, `validation/` is used when present, else
+    carved from `train/` the same way.
+
+    Raises:
+        ValueError: Naming `name`: a missing or empty folder, a single class, a file that is
+            not a readable image (named); naming `image_size`: images of varying size
+            without it.
+    """
+    size = check_image_size("image_size", image_size)
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise invalid("name", "an existing folder of class subfolders", str(root))
+    parts: dict[str, tuple[list[Path], list[int]]] = {}
+    if (root / "train").is_dir():
+        train_files, train_labels = _scan(root / "train", root, None)
+        classes = [p.name for p in _class_folders(root / "train")]
+        for split in ("validation", "test"):
+            if (root / split).is_dir():
+                parts[split] = _scan(root / split, root, classes)
+    else:
+        train_files, train_labels = _scan(root, root, None)
+        classes = [p.name for p in _class_folders(root)]
+    if len(classes) < 2:
+        raise invalid(
+            "name",
+            "a folder with at least two class subfolders (a classifier of one class learns "
+            "nothing)",
+            f"{str(root)!r} with {'only ' + repr(classes[0]) if classes else 'no class folders'}",
+        )
+    files, labels = np.array(train_files, dtype=object), np.array(train_labels, dtype=np.int64)
+    if "test" not in parts and not (root / "train").is_dir():
+        keep, held = _stratified(labels, TEST_FRACTION, 0)
+        parts["test"] = (list(files[held]), list(labels[held]))
+        files, labels = files[keep], labels[keep]
+    if "validation" not in parts and validation_split > 0:
+        keep, held = _stratified(labels, validation_split, seed)
+        parts["validation"] = (list(files[held]), list(labels[held]))
+        files, labels = files[keep], labels[keep]
+    parts["train"] = (list(files), list(labels))
+    return _splits(root, classes, parts, size)
+
+
+def _splits(
+    root: Path,
+    classes: Sequence[str],
+    parts: dict[str, tuple[list[Path], list[int]]],
+    size: tuple[int, int] | None,
+) -> DatasetSplits:
+    headers = {key: [ImageHeader.read(p, root) for p in files] for key, (files, _) in parts.items()}
+    every = [h for hs in headers.values() for h in hs]
+    shapes = sorted({(h.height, h.width) for h in every})
+    if size is None and len(shapes) > 1:
+        raise invalid(
+            "image_size",
+            f"an output size because the images in {str(root)!r} vary in size (e.g. "
+            f"{shapes[0][0]}x{shapes[0][1]} and {shapes[-1][0]}x{shapes[-1][1]}); pass "
+            f"image_size={shapes[0][0]} or image_size=(height, width)",
+            None,
+        )
+    channels = 1 if all(h.grey for h in every) else 3
+    height, width = size if size is not None else shapes[0]
+    datasets = {
+        key: _labeled(files, labels, classes, (height, width), channels, size is not None)
+        for key, (files, labels) in parts.items()
+    }
+    return DatasetSplits(
+        train=datasets["train"],
+        validation=datasets.get("validation"),
+        test=datasets.get("test"),
+        num_classes=len(classes),
+        class_names=tuple(classes),
+        image_shape=(height, width, channels),
+        num_examples={key: len(parts[key][0]) if key in parts else 0 for key in _SPLIT_FOLDERS},
+        arrays=None,
+        name=str(root),
+    )
+
+
+def _labeled(
+    files: Sequence[Path],
+    labels: Sequence[int],
+    classes: Sequence[str],
+    size: tuple[int, int],
+    channels: int,
+    resize: bool,
+) -> Any:
+    import tensorflow as tf
+
+    from regkit.data.decode import decode_resized
+    from regkit.data.sources import LabeledDataset
+
+    paths = tf.constant([str(p) for p in files], dtype=tf.string)
+    label_tensor = tf.constant(np.asarray(labels, dtype=np.int64), dtype=tf.int64)
+    encoded = tf.data.Dataset.from_tensor_slices((paths, label_tensor)).map(
+        lambda path, label: (tf.io.read_file(path), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+    def decode(data: tf.Tensor) -> tf.Tensor:
+        if resize:
+            image = decode_resized(data, size, channels)
+            return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
+        image = tf.io.decode_image(data, channels=channels, expand_animations=False)
+        return tf.ensure_shape(image, (*size, channels))
+
+    decoded = encoded.map(
+        lambda data, label: (decode(data), label), num_parallel_calls=tf.data.AUTOTUNE
+    )
+    return LabeledDataset(decoded, num_classes=len(classes), class_names=classes, encoded=encoded)

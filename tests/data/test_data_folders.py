@@ -1,0 +1,197 @@
+"""`load_dataset(PATH)`: folders of images in class subfolders (JPEG, PNG, BMP, GIF), their
+splits, sizes and errors; and decoding JPEGs straight to size with DCT scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from regkit.data import LabeledDataset, image_pipeline, load_dataset
+from regkit.data.decode import decode_resized, jpeg_ratio
+
+
+def _image(
+    rng: np.random.Generator, height: int, width: int, channels: int = 3, detail: int = 4
+) -> np.ndarray:
+    """A smooth random image (JPEG keeps smooth images close to the original): random
+    pixels every `detail` pixels, interpolated."""
+    small = rng.integers(0, 256, (max(2, height // detail), max(2, width // detail), channels))
+    return tf.cast(tf.image.resize(small, (height, width)), tf.uint8).numpy()
+
+
+def _write(path: Path, image: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".png":
+        data = tf.io.encode_png(image)
+    else:
+        data = tf.io.encode_jpeg(image, quality=95)
+    path.write_bytes(data.numpy())
+
+
+def _folder(root: Path, counts: dict[str, int], sizes=((12, 12),), seed: int = 0) -> dict:
+    """Class folders of alternating PNG and JPEG files; returns {path: image}."""
+    rng = np.random.default_rng(seed)
+    written = {}
+    for name, count in counts.items():
+        for i in range(count):
+            height, width = sizes[i % len(sizes)]
+            path = root / name / f"{i:03d}.{'png' if i % 2 else 'jpg'}"
+            written[path] = _image(rng, height, width)
+            _write(path, written[path])
+    return written
+
+
+def test_class_folders_give_stratified_splits_and_sorted_names(tmp_path):
+    written = _folder(tmp_path, {"dog": 10, "cat": 10, "bird": 5})
+    (tmp_path / "notes.txt").write_text("not an image, ignored")
+    splits = load_dataset(tmp_path, validation_split=0.25, seed=3)
+    assert splits.class_names == ("bird", "cat", "dog") and splits.num_classes == 3
+    assert splits.image_shape == (12, 12, 3) and splits.name == str(tmp_path)
+    # 20% of each class is the test split (2, 2, 1), a quarter of the rest validation.
+    assert dict(splits.num_examples) == {"train": 15, "validation": 5, "test": 5}
+    tests = [int(label) for _, label in splits.test]
+    assert sorted(tests) == [0, 1, 1, 2, 2]
+    assert isinstance(splits.train, LabeledDataset) and splits.train.num_classes == 3
+    # Every file lands in exactly one split; PNG pixels come back exactly.
+    seen = []
+    for key in ("train", "validation", "test"):
+        for image, label in getattr(splits, key):
+            seen.append((image.numpy(), int(label)))
+    assert len(seen) == 25
+    pngs = [img for path, img in written.items() if path.suffix == ".png"]
+    assert sum(any(np.array_equal(img, s) for s, _ in seen) for img in pngs) == len(pngs)
+    # The test split does not depend on the seed; validation does.
+    other = load_dataset(tmp_path, validation_split=0.25, seed=4)
+    same_test = [img.numpy() for img, _ in other.test]
+    np.testing.assert_array_equal(same_test, [img.numpy() for img, _ in splits.test])
+    val_a = np.stack([img.numpy() for img, _ in splits.validation])
+    val_b = np.stack([img.numpy() for img, _ in other.validation])
+    assert not np.array_equal(val_a, val_b)
+
+
+def test_folder_pipeline_trains(tmp_path):
+    import keras
+
+    from regkit import build_cnn, compile_model
+
+    _folder(tmp_path, {"a": 8, "b": 8})
+    splits = load_dataset(str(tmp_path), validation_split=0.25)
+    train = image_pipeline(splits.train, batch_size=4, augment="flip-rot90-color", seed=0)
+    val = image_pipeline(splits.validation, batch_size=4, training=False)
+    images, labels = next(iter(train))
+    assert images.shape == (4, 12, 12, 3) and images.dtype == tf.float32 and labels.shape == (4,)
+    assert float(tf.reduce_min(images)) >= 0.0 and float(tf.reduce_max(images)) <= 1.0
+    model = compile_model(build_cnn((12, 12, 3), 2, filters=(4,), dense_units=(8,)))
+    history = model.fit(train, validation_data=val, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    keras.backend.clear_session()
+
+
+def test_pipeline_decodes_files_straight_to_its_size(tmp_path):
+    written = _folder(tmp_path, {"a": 4, "b": 4}, sizes=((32, 40),))
+    splits = load_dataset(tmp_path, validation_split=0.0)
+    assert splits.validation is None and splits.train.encoded is not None
+    images, _ = next(
+        iter(image_pipeline(splits.train, batch_size=6, image_size=16, training=False))
+    )
+    assert images.shape == (6, 16, 16, 3)
+    # Each output is the file resized (the JPEGs by DCT scaling: close, not equal).
+    decoded = [img.numpy() for img, _ in splits.train]
+    for out, full in zip(images.numpy(), decoded, strict=False):
+        reference = tf.image.resize(full.astype(np.float32), (16, 16), antialias=True) / 255.0
+        assert float(np.abs(out - reference.numpy()).mean()) < 0.03
+    assert len(written) == 8
+
+
+def test_sizes_that_vary_need_image_size(tmp_path):
+    _folder(tmp_path, {"a": 4, "b": 4}, sizes=((12, 12), (16, 20)))
+    with pytest.raises(ValueError) as info:
+        load_dataset(tmp_path)
+    text = str(info.value)
+    assert text.startswith("Invalid value for argument `image_size`")
+    assert "vary in size (e.g. 12x12 and 16x20)" in text and "image_size=12" in text
+    splits = load_dataset(tmp_path, image_size=(10, 14), validation_split=0.0)
+    assert splits.image_shape == (10, 14, 3)
+    assert {tuple(image.shape) for image, _ in splits.train} == {(10, 14, 3)}
+    assert {image.dtype for image, _ in splits.train} == {tf.uint8}
+
+
+def test_train_validation_test_subfolders_are_used(tmp_path):
+    _folder(tmp_path / "train", {"x": 4, "y": 6})
+    _folder(tmp_path / "test", {"x": 2, "y": 1}, seed=1)
+    splits = load_dataset(tmp_path, validation_split=0.5, seed=0)
+    assert splits.class_names == ("x", "y")
+    assert dict(splits.num_examples) == {"train": 5, "validation": 5, "test": 3}
+    assert sorted(int(label) for _, label in splits.test) == [0, 0, 1]
+    _folder(tmp_path / "validation", {"y": 2}, seed=2)
+    splits = load_dataset(tmp_path)
+    assert dict(splits.num_examples) == {"train": 10, "validation": 2, "test": 3}
+    assert [int(label) for _, label in splits.validation] == [1, 1]
+    _folder(tmp_path / "test", {"z": 1}, seed=3)
+    with pytest.raises(ValueError, match=r"argument `name`: expected the same classes in test/"):
+        load_dataset(tmp_path)
+
+
+def test_grey_pngs_give_one_channel(tmp_path):
+    rng = np.random.default_rng(0)
+    for name in ("zero", "one"):
+        for i in range(3):
+            _write(tmp_path / name / f"{i}.png", _image(rng, 8, 8, channels=1))
+    splits = load_dataset(tmp_path, validation_split=0.0)
+    assert splits.image_shape == (8, 8, 1)
+    images, _ = next(iter(image_pipeline(splits.train, batch_size=2, image_size=16)))
+    assert images.shape == (2, 16, 16, 1)
+
+
+def test_folder_errors_name_the_problem(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ValueError, match="argument `name`: expected a folder with at least two"):
+        load_dataset(empty)
+    single = tmp_path / "single"
+    _folder(single, {"only": 3})
+    with pytest.raises(ValueError, match=r"at least two class subfolders.*'only'"):
+        load_dataset(single)
+    hollow = tmp_path / "hollow"
+    _folder(hollow, {"a": 2})
+    (hollow / "b").mkdir()
+    with pytest.raises(ValueError, match=r"class folder .*b' holds none"):
+        load_dataset(hollow)
+    broken = tmp_path / "broken"
+    _folder(broken, {"a": 2, "b": 2})
+    (broken / "b" / "bad.jpg").write_bytes(b"this is text, not a JPEG")
+    (broken / "b" / "empty.png").write_bytes(b"")
+    with pytest.raises(ValueError) as info:
+        load_dataset(broken)
+    text = str(info.value)
+    assert "argument `name`" in text and str(broken / "b" / "bad.jpg") in text
+    with pytest.raises(ValueError, match="argument `name`: expected an existing folder"):
+        load_dataset(tmp_path / "missing")
+    with pytest.raises(ValueError, match="argument `image_size`: expected None for 'digits'"):
+        load_dataset("digits", image_size=32)
+    with pytest.raises(ValueError, match="argument `image_size`"):
+        load_dataset(broken.parent / "single", image_size=0)
+
+
+def test_dct_ratio_never_goes_below_the_target():
+    ratios = [
+        int(jpeg_ratio(tf.constant(h), tf.constant(w), (16, 16)))
+        for h, w in [(16, 16), (31, 64), (32, 32), (63, 200), (64, 64), (128, 127), (128, 128)]
+    ]
+    assert ratios == [0, 0, 1, 1, 2, 2, 3]  # indices into (1, 2, 4, 8)
+
+
+def test_dct_scaled_decode_matches_a_full_decode():
+    rng = np.random.default_rng(0)
+    image = _image(rng, 96, 128, detail=16)  # smooth at the target's scale
+    data = tf.io.encode_jpeg(image, quality=95)
+    fast = decode_resized(data, (24, 32), 3).numpy()  # ratio 4
+    full = tf.image.resize(tf.io.decode_jpeg(data), (24, 32), antialias=True).numpy()
+    assert fast.shape == (24, 32, 3)
+    assert float(np.abs(fast - full).mean()) < 3.0  # out of 255
+    png = tf.io.encode_png(image)
+    exact = decode_resized(png, (96, 128), 3).numpy()
+    np.testing.assert_allclose(exact, image, atol=1e-3)
