@@ -21,6 +21,7 @@ import json
 import math
 import os
 import statistics
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -529,7 +530,7 @@ class Report:
         )
 
     def __str__(self) -> str:
-        lines = [self.title(), self._config_line(), ""]
+        lines = [self.title(), textwrap.fill(self._config_line(), 100), ""]
         lines.append(terminal_table(self))
         if not self.complete:
             lines += ["", "(partial: the comparison is still running or was stopped)"]
