@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, cast
 
 __all__ = [
     "check_bool",
@@ -27,6 +27,8 @@ __all__ = [
     "check_nonnegative_int",
     "check_num_classes",
     "check_optional_list",
+    "check_own_folder",
+    "check_path",
     "check_poolable",
     "check_positive_float",
     "check_positive_int",
@@ -212,15 +214,23 @@ def check_count(arg: str, value: Any, *, maximum: int = MAX_SIZE) -> int:
     return int(value)
 
 
+#: Largest image side accepted (JPEG's own limit is 65,535 pixels).
+MAX_IMAGE_SIDE = 65_536
+
+
 def check_image_size(arg: str, value: Any) -> tuple[int, int] | None:
-    """Returns `None` or a `(height, width)` pair of positive ints (an int means square)."""
+    """Returns `None` or a `(height, width)` pair of positive ints (an int means square),
+    each at most `MAX_IMAGE_SIDE`."""
     if value is None:
         return None
     if _is_int(value):
-        side = check_count(arg, value)
+        side = check_count(arg, value, maximum=MAX_IMAGE_SIDE)
         return side, side
     if isinstance(value, (tuple, list)) and len(value) == 2:
-        return check_count(arg, value[0]), check_count(arg, value[1])
+        return (
+            check_count(arg, value[0], maximum=MAX_IMAGE_SIDE),
+            check_count(arg, value[1], maximum=MAX_IMAGE_SIDE),
+        )
     raise invalid(arg, "None, a positive int or a (height, width) pair", value)
 
 
@@ -267,15 +277,26 @@ def check_fraction(arg: str, value: Any) -> float:
 def check_value_range(arg: str, value: Any) -> tuple[float, float]:
     """Returns `value` as a `(low, high)` pair of finite floats with low < high."""
     expected = "a pair of finite floats (low, high) with low < high"
-    if isinstance(value, (str, bytes)):
+    if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, *_array_types())):
         raise invalid(arg, expected, value)
+    items = cast("Sequence[Any]", value)
     try:
-        pair = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+        if len(items) != 2:
+            raise invalid(arg, expected, value)
+        pair = (float(items[0]), float(items[1]))
+    except (TypeError, ValueError, OverflowError):
         raise invalid(arg, expected, value) from None
-    if len(pair) != 2 or not all(math.isfinite(v) for v in pair) or not pair[0] < pair[1]:
+    if not all(math.isfinite(v) for v in (*pair, pair[1] - pair[0])) or not pair[0] < pair[1]:
         raise invalid(arg, expected, value)
     return pair[0], pair[1]
+
+
+def _array_types() -> tuple[type, ...]:
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy ships with TensorFlow
+        return ()
+    return (np.ndarray,)
 
 
 # ----------------------------------------------------------------------------------------
@@ -512,3 +533,72 @@ def check_strategy(arg: str, value: Any) -> Any:
             f"Received: {arg}={value!r} of type {type(value).__name__}"
         )
     return value
+
+
+def check_own_folder(
+    arg: str,
+    folder: Any,
+    *,
+    owned: Callable[[str], bool],
+    protected: Iterable[Any] = (),
+    purpose: str = "regkit deletes its own files there",
+) -> Any:
+    """Returns `folder` as a `Path` regkit may write and clean up; raises naming `arg`.
+
+    Refused: a symbolic link, a file, a folder that contains any of `protected` (e.g. the
+    checkpoint or the CSV log), and a folder holding any entry for which `owned(name)` is
+    False (files regkit did not write). A missing or empty folder is fine.
+    """
+    import os
+    from pathlib import Path
+
+    if not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a folder path. "
+            f"Received: {arg}={folder!r} of type {type(folder).__name__}"
+        )
+    path = Path(folder)
+    shown = os.fspath(folder)
+    if path.is_symlink():
+        raise invalid(
+            arg, "a folder, not a symbolic link (regkit never writes through links)", shown
+        )
+    if path.exists() and not path.is_dir():
+        raise invalid(arg, "a folder (this is a file)", shown)
+    resolved = path.resolve()
+    for item in protected:
+        target = Path(item).resolve()
+        if target == resolved or resolved in target.parents:
+            raise ValueError(
+                f"Invalid value for argument `{arg}`: it contains {os.fspath(item)!r}, and "
+                f"{purpose}; give it a folder of its own. Received: {arg}={shown!r}"
+            )
+    if path.is_dir():
+        foreign = sorted(
+            child.name
+            for child in path.iterdir()
+            if child.is_symlink() or not child.is_file() or not owned(child.name)
+        )
+        if foreign:
+            listed = ", ".join(repr(n) for n in foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+            raise ValueError(
+                f"Invalid value for argument `{arg}`: the folder holds entries regkit did not "
+                f"write ({listed}), and {purpose}; give it an empty or new folder. "
+                f"Received: {arg}={shown!r}"
+            )
+    return path
+
+
+def check_path(arg: str, value: Any) -> Any:
+    """Returns `value` as a `Path`; TypeError unless a str or os.PathLike (not empty)."""
+    import os
+    from pathlib import Path
+
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a file path (str or os.PathLike). "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    if not os.fspath(value):
+        raise invalid(arg, "a non-empty path", value)
+    return Path(value)

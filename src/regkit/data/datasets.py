@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 __all__ = [
     "BUILTIN_DATASETS",
     "CIFAR_SETS",
+    "MAX_CLASSES",
     "SPLIT_KEYS",
     "ArrayData",
     "DatasetSplits",
@@ -43,6 +44,8 @@ __all__ = [
 BUILTIN_DATASETS = ("digits", "cifar10", "cifar100")
 #: The CIFAR sets, read by `regkit.data.cifar`.
 CIFAR_SETS = ("cifar10", "cifar100")
+#: Most classes a data set may have (one-hot labels of more would not fit in memory).
+MAX_CLASSES = 1_000_000
 
 # --------------------------------------------------------------------------------------
 # In-memory arrays.
@@ -223,7 +226,7 @@ def from_arrays(
                 f"labels all equal to {int(y[0])}",
             )
         num_classes = max(int(y.max()) + 1, 1)
-    num_classes = check_count("num_classes", num_classes)
+    num_classes = check_count("num_classes", num_classes, maximum=MAX_CLASSES)
     if y.min() < 0 or y.max() >= num_classes:
         raise invalid(
             "y",

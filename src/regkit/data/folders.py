@@ -7,7 +7,8 @@ out as Keras' `image_dataset_from_directory` expects::
 
 or, with its own splits, `my_images/train/<class>/...`, `my_images/test/<class>/...` and
 optionally `my_images/validation/<class>/...`. Class names are the sorted subfolder
-names. Images may be JPEG, PNG, BMP or GIF (the first frame); other files are ignored.
+names. Images may be JPEG, PNG, BMP or GIF (the first frame), directly inside their class
+folder; other files (and deeper folders) are ignored.
 
 At load time only the files' headers are read (format, size, colour), so that a file that
 is not a readable image is named at once and sizes that vary are known before training.
@@ -126,9 +127,10 @@ def _parse_jpeg(data: bytes) -> tuple[str, int, int, bool]:
 
 
 def _images_in(folder: Path) -> list[Path]:
+    """The image files directly inside `folder` (not in its subfolders)."""
     return sorted(
         p
-        for p in folder.rglob("*")
+        for p in folder.iterdir()
         if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
     )
 

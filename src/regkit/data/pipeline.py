@@ -18,6 +18,7 @@ pass when the pipeline follows an epoch variable).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import tensorflow as tf
@@ -31,6 +32,7 @@ from regkit._checks import (
     invalid,
 )
 from regkit.data.augment import Augment
+from regkit.data.datasets import MAX_CLASSES
 from regkit.data.stages import (
     batch_stage,
     build_passes,
@@ -104,19 +106,21 @@ def check_options(
     training = check_flag("training", training)
     drop_remainder = check_flag("drop_remainder", drop_remainder)
     if num_classes is not None:
-        num_classes = check_count("num_classes", num_classes)
+        num_classes = check_count("num_classes", num_classes, maximum=MAX_CLASSES)
     seed = check_optional_seed("seed", seed)
     if shuffle is None:
         shuffle = training
     if not isinstance(shuffle, bool):
         try:
-            shuffle = check_count("shuffle", shuffle)
+            shuffle = check_count("shuffle", shuffle, maximum=2**63 - 1)
         except ValueError:
             raise invalid(
-                "shuffle", "None, a bool or a positive buffer size below 2**31", shuffle
+                "shuffle", "None, a bool or a positive buffer size below 2**63", shuffle
             ) from None
     if not isinstance(cache, (bool, str)):
         raise invalid("cache", "a bool or a file path", cache)
+    if isinstance(cache, str) and cache and not Path(cache).expanduser().parent.is_dir():
+        raise invalid("cache", "a file path in an existing folder", cache)
     if value_range is not None:
         value_range = check_value_range("value_range", value_range)
     aug = Augment.coerce(augment)  # validated even when unused

@@ -284,6 +284,7 @@ def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
     else:
         height, width = size if size is not None else (source.height, source.width)
     _check_model_input(options, height, width, source.channels)
+    _check_batch_memory(options, source, height, width)
     if aug is not None:
         if aug.mixes_labels and not options.one_hot:
             raise invalid(
@@ -342,6 +343,29 @@ def _check_model_input(
             "model",
             f"a model taking images with the data's {channels} channel(s)",
             f"a model with input shape {tuple(shape)}",
+        )
+
+
+#: Largest batch of float32 images accepted (bytes): beyond any machine's memory.
+MAX_BATCH_BYTES = 2**36
+
+
+def _check_batch_memory(options: PipelineOptions, source: Source, height: int, width: int) -> None:
+    image = height * width * (source.channels or 3) * 4
+    if image > MAX_BATCH_BYTES:
+        raise invalid(
+            "image_size",
+            f"images that fit in memory ({height}x{width} float32 images take "
+            f"{image / 2**30:,.0f} GiB each)",
+            options.image_size,
+        )
+    batch = min(options.batch_size, source.size or options.batch_size)
+    if batch * image > MAX_BATCH_BYTES:
+        raise invalid(
+            "batch_size",
+            f"a batch that fits in memory ({batch} images of {height}x{width} take "
+            f"{batch * image / 2**30:,.0f} GiB)",
+            options.batch_size,
         )
 
 
@@ -582,9 +606,9 @@ def batch_stage(
         return dataset.map(plain(finish), num_parallel_calls=_AUTOTUNE)
     if pass_seed is None:
         seed = options.seed
-        seeds = tf.data.Dataset.random(
-            seed=None if seed is None else seed + 1, rerandomize_each_iteration=True
-        ).batch(2)
+        if seed is not None:  # the augmentation's stream, apart from the shuffle's
+            seed = seed + 1 if seed < 2**63 - 1 else -(2**63)
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
     else:
         base = tf.random.experimental.stateless_fold_in(pass_seed, 1)
         seeds = tf.data.Dataset.counter().map(
