@@ -96,10 +96,103 @@ def test_standard_callbacks_bad_arguments(tmp_path):
         standard_callbacks(tmp_path / "best.keras", factor=1.0)
     with pytest.raises(ValueError, match="'auto', 'min', 'max'"):
         standard_callbacks(tmp_path / "best.keras", mode="best")
-    with pytest.raises(ValueError, match="a folder of its own"):
+    with pytest.raises(ValueError, match=r"`backup_dir`.*a folder of its own"):
         standard_callbacks(tmp_path / "best.keras", backup_dir=tmp_path)
     with pytest.raises(ValueError, match="placeholders"):
         standard_callbacks(tmp_path / "best-{epoch:02d}.keras")
+    with pytest.raises(ValueError, match="`verbose`"):
+        standard_callbacks(tmp_path / "best.keras", verbose="loud")
+    with pytest.raises(TypeError, match="`checkpoint_path`"):
+        standard_callbacks(None)
+    with pytest.raises(TypeError, match="`weight_norms`"):
+        standard_callbacks(tmp_path / "best.keras", weight_norms="yes")
+    with pytest.raises(ValueError, match="`patience`"):
+        standard_callbacks(tmp_path / "best.keras", patience=2**63)
+
+
+# ------------------------------------------------- backup_dir: never delete others' files
+
+
+def _fit_with(cbs, epochs=2):
+    model = _small_cnn()
+    x, y = _data(8)
+    return model.fit(
+        x, y, epochs=epochs, batch_size=8, validation_data=(x, y), verbose=0, callbacks=cbs
+    )
+
+
+def test_backup_dir_with_a_users_files_is_refused_and_left_alone(tmp_path):
+    mine = tmp_path / "my_folder"
+    mine.mkdir()
+    (mine / "thesis.tex").write_text("years of work")
+    with pytest.raises(ValueError, match=r"`backup_dir`.*did not write.*'thesis\.tex'"):
+        standard_callbacks(tmp_path / "run" / "best.keras", backup_dir=mine)
+    assert (mine / "thesis.tex").read_text() == "years of work"
+
+
+@pytest.mark.parametrize("inside", ["checkpoint", "csv"])
+def test_backup_dir_holding_the_checkpoint_or_the_log_is_refused(tmp_path, inside):
+    backup = tmp_path / "backup"
+    kwargs = {"backup_dir": backup}
+    path = tmp_path / "best.keras"
+    if inside == "checkpoint":
+        path = backup / "best.keras"
+    else:
+        kwargs["csv_path"] = backup / "log.csv"
+    with pytest.raises(ValueError, match=r"`backup_dir`.*contains"):
+        standard_callbacks(path, **kwargs)
+
+
+def test_backup_dir_that_is_a_link_is_refused(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    link = tmp_path / "backup"
+    link.symlink_to(target)
+    with pytest.raises(ValueError, match=r"`backup_dir`.*symbolic link"):
+        standard_callbacks(tmp_path / "best.keras", backup_dir=link)
+
+
+def test_only_regkit_backup_files_are_removed_when_training_ends(tmp_path):
+    backup = tmp_path / "backup"
+    cbs = standard_callbacks(tmp_path / "best.keras", backup_dir=backup, verbose=0)
+    _fit_with(cbs)
+    assert not backup.exists()  # emptied of its own files, then removed
+
+    # A file that appears during training (someone else's) survives, and so does the folder.
+    class Intruder(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            backup.mkdir(exist_ok=True)
+            (backup / "notes.txt").write_text("not regkit's")
+
+    cbs = standard_callbacks(tmp_path / "best.keras", backup_dir=backup, verbose=0)
+    _fit_with([*cbs[:-1], Intruder(), cbs[-1]])
+    assert sorted(p.name for p in backup.iterdir()) == ["notes.txt"]
+
+
+def test_a_resumable_backup_folder_is_accepted(tmp_path):
+    from regkit.callbacks.state import is_backup_file
+
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    for name in ("training_metadata.json", "epoch00001_batch000000.weights.h5"):
+        (backup / name).write_bytes(b"")
+        assert is_backup_file(name)
+    standard_callbacks(tmp_path / "best.keras", backup_dir=backup)  # no error: regkit's own
+
+
+def test_files_are_not_written_through_planted_links(tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("keep me")
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best_log.csv").symlink_to(outside)
+    (run / ".partial-best.keras").symlink_to(tmp_path / "outside.keras")
+    cbs = standard_callbacks(run / "best.keras", verbose=0)
+    _fit_with(cbs)
+    assert outside.read_text() == "keep me"
+    assert not (tmp_path / "outside.keras").exists()
+    assert not (run / "best_log.csv").is_symlink()
+    assert (run / "best_log.csv").read_text().startswith("epoch")
 
 
 def test_standard_callbacks_training_run(tmp_path):

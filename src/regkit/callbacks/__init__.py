@@ -19,17 +19,27 @@ list order.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from typing import Literal
 
 import keras
 
-from regkit._checks import check_choice, check_float_range, check_nonnegative_int, invalid
+from regkit._checks import (
+    check_bool,
+    check_bounded_int,
+    check_choice,
+    check_float_range,
+    check_name,
+    check_own_folder,
+    check_path,
+    invalid,
+)
 from regkit.callbacks.monitors import RegularizationMonitor, WeightNormLogger
 from regkit.callbacks.state import (
     AtomicModelCheckpoint,
     EpochSeeding,
     ResumableCSVLogger,
     TrainingStateBackup,
+    is_backup_file,
 )
 from regkit.introspect import kernels_followed_by_batch_norm
 from regkit.plots import plot_history
@@ -51,14 +61,14 @@ def standard_callbacks(
     checkpoint_path: str | os.PathLike[str],
     *,
     monitor: str = "val_loss",
-    mode: str = "auto",
+    mode: Literal["auto", "min", "max"] = "auto",
     patience: int = 7,
     reduce_lr_patience: int = 3,
     min_lr: float = 1e-5,
     factor: float = 0.5,
     backup_dir: str | os.PathLike[str] | None = None,
     csv_path: str | os.PathLike[str] | None = None,
-    verbose: int = 1,
+    verbose: Literal[0, 1] = 1,
     weight_norms: bool = False,
     reg_monitor: bool = False,
 ) -> list[keras.callbacks.Callback]:
@@ -106,7 +116,7 @@ def standard_callbacks(
         >>> cbs = standard_callbacks("runs/cnn/best.keras", weight_norms=True)
         >>> model.fit(train, validation_data=val, epochs=50, callbacks=cbs)  # doctest: +SKIP
     """
-    path = Path(checkpoint_path)
+    path = check_path("checkpoint_path", checkpoint_path)
     name = path.name
     for suffix in (".weights.h5", ".keras"):
         if name.endswith(suffix):
@@ -116,17 +126,28 @@ def standard_callbacks(
         raise invalid(
             "checkpoint_path", "a path ending in '.keras' or '.weights.h5'", os.fspath(path)
         )
+    monitor = check_name("monitor", monitor)
     check_choice("mode", mode, ("auto", "min", "max"))
-    patience = check_nonnegative_int("patience", patience)
-    reduce_lr_patience = check_nonnegative_int("reduce_lr_patience", reduce_lr_patience)
+    check_choice("verbose", verbose, (0, 1))
+    weight_norms = check_bool("weight_norms", weight_norms)
+    reg_monitor = check_bool("reg_monitor", reg_monitor)
+    patience = check_bounded_int("patience", patience, minimum=0)
+    reduce_lr_patience = check_bounded_int("reduce_lr_patience", reduce_lr_patience, minimum=0)
     factor = check_float_range("factor", factor, low=0.0, high=1.0)
     if factor == 0:
         raise invalid("factor", "a float in (0, 1)", factor)
     min_lr = check_float_range("min_lr", min_lr, low=0.0)
-    backup = Path(backup_dir) if backup_dir is not None else path.with_name(f"{stem}_backup")
-    csv_file = Path(csv_path) if csv_path is not None else path.with_name(f"{stem}_log.csv")
-    if backup.resolve() == path.parent.resolve():
-        raise invalid("backup_dir", "a folder of its own (it is deleted after training)", backup)
+    if csv_path is None:
+        csv_file = path.with_name(f"{stem}_log.csv")
+    else:
+        csv_file = check_path("csv_path", csv_path)
+    backup = check_own_folder(
+        "backup_dir",
+        path.with_name(f"{stem}_backup") if backup_dir is None else backup_dir,
+        owned=is_backup_file,
+        protected=(path, csv_file),
+        purpose="regkit deletes its backup files there when training ends",
+    )
 
     checkpoint = AtomicModelCheckpoint(
         path, monitor=monitor, mode=mode, save_best_only=True, verbose=verbose

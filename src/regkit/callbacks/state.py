@@ -12,11 +12,13 @@ from its last finished epoch with its state intact. Every file written here goes
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import glob
 import io
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,14 +31,38 @@ from regkit._checks import check_seed, invalid
 from regkit._io import atomic_write_bytes, fsync_file
 from regkit.introspect import seed_generators
 
-__all__ = ["AtomicModelCheckpoint", "EpochSeeding", "ResumableCSVLogger", "TrainingStateBackup"]
+__all__ = [
+    "AtomicModelCheckpoint",
+    "EpochSeeding",
+    "ResumableCSVLogger",
+    "TrainingStateBackup",
+    "is_backup_file",
+]
+
+# The files `TrainingStateBackup` writes in its folder, and nothing else: what it may
+# delete. Temporary names are those of `regkit._io.temp_path` and of the weights saved
+# before their rename.
+_BACKUP_FILE = re.compile(
+    r"""
+    (?:\.partial-)?epoch\d{5,}_batch\d{6,}\.weights\.h5
+    | training_metadata\.json(?:\.bkp)?
+    | regkit_best_weights_\d+\.npz(?:\.bkp)?
+    | \.(?:training_metadata\.json|regkit_best_weights_\d+\.npz)\.\d+\.tmp
+    """,
+    re.VERBOSE,
+)
+
+
+def is_backup_file(name: str) -> bool:
+    """Whether a file name is one `TrainingStateBackup` writes (and may delete)."""
+    return _BACKUP_FILE.fullmatch(name) is not None
 
 
 def _remove_stale_temps(path: Path) -> None:
     """Removes temporary files a killed `atomic_write_bytes` of `path` left behind."""
     if path.parent.is_dir():
         for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-            if stale.is_file() and not stale.is_symlink():
+            if stale.is_file() or stale.is_symlink():
                 stale.unlink(missing_ok=True)
 
 
@@ -177,6 +203,8 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
         path = Path(self.filename)
         path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_temps(path)
+        if path.is_symlink():  # never write through a link planted at the log's name
+            path.unlink()
         self.append = epoch > 0 and path.exists()
         if self.append:
             self._keep_rows_before(path, epoch)
@@ -259,6 +287,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         name = f"epoch{self._current_epoch:05d}_batch{self._last_batch_seen:06d}.weights.h5"
         weights = backup / name
         partial = weights.with_name(f".partial-{name}")
+        partial.unlink(missing_ok=True)  # a file (or planted link) there is never written into
         self.model.save_weights(partial, overwrite=True)
         fsync_file(partial)
         os.replace(partial, weights)
@@ -290,8 +319,19 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     def _prune_weights(self) -> None:
         keep = {record["weights"] for record in self._records()}
         for path in Path(self.backup_dir).glob("*.weights.h5"):
-            if path.name not in keep:
+            if path.name not in keep and is_backup_file(path.name):
                 path.unlink(missing_ok=True)
+
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
+        """Removes the backup's own files (never anything else), then the folder if empty."""
+        folder = Path(self.backup_dir)
+        if not self.delete_checkpoint or folder.is_symlink() or not folder.is_dir():
+            return
+        for child in folder.iterdir():
+            if is_backup_file(child.name) and (child.is_symlink() or child.is_file()):
+                child.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty: someone else's files stay
+            folder.rmdir()
 
     def _callback_states(self) -> list[dict[str, Any]]:
         states = []
