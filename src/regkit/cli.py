@@ -317,13 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cmp.add_argument("--no-plots", action="store_true", help="skip curves.png/weight_norms.png")
     cmp.add_argument(
-        "--restart",
-        action="store_true",
-        help="discard the earlier runs in --out (only files regkit wrote) and train again; "
-        "without it, a rerun reuses finished runs, resumes interrupted ones and refuses "
-        "changed settings",
-    )
-    cmp.add_argument(
         "--run-eagerly",
         action="store_true",
         help="train without tf.function (debugging; quicker for 1-epoch trials on tiny data)",
@@ -392,7 +385,6 @@ def _study_settings(
         "plots": not args.no_plots,
         "variants": args.variants,
         "sweep": None,
-        "restart": args.restart,
     }
     sweep: dict[str, Any] = {}
     for field, values in args.sweep or []:
@@ -468,15 +460,8 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             f"{c['batch_size']}, seeds {','.join(map(str, plan.seeds))} | output {out}",
             flush=True,
         )
-    from regkit.experiments.ledger import StudyFolderError
-
     try:
         report = run_comparison(plan)
-    except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
-        parser.error(str(exc))
-    except OSError as exc:  # even the report cannot be written: one line, no traceback
-        print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         where = out / "report.md"
         kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"
