@@ -308,3 +308,56 @@ def test_under_batch_norm_l2_raises_the_effective_learning_rate(digits):
     assert bn_l2["conv_kernel_norm"][-1] < bn_l2["conv_kernel_norm"][0]
     assert bn_l2["conv_effective_lr"][-1] > bn_l2["conv_effective_lr"][0]
     assert bn_l2["conv_effective_lr"][-1] > bn["conv_effective_lr"][-1]
+
+
+# ------------------------------------------------------------------ compact progress line
+
+
+def test_progress_line_stays_short_while_history_and_csv_keep_every_figure(tmp_path, capsys):
+    from regkit import build_cnn, compile_model
+
+    model = build_cnn((8, 8, 1), 4, filters=(4, 4, 4), dense_units=(8, 8), reg="bn+l2")
+    compile_model(model)
+    x, y = _data(16)
+    csv_path = tmp_path / "log.csv"
+    capsys.readouterr()
+    history = model.fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=8,
+        validation_data=(x, y),
+        verbose=2,
+        callbacks=[
+            RegularizationMonitor(),
+            WeightNormLogger(),
+            keras.callbacks.CSVLogger(str(csv_path)),
+        ],
+    )
+    printed = capsys.readouterr().out
+    epoch_lines = [line for line in printed.splitlines() if " - loss: " in line]
+    assert len(epoch_lines) == 2
+    assert max(len(line) for line in epoch_lines) <= 160, epoch_lines
+    assert "reg_loss_share" in epoch_lines[0] and "kernel_norm" not in printed
+
+    norms = [k for k in history.history if k.endswith("_kernel_norm")]
+    rates = [k for k in history.history if k.endswith("_effective_lr")]
+    assert len(norms) == 9  # 6 convs, 2 hidden dense layers and the classifier
+    assert len(rates) == 8  # all but the classifier feed a BatchNorm
+    assert all(len(history.history[k]) == 2 for k in [*norms, *rates, "reg_loss"])
+    with open(csv_path, newline="") as f:
+        header = next(csv.reader(f))
+    assert set(norms + rates) <= set(header)
+
+
+def test_progress_line_can_show_the_figures(capsys):
+    model = _small_cnn()
+    x, y = _data(8)
+    capsys.readouterr()
+    model.fit(
+        x, y, epochs=1, batch_size=8, verbose=2, callbacks=[WeightNormLogger(progress_line=True)]
+    )
+    assert "conv_kernel_norm" in capsys.readouterr().out
+    assert "conv_kernel_norm" in model.history.history
+    with pytest.raises(TypeError, match="`progress_line`"):
+        WeightNormLogger(progress_line="yes")

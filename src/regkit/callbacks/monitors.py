@@ -30,7 +30,49 @@ from regkit.introspect import (
     squared_norm,
 )
 
-__all__ = ["RegularizationMonitor", "WeightNormLogger"]
+__all__ = [
+    "DETAIL_SUFFIXES",
+    "RegularizationMonitor",
+    "WeightNormLogger",
+    "is_detail_key",
+    "keep_details_off_progress_line",
+]
+
+
+#: Log keys holding per-layer figures: recorded in History and CSV logs, but kept off the
+#: printed progress line (one per kernel would make each epoch line ~1,200 characters).
+DETAIL_SUFFIXES = ("_kernel_norm", "_effective_lr")
+
+
+def is_detail_key(key: str) -> bool:
+    """Whether a log key is a per-layer figure (``<layer>_kernel_norm``, ``..._effective_lr``)."""
+    return key.endswith(DETAIL_SUFFIXES)
+
+
+def keep_details_off_progress_line(model: keras.Model) -> None:
+    """Makes the per-layer figures skip the progress line of the running `fit`.
+
+    Keras adds its `History` and then its `ProgbarLogger` after every callback passed to
+    `fit`, and they share one log dict. This wraps the run's `History` (`model.history`)
+    so that, once it has recorded an epoch, the per-layer keys are dropped from that dict:
+    every callback in the list (CSV loggers included) and `History` see them, the printed
+    line does not. Idempotent per `History` object.
+    """
+    history = getattr(model, "history", None)
+    if not isinstance(history, keras.callbacks.History) or getattr(
+        history, "regkit_compact_progress", False
+    ):
+        return
+    record = history.on_epoch_end
+
+    def on_epoch_end(epoch: int, logs: dict[str, Any] | None = None) -> None:
+        record(epoch, logs)
+        if logs:
+            for key in [k for k in logs if is_detail_key(k)]:
+                del logs[key]
+
+    history.on_epoch_end = on_epoch_end  # type: ignore[method-assign]
+    history.regkit_compact_progress = True
 
 
 def _current_learning_rate(model: keras.Model) -> float:
@@ -44,7 +86,8 @@ class WeightNormLogger(keras.callbacks.Callback):
     """Logs the L2 norm of selected kernels each epoch as ``<layer>_kernel_norm``.
 
     The norms are added to the epoch logs, so they appear in the `History` that `fit`
-    returns and in `CSVLogger` files, and `plot_history` draws them in a third panel.
+    returns and in `CSVLogger` files (placed after this logger), and `plot_history` draws
+    them in a third panel; they are kept off the printed progress line.
     The norms before training are kept in `initial_norms`.
 
     Args:
@@ -54,6 +97,8 @@ class WeightNormLogger(keras.callbacks.Callback):
         print_first: Also print the first `print_first` kernel values of each selected
             layer at each epoch end, as seed 002's ``PrintWeightsCallback`` (0 = off).
         print_fn: Function used for printing (default `print`).
+        progress_line: Also print the norms on Keras' progress line. Default False: they
+            go to `History` and CSV logs only, so a ``verbose=2`` epoch line stays short.
 
     Raises:
         ValueError: When training starts: a name matches no layer with a kernel (the
@@ -72,8 +117,10 @@ class WeightNormLogger(keras.callbacks.Callback):
         *,
         print_first: int = 0,
         print_fn: Callable[[str], Any] = print,
+        progress_line: bool = False,
     ) -> None:
         super().__init__()
+        self.progress_line = check_bool("progress_line", progress_line)
         if isinstance(layers, (str, type)):
             layers = [layers]
         if layers is not None:
@@ -126,6 +173,8 @@ class WeightNormLogger(keras.callbacks.Callback):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._kernels = self._select()
         self.initial_norms = self.norms()
+        if not self.progress_line:
+            keep_details_off_progress_line(self.model)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         values = self.norms()
@@ -167,8 +216,13 @@ class RegularizationMonitor(keras.callbacks.Callback):
     Decoupled weight decay (`compile_model(weight_decay=...)`) is applied by the optimizer
     and is not part of `model.losses`, so it does not appear in ``reg_loss``.
 
+    ``reg_loss`` and ``reg_loss_share`` appear on the progress line; the per-layer
+    effective learning rates go to `History` and CSV logs only (``progress_line=True``
+    prints them too).
+
     Args:
         effective_lr: Whether to log the effective learning rates.
+        progress_line: Also print the per-layer rates on Keras' progress line.
 
     Example:
         >>> monitor = RegularizationMonitor()
@@ -177,9 +231,10 @@ class RegularizationMonitor(keras.callbacks.Callback):
         [0.41, 0.38, 0.36]
     """
 
-    def __init__(self, *, effective_lr: bool = True) -> None:
+    def __init__(self, *, effective_lr: bool = True, progress_line: bool = False) -> None:
         super().__init__()
         self.effective_lr = check_bool("effective_lr", effective_lr)
+        self.progress_line = check_bool("progress_line", progress_line)
         self._bn_kernels: list[Kernel] | None = None
 
     def regularization_loss(self) -> float:
@@ -199,6 +254,8 @@ class RegularizationMonitor(keras.callbacks.Callback):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self._bn_kernels = bn_followed_kernels(self.model)
+        if not self.progress_line:
+            keep_details_off_progress_line(self.model)
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is None:
