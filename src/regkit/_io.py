@@ -4,14 +4,31 @@ The one home for atomic writes. A reader (another process, a resumed run, a user
 `report.json`) sees either the old file or the new one, never half of one: the data go to
 a hidden temporary file beside the target, are flushed to disk, then renamed over it.
 `os.replace` replaces a symlink at the target itself rather than writing through it.
+
+`FolderLock` gives a process exclusive use of a folder (a study's `out_dir`) through the
+operating system's file locks (`filelock`: `fcntl.flock` on POSIX, `msvcrt` on Windows):
+the OS drops the lock when its holder exits or is killed, so a stale lock never blocks.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import TracebackType
+from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "fsync_file", "temp_path"]
+__all__ = [
+    "LOCK_NAME",
+    "FolderBusyError",
+    "FolderLock",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "fsync_file",
+    "temp_path",
+]
+
+#: The lock file `FolderLock` keeps in the folder it locks.
+LOCK_NAME = ".regkit.lock"
 
 
 def temp_path(path: Path) -> Path:
@@ -61,3 +78,66 @@ def fsync_file(path: str | os.PathLike[str]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+class FolderBusyError(OSError):
+    """Another live process (or another `FolderLock` in this one) holds the folder."""
+
+
+class FolderLock:
+    """Exclusive use of a folder, held through an OS file lock on `<folder>/.regkit.lock`.
+
+    `acquire` fails at once (no waiting) with `FolderBusyError` when another holder has
+    the lock. The OS releases the lock when the holder closes it, exits or is killed
+    (even by SIGKILL), so a lock never outlives its process. Use as a context manager.
+
+    Args:
+        folder: The folder to lock (it must exist).
+
+    Example:
+        >>> with FolderLock(tmp_path):  # doctest: +SKIP
+        ...     ...  # this process alone writes into tmp_path
+    """
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.path = self.folder / LOCK_NAME
+        self._lock: Any = None
+
+    def acquire(self) -> FolderLock:
+        """Takes the lock, or raises `FolderBusyError` naming the folder at once."""
+        import filelock
+
+        if self.path.is_symlink():  # never lock (or create) a file through a planted link
+            raise FolderBusyError(f"{self.path} is a symlink; regkit does not follow it")
+        lock = filelock.FileLock(str(self.path), timeout=0, is_singleton=False)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise FolderBusyError(
+                f"{self.folder} is in use by another live process (its lock {self.path} is held)"
+            ) from None
+        self._lock = lock
+        return self
+
+    def release(self) -> None:
+        """Gives the lock back (the lock file stays; it holds nothing)."""
+        if self._lock is not None:
+            self._lock.release(force=True)
+            self._lock = None
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._lock is not None
+
+    def __enter__(self) -> FolderLock:
+        return self.acquire()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

@@ -91,6 +91,7 @@ def compare(
     plots: bool = True,
     strategy: Any = None,
     sweep: Mapping[str, Sequence[Any]] | None = None,
+    restart: bool = False,
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -124,7 +125,10 @@ def compare(
             a `regkit.data.Augment`, a dict of its arguments or an `Augment` preset name
             (`"seed000"`, `"seed001"`). MixUp/CutMix switch the labels to one-hot.
         out_dir: Directory for the report, plots, logs and checkpoints; None keeps
-            nothing on disk.
+            nothing on disk. The folder is a ledger: each run folder records its
+            settings, so a rerun reuses finished runs with the same settings, resumes
+            interrupted ones exactly, and refuses other settings before any training.
+            A folder another live process is using is refused.
         learning_rate: Learning rate of every variant without its own.
         optimizer: Keras optimizer name for every variant without its own.
         model_kwargs: Extra keyword arguments for the model builder (e.g.
@@ -160,6 +164,8 @@ def compare(
             `{"l2": [0, 1e-4, 1e-3]}`; several fields make a grid); variants are named
             `<variant>-<field>=<value>`. The report adds a table and `sweep.png` of
             validation/test accuracy and the generalization gap against the value.
+        restart: Discard `out_dir`'s earlier runs (only the files regkit wrote) and
+            train every run again.
 
     Returns:
         A `Report`.
@@ -168,10 +174,13 @@ def compare(
         ValueError: `variants` is empty or has an unknown preset or field or a bad value,
             `sweep` has an unknown field or a bad value, `epochs`,
             `batch_size`, `patience` or `limit` < 1, `seeds` is empty or repeats a seed,
-            `model`, `optimizer` or `dataset` names something unknown, or `out_dir` is
-            not a writable directory. All are raised before any training.
+            `model`, `optimizer` or `dataset` names something unknown, a variant name is
+            not a safe folder name, or `out_dir` is not a writable directory, is in use
+            by another live process, holds runs with other settings or symlinks. All
+            are raised before any training.
         TypeError: an argument has the wrong type.
-        OSError: the disk runs out of room for checkpoints.
+        OSError: the disk runs out of room for checkpoints, or the report cannot be
+            written (a run's own write error fails that run only).
 
     Example:
         >>> report = compare(

@@ -25,10 +25,24 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from regkit._checks import check_choice, check_positive_float, check_positive_int, invalid
+from regkit._checks import (
+    check_bool,
+    check_choice,
+    check_folder_name,
+    check_positive_float,
+    check_positive_int,
+    invalid,
+)
+from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
 from regkit.experiments.results import Variant, jsonable
-from regkit.experiments.specs import VariantSpec, expand_sweep, parse_spec, parse_variants
+from regkit.experiments.specs import (
+    RESERVED_NAMES,
+    VariantSpec,
+    expand_sweep,
+    parse_spec,
+    parse_variants,
+)
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -82,6 +96,7 @@ class Settings:
     plots: bool = True
     strategy: Any = None
     sweep: Mapping[str, Any] | None = None
+    restart: bool = False
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -127,6 +142,7 @@ class Plan:
     plots: bool
     config: dict[str, Any]
     strategy: Any = None
+    restart: bool = False
 
     @property
     def one_hot(self) -> bool:
@@ -193,6 +209,7 @@ def coerce_variants(
             raise invalid("variants", "non-empty variant names (str)", name)
         if name in result:
             raise invalid("variants", "unique variant names", f"{name} (given twice)")
+        check_folder_name("variants", name, reserved=(*RESERVED_NAMES, LOCK_NAME))
         other = folders.setdefault(folder_name(name), name)
         if other != name:  # each variant's logs go to out_dir/<slug>/
             raise invalid(
@@ -497,6 +514,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         plots=plots,
         config=config,
         strategy=strategy,
+        restart=check_bool("restart", s.restart),
     )
 
 

@@ -32,13 +32,20 @@ from regkit.config import Regularization
 from regkit.experiments.analysis import (
     add_statistics,
     report_sections,
-    status_cell,
     sweep_points,
     terminal_table,
 )
-from regkit.experiments.tables import COLUMNS, align_table, format_cell, shorten
+from regkit.experiments.tables import align_table, config_line, report_notes, table_rows
 
-__all__ = ["ACCURACY_KEYS", "METRICS", "STATUSES", "Report", "RunResult", "Variant"]
+__all__ = [
+    "ACCURACY_KEYS",
+    "METRICS",
+    "ORIGINS",
+    "STATUSES",
+    "Report",
+    "RunResult",
+    "Variant",
+]
 
 #: Figures reported per run and per variant, in report order.
 METRICS: tuple[str, ...] = (
@@ -58,6 +65,11 @@ METRICS: tuple[str, ...] = (
 )
 
 STATUSES: tuple[str, ...] = ("ok", "diverged", "failed")
+#: The format version `report.json` files carry (`"regkit_report"`).
+REPORT_FORMAT = 1
+#: Where a run's figures come from: trained now, resumed from an interrupted run, or
+#: reused from a finished run with the same settings in the study folder.
+ORIGINS: tuple[str, ...] = ("trained", "resumed", "reused")
 #: History keys that hold accuracy, in the order they are looked for.
 ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
 
@@ -164,6 +176,9 @@ class RunResult:
         error: `"ExceptionType: message"` for a failed run.
         history: Keras' per-epoch logs (`loss`, `val_accuracy`, `reg_loss_share`,
             `<layer>_kernel_norm`, ...).
+        origin: `"trained"`, `"resumed"` (an interrupted run continued) or `"reused"`
+            (a finished run with identical settings, read back from the study folder).
+        warnings: Notes on figures that look fine but may mislead.
     """
 
     variant: str
@@ -185,10 +200,14 @@ class RunResult:
     diverged_epoch: int | None = None
     error: str | None = None
     history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    origin: str = "trained"
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise invalid("status", f"one of {', '.join(STATUSES)}", self.status)
+        if self.origin not in ORIGINS:
+            raise invalid("origin", f"one of {', '.join(ORIGINS)}", self.origin)
 
     @classmethod
     def from_history(
@@ -351,6 +370,8 @@ class Report:
         versions: Python, platform and package versions.
         created: ISO timestamp.
         complete: False while `compare` is still running (partial `report.json`).
+        directory: The study folder whose run folders hold the weights (set by `compare`
+            with `out_dir` and by `from_json`); not part of the JSON.
 
     Example:
         >>> run = RunResult.from_history("baseline", 0, {
@@ -367,6 +388,7 @@ class Report:
     versions: dict[str, str] = dataclasses.field(default_factory=dict)
     created: str = ""
     complete: bool = True
+    directory: Path | None = dataclasses.field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         self.variants = {name: Variant.coerce(v) for name, v in self.variants.items()}
@@ -443,46 +465,11 @@ class Report:
         return out
 
     # ------------------------------------------------------------------ output
-    def _table_rows(self) -> list[list[str]]:
-        summary = self.summary()
-        several = len(self.seeds) > 1
-        header = ["Variant", "Regularization", *(h for _, h, _ in COLUMNS), "Status"]
-        rows = [header]
-        for name, entry in summary.items():
-            row = [name, entry["description"]]
-            for metric, _, kind in COLUMNS:
-                row.append(format_cell(entry["mean"][metric], entry["std"][metric], kind, several))
-            status = status_cell(self, name)
-            errors = [r.error for r in self.runs_for(name) if r.error]
-            if errors:
-                status += ": " + shorten(errors[0], 80)
-            row.append(status)
-            rows.append(row)
-        return [[cell.replace("|", "/") for cell in row] for row in rows]
-
     def title(self) -> str:
         """The report's title: `regkit comparison: <model> on <dataset>`."""
         model = self.config.get("model", "model")
         dataset = self.config.get("dataset", "data")
         return f"regkit comparison: {model} on {dataset}"
-
-    def _config_line(self) -> str:
-        c = self.config
-        parts = []
-        for key, label in (
-            ("epochs", "epochs"),
-            ("batch_size", "batch size"),
-            ("optimizer", "optimizer"),
-            ("learning_rate", "learning rate"),
-        ):
-            if key in c:
-                parts.append(f"{label} {c[key]}")
-        parts.append("seeds " + ",".join(str(s) for s in self.seeds))
-        augment = c.get("augment")
-        parts.append("augment " + (describe_augment(augment) if augment else "none"))
-        if c.get("bn_momentum"):
-            parts.append(f"BN momentum {c['bn_momentum']}")
-        return ", ".join(parts)
 
     def sweep_points(self) -> list[dict[str, Any]]:
         """For a sweep: each swept variant's base, values and figures over seeds.
@@ -498,39 +485,25 @@ class Report:
         variant with the first (the reference), or a plain statement that one seed gives
         no interval; a sweep table; and the runs' warnings.
 
-        A variant whose loss went NaN/inf says `diverged` in its Status cell.
+        A variant whose loss went NaN/inf says `diverged` in its Status cell; resumed and
+        reused runs are listed in the notes.
         """
-        notes = [
-            "Figures are at the best epoch (lowest validation loss); test accuracy is the "
-            "restored best weights on the test split.",
-            "Gap = train - validation accuracy at the best epoch (train accuracy is measured "
-            "during training, with dropout and augmentation active).",
-            "Reg. loss share = L1/L2 penalty / total loss at the best epoch; weight norm = "
-            "global L2 norm of all conv/dense kernels of the reported (best-epoch) weights.",
-        ]
-        if len(self.seeds) > 1:
-            notes.append(
-                f"Mean ± sample std over seeds {', '.join(map(str, self.seeds))} "
-                "(diverged or failed runs excluded)."
-            )
-        if not self.complete:
-            notes.append("**Partial report:** the comparison is still running or was stopped.")
         return "\n".join(
             [
                 f"# {self.title()}",
                 "",
-                self._config_line() + ".",
+                config_line(self) + ".",
                 "",
-                align_table(self._table_rows(), markdown=True),
+                align_table(table_rows(self), markdown=True),
                 "",
-                *(f"- {note}" for note in notes),
+                *(f"- {note}" for note in report_notes(self)),
                 "",
                 *report_sections(self),
             ]
         )
 
     def __str__(self) -> str:
-        lines = [self.title(), textwrap.fill(self._config_line(), 100), ""]
+        lines = [self.title(), textwrap.fill(config_line(self), 100), ""]
         lines.append(terminal_table(self))
         if not self.complete:
             lines += ["", "(partial: the comparison is still running or was stopped)"]
@@ -560,7 +533,7 @@ class Report:
             }
         add_statistics(self, variants, METRICS)
         return {
-            "regkit_report": 1,
+            "regkit_report": REPORT_FORMAT,
             "created": self.created,
             "complete": self.complete,
             "config": jsonable(self.config),
@@ -609,8 +582,44 @@ class Report:
 
     @classmethod
     def from_json(cls, path: str | os.PathLike[str]) -> Report:
-        """Reads a report written by `to_json`."""
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Reads a report written by `to_json`; its `directory` is the file's folder.
+
+        Raises:
+            ValueError: the file is truncated, not JSON, not a regkit report, or a report
+                of another format version (the message names the file).
+            OSError: the file cannot be read (e.g. FileNotFoundError).
+        """
+        from regkit.experiments.ledger import read_report
+
+        return read_report(cls, path)
+
+    def load_model(self, variant: str, seed: int = 0) -> Any:
+        """The best model of one run, rebuilt and compiled as it was trained.
+
+        The model is built with the exact `Regularization` the run used (e.g. the BatchNorm
+        momentum `bn_momentum="auto"` chose), compiled with its optimizer and learning
+        rate, and given the best epoch's weights from the run's folder. Evaluated on the
+        study's test split, it gives the report's test accuracy.
+
+        Args:
+            variant: The variant's name.
+            seed: The run's seed.
+
+        Returns:
+            A compiled `keras.Model`.
+
+        Raises:
+            KeyError: `variant` is not in this report.
+            ValueError: no such run, no weights on disk (e.g. `compare` without
+                `out_dir`), or a model given as a callable (it cannot be rebuilt by name).
+
+        Example:
+            >>> report = compare(["baseline"], epochs=2, out_dir="runs/x")  # doctest: +SKIP
+            >>> model = report.load_model("baseline", seed=0)  # doctest: +SKIP
+        """
+        from regkit.experiments.ledger import load_run_model
+
+        return load_run_model(self, variant, seed)
 
     def plot(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Draws the curves of all variants overlaid, and their weight norms.
@@ -658,15 +667,3 @@ def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(dataclasses.asdict(value))
     return repr(value)
-
-
-def describe_augment(augment: Any) -> str:
-    """A report's augmentation setting (an `Augment`'s fields as a dict) in words."""
-    if isinstance(augment, Mapping):
-        from regkit.data.augment import Augment
-
-        try:
-            return Augment.coerce(dict(augment)).describe()  # type: ignore[union-attr]
-        except (TypeError, ValueError):  # a report from another version: show the fields
-            return ", ".join(f"{k}={v}" for k, v in augment.items())
-    return str(augment)

@@ -23,13 +23,27 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from regkit.experiments.plan import Plan, folder_name
+from regkit._io import atomic_write_text
+from regkit.experiments.ledger import (
+    BACKUP_DIR,
+    CHECKPOINT_NAME,
+    ERROR_FILE,
+    LOG_FILE,
+    RunSlot,
+    Study,
+    remove_partial_files,
+    write_result,
+)
+from regkit.experiments.plan import Plan
 from regkit.experiments.results import ACCURACY_KEYS, Report, RunResult, Variant
 
-__all__ = ["CHECKPOINT_NAME", "build_and_compile", "run_comparison", "run_one"]
-
-#: The best-only checkpoint's file name inside a run folder.
-CHECKPOINT_NAME = "best.weights.h5"
+__all__ = [
+    "CHECKPOINT_NAME",
+    "build_and_compile",
+    "build_from_config",
+    "run_comparison",
+    "run_one",
+]
 _EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "reg_loss_share", "learning_rate")
 
 
@@ -40,6 +54,48 @@ def _check_free_space(path: Path, needed: int) -> None:
             f"Not enough free space in {path}: {free / 2**20:.0f} MiB free, about "
             f"{needed / 2**20:.0f} MiB needed for checkpoints and logs."
         )
+
+
+def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
+    """Rebuilds and compiles a run's model from a report's `config` (for `load_model`).
+
+    Raises:
+        ValueError: the report's model was a callable, which cannot be rebuilt by name.
+    """
+    from regkit.experiments.plan import MODELS
+
+    if config.get("model") not in MODELS:
+        raise ValueError(
+            f"Cannot rebuild model {config.get('model')!r}: only the named models "
+            f"({', '.join(MODELS)}) can be rebuilt from a report; build yours and call "
+            "model.load_weights(<run folder>/best.weights.h5)."
+        )
+    augment = config.get("augment") or {}
+    plan = Plan(
+        variants={},
+        model=config["model"],
+        model_kwargs=dict(config.get("model_kwargs") or {}),
+        splits=None,
+        dataset_name=str(config.get("dataset")),
+        epochs=1,
+        batch_size=int(config.get("batch_size") or 32),
+        seeds=(0,),
+        augment=None,
+        image_size=None,
+        input_shape=tuple(config["input_shape"]),
+        out_dir=None,
+        learning_rate=float(config.get("learning_rate") or 1e-3),
+        optimizer=str(config.get("optimizer") or "adam"),
+        patience=1,
+        run_eagerly=False,
+        callbacks=[],
+        verbose=0,
+        on_error="raise",
+        plots=False,
+        config=dict(config),
+    )
+    one_hot = bool(augment.get("mixup") or augment.get("cutmix"))
+    return _build_and_compile_in_scope(plan, variant, int(config["num_classes"]), one_hot)
 
 
 def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
@@ -58,10 +114,12 @@ def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
     """
     scope = plan.strategy.scope() if plan.strategy is not None else contextlib.nullcontext()
     with scope:
-        return _build_and_compile_in_scope(plan, variant, num_classes)
+        return _build_and_compile_in_scope(plan, variant, num_classes, plan.one_hot)
 
 
-def _build_and_compile_in_scope(plan: Plan, variant: Variant, num_classes: int) -> Any:
+def _build_and_compile_in_scope(
+    plan: Plan, variant: Variant, num_classes: int, one_hot: bool
+) -> Any:
     from regkit.training import compile_model
 
     reg = variant.reg
@@ -79,13 +137,15 @@ def _build_and_compile_in_scope(plan: Plan, variant: Variant, num_classes: int) 
         optimizer=variant.optimizer or plan.optimizer,
         learning_rate=variant.learning_rate or plan.learning_rate,
         weight_decay=reg.weight_decay,
-        labels="one_hot" if plan.one_hot else "sparse",
+        labels="one_hot" if one_hot else "sparse",
     )
     model.run_eagerly = plan.run_eagerly
     return model
 
 
-def _pipelines(plan: Plan, seed: int) -> tuple[Any, Any, Any]:
+def _pipelines(plan: Plan, seed: int, epoch: Any, model: Any) -> tuple[Any, Any, Any]:
+    """Train, validation and test pipelines; the training pass of epoch e (read from the
+    `epoch` variable) shuffles and augments as a function of (seed, e) only."""
     from regkit.data.pipeline import image_pipeline
 
     common: dict[str, Any] = {
@@ -93,9 +153,10 @@ def _pipelines(plan: Plan, seed: int) -> tuple[Any, Any, Any]:
         "image_size": plan.image_size,
         "one_hot": plan.one_hot,
         "num_classes": int(plan.splits.num_classes),
+        "model": model,  # images in the range the model expects
     }
     train = image_pipeline(
-        plan.splits.train, augment=plan.augment, training=True, seed=seed, **common
+        plan.splits.train, augment=plan.augment, training=True, seed=seed, epoch=epoch, **common
     )
     validation = image_pipeline(plan.splits.validation, training=False, **common)
     test = None
@@ -148,7 +209,9 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     """Trains one variant with one seed and evaluates its best weights.
 
     An earlier, interrupted run of the same variant and seed (its backup in `run_dir`) is
-    resumed where it stopped.
+    resumed where it stopped, and repeats the uninterrupted run exactly: each epoch's
+    shuffle order, augmentation and dropout masks depend on (seed, epoch) only
+    (`regkit.callbacks.EpochSeeding` and `image_pipeline(epoch=...)`).
 
     Args:
         plan: The checked plan.
@@ -158,14 +221,15 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         run_dir: The run's folder (checkpoint, CSV log, backup).
 
     Returns:
-        The run's `RunResult`.
+        The run's `RunResult` (`origin` `"resumed"` when it continued an earlier run).
 
     Raises:
-        OSError: the disk lacks room for the checkpoint and backup.
+        OSError: the disk lacks room for the checkpoint and backup, or a write failed.
     """
     import keras
+    import tensorflow as tf
 
-    from regkit.callbacks import standard_callbacks
+    from regkit.callbacks import EpochSeeding, standard_callbacks
     from regkit.introspect import total_kernel_norm
 
     keras.backend.clear_session()  # same layer names in every run, memory released
@@ -176,12 +240,14 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     # checkpoint + a backup with optimizer state + logs, with room to spare
     _check_free_space(run_dir, needed=params * 4 * 6 + 16 * 2**20)
     checkpoint = run_dir / CHECKPOINT_NAME
-    backup_dir = run_dir / "backup"
-    csv_path = run_dir / "log.csv"
+    backup_dir = run_dir / BACKUP_DIR
+    csv_path = run_dir / LOG_FILE
     resumed = backup_dir.exists()  # an interrupted earlier run: fit resumes it
     if not resumed:
         checkpoint.unlink(missing_ok=True)  # never evaluate a stale checkpoint
+    epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="regkit_epoch")
     callbacks = [
+        EpochSeeding(seed, epoch_variable=epoch),  # first: seeds the epoch before it runs
         *standard_callbacks(
             checkpoint,
             patience=plan.patience,
@@ -198,7 +264,7 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     if plan.verbose == 2:
         callbacks.append(_epoch_printer(plan.epochs))
         keras_verbose = 0
-    train, validation, test = _pipelines(plan, seed)
+    train, validation, test = _pipelines(plan, seed, epoch, model)
     start = time.perf_counter()
     fitted = model.fit(
         train,
@@ -209,8 +275,8 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         shuffle=False,  # the pipeline shuffles, with the run's seed
     )
     history: Mapping[str, Sequence[float]] = fitted.history
-    if resumed and csv_path.exists():  # History holds only the resumed epochs
-        from regkit.plots import load_history
+    if csv_path.exists():  # every epoch (History holds only a resumed run's last part),
+        from regkit.plots import load_history  # read back the same way for every run
 
         history = load_history(csv_path)[1]
     if checkpoint.exists():  # the best epoch's weights, whatever stopped training
@@ -218,7 +284,7 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     results = model.evaluate(test, return_dict=True, verbose=0) if test is not None else {}
     wall_time = time.perf_counter() - start
     acc_key = next((k for k in ACCURACY_KEYS if k in results), None)
-    return RunResult.from_history(
+    result = RunResult.from_history(
         name,
         seed,
         history,
@@ -228,6 +294,8 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         weight_norm=total_kernel_norm(model),
         wall_time=wall_time,
     )
+    result.origin = "resumed" if resumed else "trained"
+    return result
 
 
 class _DropRetracingWarnings(logging.Filter):
@@ -249,10 +317,13 @@ def _quiet_retracing() -> Any:
 
 
 def run_comparison(plan: Plan) -> Report:
-    """Runs every (seed, variant) of `plan` in order and returns the `Report`.
+    """Runs every (seed, variant) of `plan` and returns the `Report`.
 
-    With `plan.out_dir`, `report.json`/`report.md` are rewritten after every run (a crash
-    keeps what finished) and the plots are drawn at the end.
+    With `plan.out_dir`, the folder is locked for the whole study and checked before any
+    training (`regkit.experiments.ledger.Study`): finished runs with the same settings
+    are reused, interrupted ones resumed, and other settings refused. `report.json` /
+    `report.md` are rewritten after every run (a crash keeps what finished) and the plots
+    are drawn at the end.
 
     Args:
         plan: What `plan_comparison` checked.
@@ -261,6 +332,9 @@ def run_comparison(plan: Plan) -> Report:
         The complete `Report`.
 
     Raises:
+        regkit.experiments.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
+            folder is in use, holds runs with other settings, or holds symlinks.
+        OSError: the report itself cannot be written.
         Exception: the first failed run's exception when `plan.on_error == "raise"` (after
             saving the partial report).
     """
@@ -269,53 +343,81 @@ def run_comparison(plan: Plan) -> Report:
         config=plan.config,
         seeds=plan.seeds,
         complete=False,
+        directory=plan.out_dir,
     )
-    total = len(plan.seeds) * len(plan.variants)
-    workdir = plan.out_dir
     tmp: tempfile.TemporaryDirectory[str] | None = None
+    workdir = plan.out_dir
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="regkit-compare-")
         workdir = Path(tmp.name)
-    say = (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
     try:
-        index = 0
-        for seed in plan.seeds:
-            for name, variant in plan.variants.items():
-                index += 1
-                say(f"[{index}/{total}] variant {name!r} seed {seed}: {variant.describe()}")
-                run_dir = workdir / folder_name(name) / f"seed{seed}"
-                start = time.perf_counter()
-                try:
-                    with _quiet_retracing():
-                        result = run_one(plan, name, variant, seed, run_dir)
-                except Exception as exc:
-                    result = RunResult.failed(
-                        name, seed, exc, wall_time=time.perf_counter() - start
-                    )
-                    if plan.out_dir is not None:
-                        run_dir.mkdir(parents=True, exist_ok=True)
-                        (run_dir / "error.txt").write_text(traceback.format_exc(), "utf-8")
-                    if plan.on_error == "raise":
-                        report.runs.append(result)
-                        _save_partial(report, plan)
-                        raise
-                    say(f"    variant {name!r} seed {seed} failed: {result.error}")
-                report.runs.append(result)
-                if result.status == "diverged":
-                    say(
-                        f"    variant {name!r} seed {seed} diverged "
-                        f"(non-finite loss or weights in epoch {result.diverged_epoch})"
-                    )
-                elif result.status == "ok":
-                    say(f"    {_run_summary(result)}")
-                _save_partial(report, plan)
-        report.complete = True
-        if plan.out_dir is not None:
-            report.save(plan.out_dir, plots=plan.plots)
+        with Study(plan, restart=plan.restart, workdir=workdir) as study:
+            _run_sequentially(plan, study, report)
+            report.complete = True
+            if plan.out_dir is not None:
+                report.save(plan.out_dir, plots=plan.plots)
     finally:
         if tmp is not None:
             tmp.cleanup()
     return report
+
+
+def _say(plan: Plan) -> Any:
+    return (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
+
+
+def _run_sequentially(plan: Plan, study: Study, report: Report) -> None:
+    say = _say(plan)
+    slots = study.slots()
+    for index, slot in enumerate(slots, 1):
+        describe = slot.variant.describe()
+        say(f"[{index}/{len(slots)}] variant {slot.name!r} seed {slot.seed}: {describe}")
+        result = slot.previous or run_slot(plan, study, slot, report)
+        record(plan, report, result, say)
+
+
+def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResult:
+    """Trains one planned run in its folder and records it there; a failure becomes a
+    failed `RunResult` (or is re-raised, after saving the partial report, when
+    `plan.on_error == "raise"`)."""
+    start = time.perf_counter()
+    try:
+        if study.kept:
+            study.begin(slot)  # settings.json first: the folder now says what it holds
+        with _quiet_retracing():
+            result = run_one(plan, slot.name, slot.variant, slot.seed, slot.directory)
+        if study.kept:
+            write_result(slot.directory, result)
+        return result
+    except Exception as exc:
+        result = RunResult.failed(slot.name, slot.seed, exc, wall_time=time.perf_counter() - start)
+        remove_partial_files(slot.directory)
+        if study.kept:
+            with contextlib.suppress(OSError):  # a full disk may refuse this too
+                atomic_write_text(slot.directory / ERROR_FILE, traceback.format_exc())
+        if plan.on_error == "raise":
+            report.runs.append(result)
+            with contextlib.suppress(OSError):
+                _save_partial(report, plan)
+            raise
+        return result
+
+
+def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
+    """Adds a finished run to the report, says how it went, and saves the partial report."""
+    report.runs.append(result)
+    name, seed = result.variant, result.seed
+    if result.status == "failed":
+        say(f"    variant {name!r} seed {seed} failed: {result.error}")
+    elif result.status == "diverged":
+        say(
+            f"    variant {name!r} seed {seed} diverged "
+            f"(non-finite loss or weights in epoch {result.diverged_epoch})"
+        )
+    else:
+        origin = "" if result.origin == "trained" else f" ({result.origin})"
+        say(f"    {_run_summary(result)}{origin}")
+    _save_partial(report, plan)
 
 
 def _run_summary(run: RunResult) -> str:

@@ -1,8 +1,24 @@
-"""Text tables for reports: cell formatting (mean ± std) and column alignment."""
+"""A report as text: its table rows (mean ± std cells), configuration line and notes.
+
+The functions take a `regkit.experiments.Report`; `Report.to_markdown` and `str(report)`
+put them together.
+"""
 
 from __future__ import annotations
 
-__all__ = ["COLUMNS", "align_table", "format_cell", "shorten"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "COLUMNS",
+    "align_table",
+    "config_line",
+    "describe_augment",
+    "format_cell",
+    "report_notes",
+    "shorten",
+    "table_rows",
+]
 
 
 def format_cell(value: float | None, std: float | None, kind: str, several: bool) -> str:
@@ -85,3 +101,83 @@ def shorten(text: str, width: int) -> str:
     """`text` on one line, cut to `width` characters with an ellipsis."""
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def table_rows(report: Any) -> list[list[str]]:
+    """Header + one row per variant: name, regularization, the `COLUMNS`, status."""
+    summary = report.summary()
+    several = len(report.seeds) > 1
+    header = ["Variant", "Regularization", *(h for _, h, _ in COLUMNS), "Status"]
+    rows = [header]
+    for name, entry in summary.items():
+        row = [name, entry["description"]]
+        for metric, _, kind in COLUMNS:
+            row.append(format_cell(entry["mean"][metric], entry["std"][metric], kind, several))
+        from regkit.experiments.analysis import status_cell
+
+        status = status_cell(report, name)  # "ok, 2 warnings": never `ok` without a word
+        errors = [r.error for r in report.runs_for(name) if r.error]
+        if errors:
+            status += ": " + shorten(errors[0], 80)
+        row.append(status)
+        rows.append(row)
+    return [[cell.replace("|", "/") for cell in row] for row in rows]
+
+
+def config_line(report: Any) -> str:
+    """Epochs, batch size, optimizer, learning rate, seeds, augmentation, BN momentum."""
+    c = report.config
+    parts = []
+    for key, label in (
+        ("epochs", "epochs"),
+        ("batch_size", "batch size"),
+        ("optimizer", "optimizer"),
+        ("learning_rate", "learning rate"),
+    ):
+        if key in c:
+            parts.append(f"{label} {c[key]}")
+    parts.append("seeds " + ",".join(str(s) for s in report.seeds))
+    augment = c.get("augment")
+    parts.append("augment " + (describe_augment(augment) if augment else "none"))
+    if c.get("bn_momentum"):
+        parts.append(f"BN momentum {c['bn_momentum']}")
+    return ", ".join(parts)
+
+
+def report_notes(report: Any) -> list[str]:
+    """The notes under a report's table: what the figures mean, partial, resumed, reused."""
+    notes = [
+        "Figures are at the best epoch (lowest validation loss); test accuracy is the "
+        "restored best weights on the test split.",
+        "Gap = train - validation accuracy at the best epoch (train accuracy is measured "
+        "during training, with dropout and augmentation active).",
+        "Reg. loss share = L1/L2 penalty / total loss at the best epoch; weight norm = "
+        "global L2 norm of all conv/dense kernels of the reported (best-epoch) weights.",
+    ]
+    if len(report.seeds) > 1:
+        notes.append(
+            f"Mean ± sample std over seeds {', '.join(map(str, report.seeds))} "
+            "(diverged or failed runs excluded)."
+        )
+    if not report.complete:
+        notes.append("**Partial report:** the comparison is still running or was stopped.")
+    for origin, text in (
+        ("resumed", "Resumed after an interruption"),
+        ("reused", "Reused from the study folder (finished earlier, same settings)"),
+    ):
+        runs = [f"{r.variant} seed {r.seed}" for r in report.runs if r.origin == origin]
+        if runs:
+            notes.append(f"{text}: {', '.join(runs)}.")
+    return notes
+
+
+def describe_augment(augment: Any) -> str:
+    """A report's augmentation setting (an `Augment`'s fields as a dict) in words."""
+    if isinstance(augment, Mapping):
+        from regkit.data.augment import Augment
+
+        try:
+            return Augment.coerce(dict(augment)).describe()  # type: ignore[union-attr]
+        except (TypeError, ValueError):  # a report from another version: show the fields
+            return ", ".join(f"{k}={v}" for k, v in augment.items())
+    return str(augment)

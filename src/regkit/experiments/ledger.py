@@ -1,0 +1,447 @@
+"""A study folder is a ledger: each run folder records the settings it ran with.
+
+`compare(out_dir=...)` writes every run into `out_dir/<variant>/seed<k>/`: first
+`settings.json` (the run's full settings), then the checkpoint, CSV log and backup while
+it trains, and `result.json` (its `RunResult`) when it finishes. Rerunning into the same
+folder therefore knows what each run folder holds:
+
+- same settings and `result.json`: the run is **reused** (not trained again);
+- same settings, no `result.json`: an interrupted run, **resumed** from its backup;
+- other settings: the study is **refused before any training**, naming the settings that
+  differ; `restart=True` (`--restart`) discards the earlier runs first.
+
+`Study` also holds the folder's lock (`regkit._io.FolderLock`) for as long as the study
+runs, so a second process is refused at once, and refuses run folders reached through
+symlinks: regkit never writes through a link planted in its output.
+
+Example:
+    >>> study = Study(plan, restart=False)  # doctest: +SKIP
+    >>> with study:  # lock, check every run folder, before any training
+    ...     slots = study.slots()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from regkit._checks import invalid
+from regkit._io import FolderBusyError, FolderLock, atomic_write_text
+from regkit.experiments.results import REPORT_FORMAT, RunResult, Variant, jsonable
+
+__all__ = [
+    "BACKUP_DIR",
+    "CHECKPOINT_NAME",
+    "ERROR_FILE",
+    "LOG_FILE",
+    "REPORT_FILES",
+    "RESULT_FILE",
+    "RUN_FILES",
+    "SETTINGS_FILE",
+    "RunSlot",
+    "Study",
+    "StudyFolderError",
+    "load_run_model",
+    "read_report",
+    "remove_partial_files",
+    "run_folder",
+    "run_settings",
+    "write_result",
+]
+
+SETTINGS_FILE = "settings.json"
+RESULT_FILE = "result.json"
+ERROR_FILE = "error.txt"
+LOG_FILE = "log.csv"
+#: The best-only checkpoint's file name inside a run folder.
+CHECKPOINT_NAME = "best.weights.h5"
+BACKUP_DIR = "backup"
+#: The files regkit writes in a run folder (besides `BACKUP_DIR`).
+RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME)
+#: The files regkit writes at the top of a study folder.
+REPORT_FILES = ("report.json", "report.md", "curves.png", "weight_norms.png", "sweep.png")
+#: The version of the settings.json layout.
+SETTINGS_FORMAT = 1
+
+
+class StudyFolderError(ValueError):
+    """The study folder cannot be used as asked (busy, other settings, a symlink).
+
+    A `ValueError` naming `out_dir`; the command line turns it into exit status 2.
+    """
+
+
+def _refuse(out_dir: Path, why: str, how: str = "") -> StudyFolderError:
+    return StudyFolderError(
+        f"Invalid value for argument `out_dir`: {why}.{' ' + how if how else ''} "
+        f"Received: out_dir={str(out_dir)!r}"
+    )
+
+
+def run_folder(out_dir: Path, name: str, seed: int) -> Path:
+    """Where the run of variant `name` with `seed` lives: `out_dir/<folder>/seed<k>`."""
+    from regkit.experiments.plan import folder_name
+
+    return Path(out_dir) / folder_name(name) / f"seed{int(seed)}"
+
+
+def run_settings(plan: Any, name: str, variant: Variant, seed: int) -> dict[str, Any]:
+    """Everything that determines one run's figures, as JSON-ready data.
+
+    The variant's `Regularization` (BatchNorm momentum included), the model and its
+    arguments, the data set, its splits' sizes and image shape, `limit`, epochs, batch
+    size, patience, optimizer, learning rate, augmentation and seed. Progress output,
+    plots and the distribution strategy are left out: they do not change the figures.
+    """
+    config = plan.config
+    settings = {
+        "format": SETTINGS_FORMAT,
+        "variant": name,
+        "seed": int(seed),
+        "regularization": variant.reg.to_dict(),
+        "model": config["model"],
+        "model_kwargs": config["model_kwargs"],
+        "input_shape": config["input_shape"],
+        "dataset": config["dataset"],
+        "num_classes": config["num_classes"],
+        "split_sizes": dict(getattr(plan.splits, "num_examples", None) or {}),
+        "image_shape": config["image_shape"],
+        "image_size": config["image_size"],
+        "limit": config["limit"],
+        "epochs": plan.epochs,
+        "batch_size": plan.batch_size,
+        "patience": plan.patience,
+        "optimizer": variant.optimizer or plan.optimizer,
+        "learning_rate": variant.learning_rate or plan.learning_rate,
+        "augment": config["augment"],
+        "bn_momentum": variant.reg.bn_momentum,
+    }
+    return json.loads(json.dumps(jsonable(settings)))  # as it reads back from disk
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in [*old, *(k for k in new if k not in old)]:
+            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    if old == new or (_number(old) and _number(new) and math.isclose(old, new, rel_tol=1e-12)):
+        return []
+    return [f"{prefix[:-1]} {old!r} -> {new!r}"]
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def write_result(directory: Path, result: RunResult) -> None:
+    """Records a finished run (atomically; a run without it counts as unfinished)."""
+    text = json.dumps(result.to_dict(), indent=1, allow_nan=False)
+    atomic_write_text(directory / RESULT_FILE, text + "\n")
+
+
+@dataclasses.dataclass
+class RunSlot:
+    """One planned run and what its folder already holds.
+
+    Attributes:
+        name: The variant's name.
+        variant: The variant.
+        seed: The seed.
+        directory: The run folder.
+        settings: The run's settings (`run_settings`).
+        previous: The finished run with the same settings, to reuse; else None.
+    """
+
+    name: str
+    variant: Variant
+    seed: int
+    directory: Path
+    settings: dict[str, Any]
+    previous: RunResult | None = None
+
+
+class Study:
+    """The runs of a plan in their study folder: lock, checks, restart, reuse.
+
+    Args:
+        plan: The checked `Plan`; with `plan.out_dir` None the runs go to a fresh
+            temporary folder (nothing is kept, nothing is checked).
+        restart: Discard the folder's earlier runs (only files regkit wrote) first.
+        workdir: The folder to use when `plan.out_dir` is None.
+
+    Raises:
+        StudyFolderError: (on entering) the folder is in use by another live process,
+            holds runs with other settings (named, with how to proceed), or a run
+            folder is or holds a symlink.
+    """
+
+    def __init__(self, plan: Any, *, restart: bool = False, workdir: Path | None = None):
+        self.plan = plan
+        self.restart = bool(restart)
+        self.out_dir = Path(plan.out_dir) if plan.out_dir is not None else workdir
+        self.kept = plan.out_dir is not None
+        self._lock: FolderLock | None = None
+        self._slots: list[RunSlot] = []
+
+    # ------------------------------------------------------------------ lifetime
+    def __enter__(self) -> Study:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def open(self) -> list[RunSlot]:
+        """Locks the folder, restarts it if asked, and checks every run folder."""
+        if self.out_dir is None:
+            raise ValueError("Study needs plan.out_dir or a workdir")
+        if self.kept:
+            self._lock = FolderLock(self.out_dir)
+            try:
+                self._lock.acquire()
+            except FolderBusyError as exc:
+                self._lock = None
+                raise _refuse(
+                    self.out_dir,
+                    f"a study folder no other live process is using ({exc})",
+                    "Wait for the other study to finish, or choose another folder.",
+                ) from None
+        try:
+            if self.restart and self.kept:
+                self.discard()
+            self._slots = self._check()
+        except BaseException:
+            self.close()
+            raise
+        return self._slots
+
+    def close(self) -> None:
+        """Releases the folder's lock."""
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
+    def slots(self) -> list[RunSlot]:
+        """The planned runs in order (seed-major), each with its folder's state."""
+        return list(self._slots)
+
+    # ------------------------------------------------------------------ checks
+    def _check(self) -> list[RunSlot]:
+        out_dir = self.out_dir
+        if out_dir is None:  # pragma: no cover - open() checked it
+            return []
+        slots = []
+        differing: list[str] = []
+        for seed in self.plan.seeds:
+            for name, variant in self.plan.variants.items():
+                directory = run_folder(out_dir, name, seed)
+                settings = run_settings(self.plan, name, variant, seed)
+                slot = RunSlot(name, variant, seed, directory, settings)
+                if self.kept:
+                    self._check_links(directory)
+                    diff = self._compare(slot)
+                    if diff:
+                        differing.append(f"{name} seed {seed}: {'; '.join(diff)}")
+                slots.append(slot)
+        if differing:
+            shown = differing[:8] + (
+                [f"... and {len(differing) - 8} more"] if differing[8:] else []
+            )
+            raise _refuse(
+                out_dir,
+                "a study folder whose earlier runs match these settings; these differ: "
+                + " | ".join(shown),
+                "Rerun with --restart (Python: restart=True) to discard the earlier runs, "
+                "or write to another folder (--out / out_dir).",
+            )
+        return slots
+
+    def _check_links(self, directory: Path) -> None:
+        for path in (directory.parent, directory):
+            if path.is_symlink():
+                raise _refuse(
+                    self.out_dir or path,
+                    f"run folders that are not symlinks ({path} is one; regkit does not "
+                    "write through links)",
+                )
+        if directory.is_dir():
+            for entry in directory.iterdir():
+                if entry.is_symlink():
+                    raise _refuse(
+                        self.out_dir or entry,
+                        f"run folders without symlinks ({entry} is one; regkit does not "
+                        "write through links)",
+                        "Remove the link, or rerun with --restart (restart=True).",
+                    )
+
+    def _compare(self, slot: RunSlot) -> list[str]:
+        directory = slot.directory
+        settings_path = directory / SETTINGS_FILE
+        if not settings_path.exists():
+            ours = [n for n in (*RUN_FILES, BACKUP_DIR) if (directory / n).exists()]
+            if ours:  # files of a run whose settings regkit cannot verify
+                return [f"no {SETTINGS_FILE} beside {', '.join(ours)} (an older regkit's run)"]
+            return []
+        try:
+            old = json.loads(settings_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            return [f"{settings_path} is unreadable ({type(exc).__name__})"]
+        diff = _differences(old, slot.settings)
+        if diff:
+            return diff
+        result_path = directory / RESULT_FILE
+        if result_path.is_file():
+            try:
+                data = json.loads(result_path.read_text(encoding="utf-8"))
+                previous = RunResult.from_dict(data)
+            except (OSError, ValueError, TypeError, KeyError):
+                return []  # unreadable: the run is trained again
+            previous.origin = "reused"
+            slot.previous = previous
+        return []
+
+    # ------------------------------------------------------------------ writing
+    def begin(self, slot: RunSlot) -> None:
+        """Creates the run folder and records its settings (before any training)."""
+        slot.directory.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(slot.settings, indent=1, sort_keys=True)
+        atomic_write_text(slot.directory / SETTINGS_FILE, text + "\n")
+
+    def discard(self) -> list[Path]:
+        """Deletes the earlier runs' files regkit wrote (and nothing else).
+
+        Removes, in each `<variant>/seed<k>/` folder that holds a `settings.json` or
+        regkit's run files: those files, the backup folder and regkit's temporary
+        files; then the folders left empty; then the report files. A user's own files
+        (and symlinks) stay where they are.
+
+        Returns:
+            The paths removed.
+        """
+        out_dir = self.out_dir
+        removed: list[Path] = []
+        if out_dir is None or not out_dir.is_dir():
+            return removed
+        for variant_dir in sorted(p for p in out_dir.iterdir() if _real_dir(p)):
+            for seed_dir in sorted(variant_dir.glob("seed*")):
+                if _real_dir(seed_dir) and _is_run_folder(seed_dir):
+                    removed += _discard_run(seed_dir)
+            if not any(variant_dir.iterdir()):
+                variant_dir.rmdir()
+                removed.append(variant_dir)
+        for name in REPORT_FILES:
+            path = out_dir / name
+            if path.is_file() and not path.is_symlink():
+                path.unlink()
+                removed.append(path)
+        return removed
+
+
+def _real_dir(path: Path) -> bool:
+    return path.is_dir() and not path.is_symlink()
+
+
+def _is_run_folder(directory: Path) -> bool:
+    return any((directory / n).exists() for n in (*RUN_FILES, BACKUP_DIR))
+
+
+def _discard_run(directory: Path) -> list[Path]:
+    removed = []
+    for name in RUN_FILES:
+        path = directory / name
+        if path.is_file() and not path.is_symlink():
+            path.unlink()
+            removed.append(path)
+    backup = directory / BACKUP_DIR
+    if _real_dir(backup):
+        shutil.rmtree(backup)
+        removed.append(backup)
+    for tmp in directory.glob(".*.tmp"):  # regkit._io's temporary names
+        if tmp.is_file() and not tmp.is_symlink():
+            tmp.unlink()
+            removed.append(tmp)
+    if not any(directory.iterdir()):
+        directory.rmdir()
+        removed.append(directory)
+    return removed
+
+
+def remove_partial_files(directory: Path) -> None:
+    """After a failed write: drops regkit's temporary files left in a run folder."""
+    if not _real_dir(directory):
+        return
+    for tmp in directory.glob(".*.tmp"):
+        if tmp.is_file() and not tmp.is_symlink():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+
+# ---------------------------------------------------------------------------- reading back
+def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
+    """`Report.from_json`: a report file read back, or a `ValueError` naming the file."""
+    path = Path(path)
+
+    def bad(reason: str) -> ValueError:
+        return ValueError(
+            f"Invalid value for argument `path`: expected a regkit report.json, but "
+            f"{reason}. Received: path={str(path)!r}"
+        )
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"the file is truncated or not JSON ({exc})") from exc
+    if not isinstance(data, Mapping) or "regkit_report" not in data:
+        raise bad("the file is not a regkit report (no 'regkit_report' key)")
+    if data["regkit_report"] != REPORT_FORMAT:
+        raise bad(
+            f"the file is a report of format {data['regkit_report']!r}; this regkit "
+            f"reads format {REPORT_FORMAT}"
+        )
+    try:
+        report = cls.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise bad(f"the report is damaged ({type(exc).__name__}: {exc})") from exc
+    report.directory = path.parent
+    return report
+
+
+def load_run_model(report: Any, variant: str, seed: int) -> Any:
+    """`Report.load_model`: one run's best model, rebuilt, compiled and loaded."""
+    from regkit.experiments.plan import folder_name
+    from regkit.experiments.runner import build_from_config
+
+    runs = [r for r in report.runs_for(variant) if r.seed == seed]
+    if not runs:
+        seeds = [r.seed for r in report.runs_for(variant)]
+        raise invalid("seed", f"a seed {variant!r} ran with ({seeds})", seed)
+    if report.directory is None:
+        raise ValueError(
+            f"Cannot load {variant!r} seed {seed}: this report has no study folder "
+            "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
+            "reads them back)."
+        )
+    weights = Path(report.directory) / folder_name(variant) / f"seed{seed}" / CHECKPOINT_NAME
+    if not weights.is_file():
+        raise ValueError(
+            f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
+            f"{runs[0].status}{': ' + runs[0].error if runs[0].error else ''})."
+        )
+    model = build_from_config(report.config, report.variants[variant])
+    model.optimizer.build(model.trainable_variables)  # the file holds its state too
+    model.load_weights(weights)
+    return model
