@@ -32,7 +32,7 @@ import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from regkit._checks import check_bool, check_finite_float, invalid
+from regkit._checks import check_bool, check_finite_float, check_value_range, invalid
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
@@ -372,7 +372,9 @@ class Augment:
 
         from regkit.data import transforms
 
-        images = tf.convert_to_tensor(images)
+        images = _as_tensor("images", images, "a 4-D batch (batch, height, width, channels)")
+        if not (images.dtype.is_integer or images.dtype.is_floating) or images.dtype == tf.bool:
+            raise invalid("images", "a batch of integer or float pixels", images.dtype.name)
         if images.shape.rank != 4:
             raise invalid("images", "a 4-D batch (batch, height, width, channels)", images.shape)
         if self.rot90:
@@ -387,9 +389,10 @@ class Augment:
                     "need one-hot float labels of shape (batch, num_classes). Received: labels "
                     f"of shape {labels.shape} and dtype {labels.dtype.name}; pass one_hot=True"
                 )
-        low, high = float(value_range[0]), float(value_range[1])
-        if not high > low:
-            raise invalid("value_range", "a pair (low, high) with low < high", value_range)
+        low, high = check_value_range("value_range", value_range)
+        seed = _as_tensor("seed", seed, "a pair of ints or an int tensor of shape (2,)")
+        if not seed.dtype.is_integer or seed.shape.as_list() not in ([2], [None]):
+            raise invalid("seed", "a pair of ints or an int tensor of shape (2,)", seed)
         seed = tf.reshape(tf.cast(seed, tf.int64), [2])
         params = transforms.draw_parameters(self, images, seed)
         scale = 1.0 / (high - low)
@@ -411,6 +414,16 @@ class Augment:
     def _resamples(self) -> bool:
         """Whether pixels must be resampled (rotation, translation or zoom)."""
         return bool(self.rotation or self.translate or self.zoom)
+
+
+def _as_tensor(arg: str, value: Any, expected: str) -> tf.Tensor:
+    """`value` as a tensor; a ValueError naming `arg` when TensorFlow cannot convert it."""
+    import tensorflow as tf
+
+    try:
+        return tf.convert_to_tensor(value)
+    except (TypeError, ValueError, OverflowError):
+        raise invalid(arg, expected, value) from None
 
 
 #: `Augment`'s field names, in order (what `--augment flip,rotation=15` may name).

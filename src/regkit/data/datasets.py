@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from regkit._checks import check_count, check_fraction, check_seed, check_value_range, invalid
+from regkit._checks import (
+    check_count,
+    check_fraction,
+    check_path,
+    check_seed,
+    check_value_range,
+    invalid,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
@@ -511,6 +518,8 @@ def load_dataset(
     seed = check_seed("seed", seed)
     if download is not None and not isinstance(download, bool):
         raise invalid("download", "None, True or False", download)
+    if data_dir is not None:
+        check_path("data_dir", data_dir)
     if folder:
         if not 0 <= seed < 2**32:
             raise invalid("seed", "an int in [0, 2**32) (NumPy's random state)", seed)

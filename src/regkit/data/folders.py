@@ -44,7 +44,15 @@ def is_image_folder(name: Any) -> bool:
     existing directory."""
     if isinstance(name, os.PathLike):
         return True
-    return isinstance(name, str) and bool(name) and Path(name).expanduser().is_dir()
+    return isinstance(name, str) and bool(name) and _expand(name).is_dir()
+
+
+def _expand(path: str | os.PathLike[str]) -> Path:
+    """`path` with `~` expanded where it can be (`~nosuchuser` stays as written)."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # no such user's home directory
+        return Path(path)
 
 
 class ImageHeader:
@@ -198,7 +206,7 @@ def load_folder(
             without it.
     """
     size = check_image_size("image_size", image_size)
-    root = Path(path).expanduser()
+    root = _expand(path)
     if not root.is_dir():
         raise invalid("name", "an existing folder of class subfolders", str(root))
     parts: dict[str, tuple[list[Path], list[int]]] = {}

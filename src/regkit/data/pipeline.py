@@ -107,6 +107,12 @@ def check_options(
     drop_remainder = check_flag("drop_remainder", drop_remainder)
     if num_classes is not None:
         num_classes = check_count("num_classes", num_classes, maximum=MAX_CLASSES)
+        if num_classes < 2:
+            raise invalid(
+                "num_classes",
+                "at least 2 classes (a classifier of one class learns nothing)",
+                num_classes,
+            )
     seed = check_optional_seed("seed", seed)
     if shuffle is None:
         shuffle = training
@@ -119,7 +125,7 @@ def check_options(
             ) from None
     if not isinstance(cache, (bool, str)):
         raise invalid("cache", "a bool or a file path", cache)
-    if isinstance(cache, str) and cache and not Path(cache).expanduser().parent.is_dir():
+    if isinstance(cache, str) and cache and not _expand(cache).parent.is_dir():
         raise invalid("cache", "a file path in an existing folder", cache)
     if value_range is not None:
         value_range = check_value_range("value_range", value_range)
@@ -143,6 +149,13 @@ def check_options(
         output_range=output_range,
         model_input_shape=input_shape,
     )
+
+
+def _expand(path: str) -> Path:
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # `~nosuchuser`
+        return Path(path)
 
 
 def _check_epoch(epoch: Any) -> tf.Variable | None:

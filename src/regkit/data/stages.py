@@ -73,6 +73,8 @@ class Source:
         size: Number of examples, if known.
         check_labels: Whether labels must be checked against `num_classes` when iterated
             (arrays were checked by `from_arrays`).
+        check_range: Whether pixels must be checked against `value_range` when iterated (a
+            stream whose range was given, not implied by uint8).
     """
 
     dataset: tf.data.Dataset | None
@@ -85,6 +87,7 @@ class Source:
     channels: int | None
     size: int | None
     check_labels: bool
+    check_range: bool = False
 
 
 def resolve_source(
@@ -104,7 +107,7 @@ def resolve_source(
             "the whole DatasetSplits."
         )
     if isinstance(data, tuple) and len(data) == 2 and not isinstance(data[0], tf.data.Dataset):
-        data = from_arrays(*data, num_classes=num_classes, value_range=value_range)
+        data = _tuple_arrays(data, num_classes, value_range)
     encoded = None
     if isinstance(data, LabeledDataset):
         if data.arrays is not None:
@@ -122,6 +125,21 @@ def resolve_source(
             f"Received: data of type {type(data).__name__}"
         )
     return _stream_source(data, num_classes, value_range, encoded)
+
+
+def _tuple_arrays(
+    data: tuple[Any, Any], num_classes: int | None, value_range: tuple[float, float] | None
+) -> ArrayData:
+    """`from_arrays(x, y)`; its errors about `x` or `y` also name `data`, which held them."""
+    try:
+        return from_arrays(*data, num_classes=num_classes, value_range=value_range)
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        if not any(f"`{name}`" in message.split(":")[0] for name in ("x", "y")):
+            raise
+        raise type(error)(
+            f"Invalid value for argument `data` (an (x, y) tuple): {message}"
+        ) from None
 
 
 def _array_source(
@@ -215,6 +233,7 @@ def _stream_source(
         channels=channels,
         size=known if known >= 0 else None,
         check_labels=True,
+        check_range=not (dtype == tf.uint8 and value_range[0] <= 0 and value_range[1] >= 255),
     )
 
 
@@ -535,10 +554,29 @@ class BatchFinisher:
         self.one_hot = options.one_hot
         self.num_classes = source.num_classes
         self.check_labels = source.check_labels and source.num_classes is not None
+        self.check_range = source.check_range and not plan.randaugment and not plan.decode
+
+    def checked(self, images: tf.Tensor) -> tf.Tensor:
+        """The images, with a check (when iterated) that they lie in the stated range."""
+        if not self.check_range:
+            return images
+        low, high = self.plan.batch_range
+        pixels = tf.cast(images, tf.float32)
+        message = (
+            f"pixel values outside value_range=({low:g}, {high:g}): pass the range the "
+            "images are in"
+        )
+        checks = [
+            tf.debugging.assert_greater_equal(tf.reduce_min(pixels), low, message=message),
+            tf.debugging.assert_less_equal(tf.reduce_max(pixels), high, message=message),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.identity(images)
 
     def images(self, images: tf.Tensor) -> tuple[tf.Tensor, tuple[float, float]]:
         """Scaled and resized now unless the augmentation will do it; and their range."""
         plan = self.plan
+        images = self.checked(images)
         if not (plan.batch_resize or plan.batch_augment is None):
             return images, plan.batch_range  # the augmentation scales, fused
         images = tf.cast(images, tf.float32)
