@@ -196,12 +196,14 @@ _ARRAY_ARGS = ["x", "y", "num_classes", "value_range", "class_names"]
 
 @st.composite
 def array_calls(draw):
+    num_classes = draw(st.sampled_from([None, 3, 5]))
+    names = tuple("abcde"[: num_classes or 3])
     valid = {
         "x": _X,
         "y": _Y,
-        "num_classes": draw(st.sampled_from([None, 3, 5])),
+        "num_classes": num_classes,
         "value_range": draw(st.sampled_from([None, (0, 255)])),
-        "class_names": draw(st.sampled_from([None, ("a", "b", "c")])),
+        "class_names": draw(st.sampled_from([None, names])),
     }
     kwargs, spoiled = _spoil(draw, valid, _ARRAY_ARGS)
     if "num_classes" in spoiled or "y" in spoiled:
