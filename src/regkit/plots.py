@@ -196,12 +196,12 @@ LOG_FIELDS = frozenset({"l1", "l2", "weight_decay", "learning_rate"})
 
 
 def _robust_top(series: Sequence[Sequence[float]]) -> float | None:
-    """A y-axis top that the healthy curves set: 3x the median first-epoch value or the
-    largest value of the runs that stay below it, whichever is larger."""
+    """A y-axis top that the healthy curves set: the largest value below 5x the median
+    first-epoch value (a diverging run's 1e23 never sets the axis; it is clipped)."""
     firsts = sorted(v[0] for v in series if v and math.isfinite(v[0]))
     if not firsts:
         return None
-    limit = 3.0 * firsts[len(firsts) // 2]
+    limit = 5.0 * firsts[len(firsts) // 2]
     tame = [x for v in series for x in v if math.isfinite(x) and x <= limit]
     return max([*tame, firsts[0]]) * 1.05 if tame else None
 

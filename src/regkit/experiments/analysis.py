@@ -304,10 +304,15 @@ def run_warnings(
     out: list[str] = []
     share = run.reg_loss_share
     if share is not None and math.isfinite(share) and share > PENALTY_SHARE_LIMIT:
-        out.append(
-            f"penalty is {100 * share:.0f}% of the loss at the best epoch: the L1/L2 term, "
-            "not the data, drives training (try a smaller l1/l2)"
-        )
+        if batch_norm:
+            why = (
+                "under BatchNorm most of it sits on scale-invariant kernels, where it shrinks "
+                "their norm (raising their effective learning rate) more than it limits the "
+                "function; compare the accuracy with a smaller l1/l2 before trusting it"
+            )
+        else:
+            why = "the L1/L2 term, not the data, drives training (try a smaller l1/l2)"
+        out.append(f"penalty is {100 * share:.0f}% of the loss at the best epoch: {why}")
     loss = _growth(history.get("loss", []))
     if loss is not None and loss[2] >= GROWTH_LIMIT and loss[1] > loss[0]:
         out.append(
@@ -480,9 +485,11 @@ def _compact(value: float | None, std: float | None, kind: str, several: bool) -
         "int": f"{value:.0f}" if not several or not std else f"{value:.1f}",
     }[kind]
     if several and std:
-        text += {"acc": f"±{std:.4f}", "gap": f"±{std:.4f}", "pct": f"±{100 * std:.0f}%"}.get(
-            kind, f"±{std:.1f}"
+        spread = {"acc": f"{std:.4f}", "gap": f"{std:.4f}", "pct": f"{100 * std:.0f}%"}.get(
+            kind, f"{std:.1f}"
         )
+        if spread.strip("0.%"):  # a spread that rounds to zero is not shown
+            text += "±" + spread
     return text
 
 
