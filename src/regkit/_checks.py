@@ -20,6 +20,7 @@ __all__ = [
     "check_folder_name",
     "check_input_shape",
     "check_int_sequence",
+    "check_items",
     "check_keras_file",
     "check_keras_model",
     "check_model_size",
@@ -552,12 +553,7 @@ def check_own_folder(
     import os
     from pathlib import Path
 
-    if not isinstance(folder, (str, os.PathLike)):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a folder path. "
-            f"Received: {arg}={folder!r} of type {type(folder).__name__}"
-        )
-    path = Path(folder)
+    path = check_path(arg, folder)
     shown = os.fspath(folder)
     if path.is_symlink():
         raise invalid(
@@ -599,6 +595,17 @@ def check_path(arg: str, value: Any) -> Any:
             f"Invalid type for argument `{arg}`: expected a file path (str or os.PathLike). "
             f"Received: {arg}={value!r} of type {type(value).__name__}"
         )
-    if not os.fspath(value):
-        raise invalid(arg, "a non-empty path", value)
+    text = os.fspath(value)
+    if not text or (isinstance(text, str) and "\x00" in text):
+        raise invalid(arg, "a non-empty path without NUL characters", value)
     return Path(value)
+
+
+def check_items(arg: str, items: list[Any], accepted: Callable[[Any], bool], expected: str) -> None:
+    """Raises TypeError naming `arg` unless `accepted(item)` for every item of the list."""
+    for item in items:
+        if not accepted(item):
+            raise TypeError(
+                f"Invalid type for argument `{arg}`: expected a list of {expected}. "
+                f"Received: {arg}={items!r} holding {item!r} of type {type(item).__name__}"
+            )

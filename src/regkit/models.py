@@ -297,13 +297,15 @@ def build_mobilenet_v2(
     if include_top:
         num_classes = check_num_classes(num_classes, output)
     check_input_shape(input_shape, allow_none_spatial=True, min_size=_MOBILENET_MIN_SIZE)
-    height, width, _ = _known(input_shape)
+    height, width, channels = _known(input_shape)
     scale = max(alpha, 1.0)
     top_units = output_units(num_classes, output) if include_top else 0
     check_model_size(
         {"input_shape": tuple(input_shape), "alpha": alpha}
         | ({"num_classes": num_classes} if include_top else {}),
-        parameters=2.3e6 * scale**2 + (_MOBILENET_TOP_FILTERS * scale + 1) * top_units,
+        parameters=2.3e6 * scale**2
+        + 9 * channels * _MOBILENET_STEM_FILTERS * scale
+        + (_MOBILENET_TOP_FILTERS * scale + 1) * top_units,
         activations=height * width * 24 * scale,
         layers=160,
     )

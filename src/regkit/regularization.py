@@ -12,7 +12,7 @@ from typing import Any
 
 import keras
 
-from regkit._checks import check_bool, check_keras_file
+from regkit._checks import check_bool, check_keras_file, check_keras_model
 from regkit.config import Regularization
 
 # Moved to regkit.introspect (reading built models); kept importable from here, where 0.1
@@ -119,16 +119,8 @@ def apply_regularization(
         >>> len(model.losses)
         53
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "Invalid type for argument `model`: expected a keras.Model. "
-            f"Received: model={model!r} of type {type(model).__name__}"
-        )
-    if not model.built:
-        raise ValueError(
-            "Invalid value for argument `model`: the model is not built, so it has no weights to "
-            f"regularize. Build it first (call it on a batch). Received: model={model.name!r}"
-        )
+    model = check_keras_model("model", model, built=True)
+    overwrite = check_bool("overwrite", overwrite)
     reg = Regularization.coerce(reg)
     k_reg = kernel_regularizer(reg)
     b_reg = bias_regularizer(reg)

@@ -18,6 +18,7 @@ from regkit._checks import (
     check_bounded_int,
     check_choice,
     check_float_range,
+    check_items,
     check_keras_model,
     check_optional_list,
     check_positive_float,
@@ -210,6 +211,13 @@ def _compile(
 ) -> keras.Model:
     check_choice("labels", labels, _LABELS)
     metrics = check_optional_list("metrics", metrics, of="metrics")
+    if metrics is not None:
+        check_items(
+            "metrics",
+            metrics,
+            lambda m: isinstance(m, (str, keras.metrics.Metric)) or callable(m),
+            "metric names, keras.metrics.Metric objects or functions",
+        )
     check_choice("jit_compile", jit_compile, (True, False, "auto"))
     steps_per_execution = check_bounded_int("steps_per_execution", steps_per_execution)
     label_smoothing = check_float_range("label_smoothing", label_smoothing, low=0.0, high=1.0)

@@ -118,6 +118,10 @@ def standard_callbacks(
     """
     path = check_path("checkpoint_path", checkpoint_path)
     name = path.name
+    if "{" in name or "}" in name:
+        raise invalid(
+            "checkpoint_path", "a single file path without format placeholders", os.fspath(path)
+        )
     for suffix in (".weights.h5", ".keras"):
         if name.endswith(suffix):
             stem = name[: -len(suffix)]
