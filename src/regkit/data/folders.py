@@ -258,8 +258,12 @@ def _splits(
         )
     channels = 1 if all(h.grey for h in every) else 3
     height, width = size if size is not None else shapes[0]
+    jpeg = all(h.format == "jpeg" for h in every)
+    largest = (max(h.height for h in every), max(h.width for h in every))
     datasets = {
-        key: _labeled(files, labels, classes, (height, width), channels, size is not None)
+        key: _labeled(
+            files, labels, classes, (height, width), channels, size is not None, jpeg, largest
+        )
         for key, (files, labels) in parts.items()
     }
     return DatasetSplits(
@@ -282,27 +286,33 @@ def _labeled(
     size: tuple[int, int],
     channels: int,
     resize: bool,
+    jpeg: bool,
+    largest: tuple[int, int],
 ) -> Any:
     import tensorflow as tf
 
     from regkit.data.decode import decode_resized
-    from regkit.data.sources import LabeledDataset
+    from regkit.data.sources import EncodedImages, LabeledDataset
 
     paths = tf.constant([str(p) for p in files], dtype=tf.string)
     label_tensor = tf.constant(np.asarray(labels, dtype=np.int64), dtype=tf.int64)
-    encoded = tf.data.Dataset.from_tensor_slices((paths, label_tensor)).map(
-        lambda path, label: (tf.io.read_file(path), label),
-        num_parallel_calls=tf.data.AUTOTUNE,
+    encoded = EncodedImages(
+        tf.data.Dataset.from_tensor_slices((paths, label_tensor)),
+        paths=True,
+        jpeg=jpeg,
+        channels=channels,
+        largest=largest,
     )
 
-    def decode(data: tf.Tensor) -> tf.Tensor:
+    def decode(path: tf.Tensor) -> tf.Tensor:
+        data = tf.io.read_file(path)
         if resize:
-            image = decode_resized(data, size, channels)
+            image = decode_resized(data, size, channels, jpeg_only=jpeg, largest=largest)
             return tf.cast(tf.clip_by_value(tf.round(image), 0.0, 255.0), tf.uint8)
         image = tf.io.decode_image(data, channels=channels, expand_animations=False)
         return tf.ensure_shape(image, (*size, channels))
 
-    decoded = encoded.map(
-        lambda data, label: (decode(data), label), num_parallel_calls=tf.data.AUTOTUNE
+    decoded = encoded.dataset.map(
+        lambda path, label: (decode(path), label), num_parallel_calls=tf.data.AUTOTUNE
     )
     return LabeledDataset(decoded, num_classes=len(classes), class_names=classes, encoded=encoded)

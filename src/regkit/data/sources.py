@@ -16,6 +16,7 @@ dataset.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,43 @@ import tensorflow as tf
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from regkit.data.datasets import ArrayData
 
-__all__ = ["LabeledDataset"]
+__all__ = ["EncodedImages", "LabeledDataset"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodedImages:
+    """Images still encoded (JPEG, PNG, ...), for `image_pipeline` to decode straight to
+    its output size.
+
+    Attributes:
+        dataset: Unbatched `(encoded bytes, label)` pairs, or `(file path, label)` pairs when
+            `paths`; in the same order as the decoded dataset they stand for.
+        paths: Whether the first elements are file paths to read (cheaper to shuffle than
+            the bytes).
+        jpeg: Whether every image is a JPEG (decoded without checking the format).
+        channels: Channels to decode to (1 or 3).
+        largest: `(height, width)` of the tallest and of the widest image, when known: a
+            set none of whose images is twice the output size needs no DCT scaling.
+    """
+
+    dataset: tf.data.Dataset
+    paths: bool = False
+    jpeg: bool = False
+    channels: int = 3
+    largest: tuple[int, int] | None = None
+
+    def take(self, limit: int) -> EncodedImages:
+        """The first `limit` images."""
+        return dataclasses.replace(self, dataset=self.dataset.take(limit))
+
+    def as_bytes(self) -> tf.data.Dataset:
+        """`(encoded bytes, label)` pairs (files read when `paths`)."""
+        if not self.paths:
+            return self.dataset
+        return self.dataset.map(
+            lambda path, label: (tf.io.read_file(path), label),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
 
 
 class LabeledDataset(tf.data.Dataset):
@@ -37,15 +74,15 @@ class LabeledDataset(tf.data.Dataset):
         num_classes: Number of classes (`None` when unknown).
         class_names: Optional class names, one per class.
         arrays: The `ArrayData` the dataset was made from, if any.
-        encoded: For images stored encoded (JPEG/PNG files, tfds' undecoded bytes): a
-            dataset of `(encoded bytes, label)` in the same order as `dataset`, which
-            `image_pipeline` decodes straight to its output size (JPEG with DCT scaling).
+        encoded: For images stored encoded (JPEG/PNG files, tfds' undecoded bytes): an
+            `EncodedImages` in the same order as `dataset`, which `image_pipeline`
+            decodes straight to its output size (JPEG with DCT scaling).
 
     Attributes:
         num_classes: Number of classes, or `None`.
         class_names: Class names, or `None`.
         arrays: The in-memory `ArrayData` behind the dataset, or `None` (streamed data).
-        encoded: The `(encoded bytes, label)` dataset behind it, or `None`.
+        encoded: The `EncodedImages` behind it, or `None`.
 
     Example:
         >>> import numpy as np
@@ -63,7 +100,7 @@ class LabeledDataset(tf.data.Dataset):
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
         arrays: ArrayData | None = None,
-        encoded: tf.data.Dataset | None = None,
+        encoded: EncodedImages | None = None,
     ) -> None:
         if not isinstance(dataset, tf.data.Dataset):
             raise TypeError(

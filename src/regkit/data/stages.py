@@ -27,7 +27,7 @@ from regkit._checks import check_value_range, invalid
 from regkit.data.augment import Augment
 from regkit.data.datasets import ArrayData, DatasetSplits, from_arrays, looks_channels_first
 from regkit.data.decode import decode_resized
-from regkit.data.sources import LabeledDataset
+from regkit.data.sources import EncodedImages, LabeledDataset
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from regkit.data.pipeline import PipelineOptions
@@ -64,9 +64,9 @@ class Source:
     Attributes:
         dataset: Unbatched `(image, label)` tf.data set; `None` for in-memory arrays.
         arrays: The in-memory `ArrayData`; `None` for streamed data.
-        encoded: For encoded images (JPEG/PNG files, tfds' undecoded bytes): an unbatched
-            `(encoded bytes, label)` dataset in the same order as `dataset`, decoded and
-            resized in one step by the pipeline; else `None`.
+        encoded: For encoded images (JPEG/PNG files, tfds' undecoded bytes): the
+            `EncodedImages` behind `dataset`, decoded and resized in one step by the
+            pipeline; else `None`.
         num_classes: Class count, if known.
         value_range: `(low, high)` of the pixel values, mapped to [0, 1].
         height, width, channels: Image shape; `None` where it varies or is unknown.
@@ -79,7 +79,7 @@ class Source:
 
     dataset: tf.data.Dataset | None
     arrays: ArrayData | None
-    encoded: tf.data.Dataset | None
+    encoded: EncodedImages | None
     num_classes: int | None
     value_range: tuple[float, float]
     height: int | None
@@ -173,7 +173,7 @@ def _stream_source(
     data: tf.data.Dataset,
     num_classes: int | None,
     value_range: tuple[float, float] | None,
-    encoded: tf.data.Dataset | None,
+    encoded: EncodedImages | None,
 ) -> Source:
     spec = data.element_spec
     if isinstance(spec, dict) and {"image", "label"} <= set(spec):
@@ -320,7 +320,7 @@ def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
                 f"{aug} on images with {source.channels} channel(s)",
             )
     resize = size is not None and (source.height, source.width) != size
-    decode = source.encoded is not None and source.channels is not None
+    decode = source.encoded is not None and source.channels == source.encoded.channels
     randaugment = aug is not None and aug.randaugment
     per_example = source.height is None or source.width is None or randaugment or decode
     batch_augment = (
@@ -419,8 +419,11 @@ def cache_stage(source: Source, options: PipelineOptions) -> Source:
     if options.cache is False or source.arrays is not None:
         return source
     filename = "" if options.cache is True else options.cache
-    if source.encoded is not None:
-        return dataclasses.replace(source, encoded=source.encoded.cache(filename))
+    if source.encoded is not None:  # the files' bytes, read once
+        encoded = dataclasses.replace(
+            source.encoded, dataset=source.encoded.as_bytes().cache(filename), paths=False
+        )
+        return dataclasses.replace(source, encoded=encoded)
     if source.dataset is None:  # pragma: no cover - a Source has one or the other
         return source
     return dataclasses.replace(source, dataset=source.dataset.cache(filename))
@@ -437,7 +440,7 @@ def example_stage(
     if source.arrays is not None and not plan.per_example:
         return _array_batches(source.arrays, options, plan, pass_seed)
     if plan.decode and source.encoded is not None:
-        dataset = source.encoded
+        dataset = source.encoded.dataset
     elif source.dataset is not None:
         dataset = source.dataset
     elif source.arrays is not None:
@@ -508,9 +511,14 @@ def _prepare_examples(
     low, high = source.value_range
     size = (plan.height, plan.width)
 
+    encoded = source.encoded
+
     def prepare(image: tf.Tensor) -> tf.Tensor:
-        if plan.decode:
-            image = decode_resized(image, size, int(source.channels or 3))
+        if plan.decode and encoded is not None:  # a file path or its bytes
+            data = tf.io.read_file(image) if encoded.paths else image
+            image = decode_resized(
+                data, size, encoded.channels, jpeg_only=encoded.jpeg, largest=encoded.largest
+            )
             if not plan.randaugment:
                 return image
         if plan.randaugment:  # RandAugment works on [0, 1]

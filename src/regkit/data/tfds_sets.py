@@ -95,19 +95,25 @@ def load_tfds(
 
     # Encoded images (JPEG, PNG) are also offered undecoded, in the same order, so that
     # image_pipeline decodes them straight to its size (JPEG with DCT scaling).
-    encoded_images = isinstance(info.features[image_key], tfds.features.Image)
+    image_feature = info.features[image_key]
+    encoded_images = isinstance(image_feature, tfds.features.Image) and shape[-1] in (1, 3)
+    jpeg = getattr(image_feature, "encoding_format", None) == "jpeg"
 
     def make(split: str) -> tf.data.Dataset:
-        from regkit.data.sources import LabeledDataset
+        from regkit.data.sources import EncodedImages, LabeledDataset
 
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
         encoded = None
         if encoded_images:
-            encoded = builder.as_dataset(
-                split=split,
-                as_supervised=True,
-                shuffle_files=False,
-                decoders={image_key: tfds.decode.SkipDecoding()},
+            encoded = EncodedImages(
+                builder.as_dataset(
+                    split=split,
+                    as_supervised=True,
+                    shuffle_files=False,
+                    decoders={image_key: tfds.decode.SkipDecoding()},
+                ),
+                jpeg=jpeg,
+                channels=int(shape[-1]),
             )
         return LabeledDataset(dataset, num_classes=num_classes, class_names=names, encoded=encoded)
 
