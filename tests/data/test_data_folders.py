@@ -3,6 +3,7 @@ splits, sizes and errors; and decoding JPEGs straight to size with DCT scaling."
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -85,8 +86,12 @@ def test_folder_pipeline_trains(tmp_path):
     assert images.shape == (4, 12, 12, 3) and images.dtype == tf.float32 and labels.shape == (4,)
     assert float(tf.reduce_min(images)) >= 0.0 and float(tf.reduce_max(images)) <= 1.0
     model = compile_model(build_cnn((12, 12, 3), 2, filters=(4,), dense_units=(8,)))
-    history = model.fit(train, validation_data=val, epochs=1, verbose=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False)
     assert np.isfinite(history.history["loss"]).all()
+    # The pipeline shuffles; fit(shuffle=False) says so, and Keras does not warn.
+    assert not [w for w in caught if "shuffle=True" in str(w.message)]
     keras.backend.clear_session()
 
 

@@ -223,6 +223,10 @@ def image_pipeline(
     come out in the range that model expects instead (0-255 for one built with
     `include_preprocessing=True`), so they are never scaled twice.
 
+    The pipeline shuffles (with `seed`), so pass `shuffle=False` to `model.fit`: Keras'
+    default `shuffle=True` cannot shuffle a tf.data set and warns "`shuffle=True` was
+    passed, but will be ignored" on every fit.
+
     The pixel scale is never guessed where it is ambiguous: uint8 images are 0-255;
     `from_arrays` reads float arrays and takes them as [0, 1] when every value is; a
     tf.data source of float (or non-uint8 integer) images needs `value_range`.
