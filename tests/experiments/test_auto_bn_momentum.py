@@ -68,3 +68,19 @@ def test_auto_rule_on_a_preset_as_the_readme_uses_it():
 def test_auto_rule_refuses_bad_arguments_naming_them(kwargs, error, match):
     with pytest.raises(error, match=match):
         auto_bn_momentum(**kwargs)
+
+
+def test_python_compare_bn_variant_learns_by_default():
+    """Issue 12: compare(["baseline", "bn"], epochs=3) left BN at 0.99 and at chance (0.10)."""
+    from regkit.experiments import compare
+
+    report = compare(
+        ["baseline", "bn"],
+        dataset="digits",
+        epochs=3,
+        verbose=0,
+        model_kwargs={"filters": (16, 32), "dense_units": (64,)},
+    )
+    assert report.variants["bn"].reg.bn_momentum == AUTO_BN_MOMENTUM
+    assert report.summary()["bn"]["mean"]["val_accuracy"] > 0.8
+    assert "auto: 0.99 -> 0.9 for bn" in report.config["bn_momentum"]
