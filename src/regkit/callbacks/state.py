@@ -41,11 +41,13 @@ __all__ = [
 
 # The files `TrainingStateBackup` writes in its folder, and nothing else: what it may
 # delete. Temporary names are those of `regkit._io.temp_path` and of the weights saved
-# before their rename.
+# before their rename; `latest.weights.h5` is Keras' `BackupAndRestore` layout, which
+# regkit 0.1 wrote before its atomic records.
 _BACKUP_FILE = re.compile(
     r"""
     (?:\.partial-)?epoch\d{5,}_batch\d{6,}\.weights\.h5
     | training_metadata\.json(?:\.bkp)?
+    | latest\.weights\.h5(?:\.bkp)?
     | regkit_best_weights_\d+\.npz(?:\.bkp)?
     | \.(?:training_metadata\.json|regkit_best_weights_\d+\.npz)\.\d+\.tmp
     """,
