@@ -416,6 +416,7 @@ def _prepared_metadata(data_dir: Path, name: str, counts: dict[str, int]) -> Non
 
 
 def test_tfds_imagenette_with_mock_data(tmp_path):
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     _prepared_metadata(tmp_path, "imagenette/160px", {"train": 40, "validation": 10})
@@ -429,6 +430,11 @@ def test_tfds_imagenette_with_mock_data(tmp_path):
         assert dict(splits.num_examples) == {"train": 30, "validation": 10, "test": 10}
         assert splits.arrays is None and splits.train.arrays is None
         assert splits.train.num_classes == 10  # so one_hot needs no num_classes below
+        # The JPEG bytes are offered undecoded too (tfds' SkipDecoding), for the pipeline.
+        encoded = splits.train.encoded
+        assert encoded is not None and encoded.jpeg and encoded.channels == 3
+        data, _ = next(iter(encoded.dataset))
+        assert data.dtype == tf.string and bytes(data.numpy()[:2]) == b"\xff\xd8"
         sizes = {tuple(image.shape) for image, _ in splits.train}
         assert len(sizes) > 1, "mock images come in random sizes"
         with pytest.raises(ValueError, match="argument `image_size`: expected an output size"):
