@@ -88,7 +88,7 @@ def test_a_crash_keeps_the_finished_variants(tmp_path):
     assert report.config["model"] == "_fragile_cnn"
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+def test_an_interrupted_run_resumes_and_repeats_the_uninterrupted_run(tmp_path):
     import keras
 
     from regkit import compare
@@ -98,15 +98,21 @@ def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
             if epoch == 1:  # after the backup of epoch 2 (extra callbacks run last)
                 raise KeyboardInterrupt
 
-    quick = {**QUICK, "epochs": 3, "run_eagerly": True, "out_dir": tmp_path}
+    # dropout, augmentation and shuffling: every kind of training randomness
+    quick = {**QUICK, "epochs": 3, "run_eagerly": True, "augment": True}
+    whole = compare(["all"], out_dir=tmp_path / "whole", **quick).runs[0]
+    out = tmp_path / "cut"
     with pytest.raises(KeyboardInterrupt):
-        compare(["baseline"], callbacks=[Interrupt()], **quick)
-    assert (tmp_path / "baseline" / "seed0" / "backup").is_dir()
-    run = compare(["baseline"], **quick).runs[0]
-    assert run.status == "ok"
+        compare(["all"], callbacks=[Interrupt()], out_dir=out, **quick)
+    assert (out / "all" / "seed0" / "backup").is_dir()
+    report = compare(["all"], out_dir=out, **quick)
+    run = report.runs[0]
+    assert run.status == "ok" and run.origin == "resumed"
     assert run.epochs_run == 3  # epochs 1-2 from the first attempt's log, 3 resumed
-    assert len(run.history["loss"]) == 3
-    assert not (tmp_path / "baseline" / "seed0" / "backup").exists()
+    assert run.history == whole.history  # bit for bit: each epoch's randomness is (seed, epoch)
+    assert (run.test_accuracy, run.weight_norm) == (whole.test_accuracy, whole.weight_norm)
+    assert not (out / "all" / "seed0" / "backup").exists()
+    assert "Resumed after an interruption: all seed 0." in report.to_markdown()
 
 
 def test_compare_on_a_mocked_tfds_set_needs_and_uses_image_size():
