@@ -103,3 +103,22 @@ def test_under_batch_norm_a_large_penalty_share_is_explained_not_blamed():
     (warning,) = run_warnings(_run(history), num_classes=10, batch_norm=True, penalty=True)
     assert warning.startswith("penalty is 97% of the loss at the best epoch: under BatchNorm")
     assert "scale-invariant kernels" in warning
+
+
+def test_compare_fills_the_warnings_and_says_them_as_runs_finish(capsys):
+    from regkit.experiments import compare
+
+    report = compare(
+        "crushed:l2=1",
+        epochs=3,
+        limit=200,
+        batch_size=16,
+        model_kwargs={"filters": (8,), "dense_units": (16,)},
+        run_eagerly=True,
+    )
+    (run,) = report.runs
+    assert run.status == "ok"
+    assert any("chance level" in w for w in run.warnings)  # in memory, without out_dir
+    printed = capsys.readouterr().out
+    assert "    warning: training accuracy" in printed
+    assert "ok, " in str(report) and "warning" in str(report)

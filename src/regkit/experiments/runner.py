@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
+from regkit.experiments.analysis import warnings_for
 from regkit.experiments.ledger import (
     BACKUP_DIR,
     CHECKPOINT_NAME,
@@ -406,6 +407,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
 def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
     """Adds a finished run to the report, says how it went, and saves the partial report."""
     report.runs.append(result)
+    result.warnings = warnings_for(report, result)
     name, seed = result.variant, result.seed
     if result.status == "failed":
         say(f"    variant {name!r} seed {seed} failed: {result.error}")
@@ -417,6 +419,8 @@ def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
     else:
         origin = "" if result.origin == "trained" else f" ({result.origin})"
         say(f"    {_run_summary(result)}{origin}")
+    for warning in result.warnings:
+        say(f"    warning: {warning}")
     _save_partial(report, plan)
 
 
