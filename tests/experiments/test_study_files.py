@@ -108,3 +108,31 @@ def test_the_allowed_keys_can_be_extended(tmp_path):
     from regkit.experiments.specs import STUDY_KEYS
 
     assert load_study(path, keys=(*STUDY_KEYS, "jobs")).settings == {"jobs": 2}
+
+
+def test_python_runs_a_study_file_through_compares_arguments(tmp_path):
+    from regkit.experiments.plan import plan_comparison
+
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.replace('out = "runs/l2-study"', f'out = "{tmp_path / "out"}"'))
+    arguments = load_study(path).arguments()
+    assert set(arguments) == {
+        "dataset",
+        "epochs",
+        "seeds",
+        "out_dir",
+        "bn_momentum",
+        "variants",
+        "sweep",
+    }
+    plan = plan_comparison(arguments.pop("variants"), limit=64, **arguments)  # = compare's checks
+    assert list(plan.variants) == [
+        "baseline-weight_decay=0.0",
+        "baseline-weight_decay=0.0001",
+        "wide-weight_decay=0.0",
+        "wide-weight_decay=0.0001",
+        "strong-weight_decay=0.0",
+        "strong-weight_decay=0.0001",
+    ]
+    assert plan.variants["wide-weight_decay=0.0001"].learning_rate == 3e-4
+    assert plan.config["epochs"] == 5

@@ -164,7 +164,8 @@ def coerce_variants(
     """`compare`'s `variants` argument as an ordered `{name: Variant}`.
 
     Strings are variant specs (`regkit.experiments.specs`): `"baseline,l2=1e-3"`,
-    `["bn", "wide:bn+dropout=0.3"]`, or `{"strong": "bn+l2=1e-3"}` in a mapping.
+    `["bn", "wide:bn+dropout=0.3"]`, or `{"strong": "bn+l2=1e-3"}` in a mapping, whose
+    values may also be `VariantSpec`s (a study file's variants).
 
     Raises:
         ValueError: no variants, an unknown preset or field, a bad value, a repeated
@@ -178,7 +179,7 @@ def coerce_variants(
         items = [
             (name, _spec_variant(parse_spec(value, label=str(name))))
             if isinstance(value, str)
-            else (name, value)
+            else (name, _spec_variant(value) if isinstance(value, VariantSpec) else value)
             for name, value in variants.items()
         ]
     elif isinstance(variants, Iterable):

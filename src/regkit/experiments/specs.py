@@ -153,6 +153,20 @@ class Study(NamedTuple):
     variants: dict[str, VariantSpec] | None
     sweep: dict[str, tuple[Any, ...]] | None
 
+    def arguments(self) -> dict[str, Any]:
+        """`compare`'s keyword arguments, so that `compare(**study.arguments())` runs it.
+
+        `bn_momentum = "keep"` (the command line's word for None) becomes None.
+        """
+        out = dict(self.settings)
+        if isinstance(out.get("bn_momentum"), str) and out["bn_momentum"].lower() == "keep":
+            out["bn_momentum"] = None
+        if self.variants is not None:
+            out["variants"] = dict(self.variants)
+        if self.sweep:
+            out["sweep"] = {field: list(values) for field, values in self.sweep.items()}
+        return out
+
 
 # ---------------------------------------------------------------------------- values
 def format_value(value: Any) -> str:
