@@ -8,7 +8,12 @@ import keras
 import numpy as np
 import pytest
 
-from regkit.callbacks import RegularizationMonitor, WeightNormLogger, kernels_followed_by_batch_norm
+from regkit.callbacks import (
+    RegularizationMonitor,
+    WeightNormLogger,
+    kernels_followed_by_batch_norm,
+    standard_callbacks,
+)
 from regkit.introspect import kernels
 
 
@@ -332,19 +337,23 @@ def test_progress_line_stays_short_while_history_and_csv_keep_every_figure(tmp_p
             RegularizationMonitor(),
             WeightNormLogger(),
             keras.callbacks.CSVLogger(str(csv_path)),
+            *standard_callbacks(tmp_path / "best.keras", verbose=0),  # adds learning_rate
         ],
     )
     printed = capsys.readouterr().out
     epoch_lines = [line for line in printed.splitlines() if " - loss: " in line]
     assert len(epoch_lines) == 2
     assert max(len(line) for line in epoch_lines) <= 160, epoch_lines
-    assert "reg_loss_share" in epoch_lines[0] and "kernel_norm" not in printed
+    assert "reg_loss_share" in epoch_lines[0] and "learning_rate" in epoch_lines[0]
+    assert "kernel_norm" not in printed and "effective_lr" not in printed
+    assert " reg_loss:" not in printed  # its share is on the line, the value in History
 
     norms = [k for k in history.history if k.endswith("_kernel_norm")]
     rates = [k for k in history.history if k.endswith("_effective_lr")]
     assert len(norms) == 9  # 6 convs, 2 hidden dense layers and the classifier
     assert len(rates) == 8  # all but the classifier feed a BatchNorm
     assert all(len(history.history[k]) == 2 for k in [*norms, *rates, "reg_loss"])
+    assert history.history["reg_loss"][-1] > 0
     with open(csv_path, newline="") as f:
         header = next(csv.reader(f))
     assert set(norms + rates) <= set(header)

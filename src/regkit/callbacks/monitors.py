@@ -31,6 +31,7 @@ from regkit.introspect import (
 )
 
 __all__ = [
+    "DETAIL_KEYS",
     "DETAIL_SUFFIXES",
     "RegularizationMonitor",
     "WeightNormLogger",
@@ -42,11 +43,13 @@ __all__ = [
 #: Log keys holding per-layer figures: recorded in History and CSV logs, but kept off the
 #: printed progress line (one per kernel would make each epoch line ~1,200 characters).
 DETAIL_SUFFIXES = ("_kernel_norm", "_effective_lr")
+#: Other figures kept off the line: the penalty itself (its share is printed).
+DETAIL_KEYS = ("reg_loss",)
 
 
 def is_detail_key(key: str) -> bool:
-    """Whether a log key is a per-layer figure (``<layer>_kernel_norm``, ``..._effective_lr``)."""
-    return key.endswith(DETAIL_SUFFIXES)
+    """Whether a log key stays off the progress line: per-layer figures and ``reg_loss``."""
+    return key.endswith(DETAIL_SUFFIXES) or key in DETAIL_KEYS
 
 
 def keep_details_off_progress_line(model: keras.Model) -> None:
@@ -216,13 +219,14 @@ class RegularizationMonitor(keras.callbacks.Callback):
     Decoupled weight decay (`compile_model(weight_decay=...)`) is applied by the optimizer
     and is not part of `model.losses`, so it does not appear in ``reg_loss``.
 
-    ``reg_loss`` and ``reg_loss_share`` appear on the progress line; the per-layer
+    ``reg_loss_share`` appears on the progress line; ``reg_loss`` and the per-layer
     effective learning rates go to `History` and CSV logs only (``progress_line=True``
     prints them too).
 
     Args:
         effective_lr: Whether to log the effective learning rates.
-        progress_line: Also print the per-layer rates on Keras' progress line.
+        progress_line: Also print ``reg_loss`` and the per-layer rates on Keras' progress
+            line.
 
     Example:
         >>> monitor = RegularizationMonitor()
