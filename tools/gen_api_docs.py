@@ -29,7 +29,8 @@ OUTPUT = ROOT / "docs" / "api.md"
 #: (module, title) in reading order: configuration -> models -> training -> data -> tools.
 MODULES: tuple[tuple[str, str], ...] = (
     ("regkit.config", "Regularization"),
-    ("regkit.regularization", "Regularizers and weight-decay exclusion"),
+    ("regkit.introspect", "Reading built models"),
+    ("regkit.regularization", "Regularizers, weight-decay exclusion and loading"),
     ("regkit.blocks", "Building blocks"),
     ("regkit.models", "Model builders"),
     ("regkit.training", "Compiling"),

@@ -21,21 +21,18 @@ from regkit.introspect import (
     decay_exempt_variables,
     iter_layers,
     kernel_attributes,
-    regularization_loss,
-    regularized_variables,
+    regularization_loss,  # noqa: F401 - re-exported
+    regularized_variables,  # noqa: F401 - re-exported
 )
 
+# The names re-exported from regkit.introspect above stay importable from here but are
+# documented (and listed in __all__) there.
 __all__ = [
     "apply_regularization",
     "bias_regularizer",
-    "decay_exempt_variables",
     "exclude_from_decay",
-    "iter_layers",
-    "kernel_attributes",
     "kernel_regularizer",
     "load_model",
-    "regularization_loss",
-    "regularized_variables",
 ]
 
 
