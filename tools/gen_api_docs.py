@@ -39,6 +39,8 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("regkit.plots", "Plots"),
     ("regkit.device", "Devices"),
     ("regkit.experiments", "Comparisons"),
+    ("regkit.experiments.specs", "Variant specs, sweeps and study files"),
+    ("regkit.experiments.stats", "Statistics over seeds"),
     ("regkit.cli", "Command line"),
 )
 
