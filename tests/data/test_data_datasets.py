@@ -525,7 +525,7 @@ BAD_INPUTS = [
     ({"y": np.array([0.0, np.nan, 1.0, 2.0])}, "y", "no NaN or inf"),
     ({"y": np.array(["a", "b", "c", "d"])}, "y", "integer class labels"),
     ({"y": np.array([0, -1, 1, 2])}, "y", "labels in [0, 3)"),
-    ({"y": Y, "num_classes": 2}, "y", "labels in [0, 2) (num_classes=2)"),
+    ({"y": Y, "num_classes": 2}, "y", "labels in [0, 2) (`num_classes`=2)"),
     ({"y": Y[:3]}, "x` and `y", "len(x)=4, len(y)=3"),
     ({"num_classes": 0}, "num_classes", "a positive int"),
     ({"num_classes": 2.5}, "num_classes", "a positive int"),

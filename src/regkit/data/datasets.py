@@ -237,7 +237,7 @@ def from_arrays(
     if y.min() < 0 or y.max() >= num_classes:
         raise invalid(
             "y",
-            f"labels in [0, {num_classes}) (num_classes={num_classes})",
+            f"labels in [0, {num_classes}) (`num_classes`={num_classes})",
             f"labels in [{y.min()}, {y.max()}]",
         )
     if num_classes < 2:
