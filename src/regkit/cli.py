@@ -315,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="output directory (default: runs/compare-<timestamp>)",
     )
-    cmp.add_argument("--no-plots", action="store_true", help="skip curves.png/weight_norms.png")
+    cmp.add_argument(
+        "--no-plots", action="store_true", help="skip curves.png, weight_norms.png, sweep.png"
+    )
     cmp.add_argument(
         "--run-eagerly",
         action="store_true",
