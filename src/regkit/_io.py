@@ -53,8 +53,12 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool 
     """
     target = Path(path)
     tmp = temp_path(target)
+    # A link planted at the temporary name is removed, not written through: the file is
+    # created afresh, exclusively, and never by following a symlink.
+    tmp.unlink(missing_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(os.open(tmp, flags, 0o666), "wb") as f:
             f.write(data)
             f.flush()
             if sync:
