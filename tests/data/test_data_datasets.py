@@ -515,7 +515,7 @@ BAD_INPUTS = [
     ({"x": X.astype(bool)}, "x", "uint8 or float images"),
     ({"x": X.astype(np.complex64)}, "x", "uint8 or float images"),
     ({"x": X.astype(np.float32) - 1}, "value_range", "pass value_range=(low, high)"),
-    ({"x": X.astype(np.float32) - 1, "value_range": (0, 1)}, "x", "(pass value_range)"),
+    ({"x": X.astype(np.float32) - 1, "value_range": (0, 1)}, "x", "(the `value_range`;"),
     ({"x": np.zeros((4, 3, 6, 6), np.uint8)}, "x", "looks channels-first"),
     ({"y": np.zeros(4, np.int64)}, "y", "labels of at least two classes"),
     ({"y": np.zeros(4, np.int64), "num_classes": 1}, "num_classes", "at least 2 classes"),

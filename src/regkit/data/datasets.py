@@ -192,7 +192,8 @@ def from_arrays(
     if low < value_range[0] or high > value_range[1]:
         raise invalid(
             "x",
-            f"pixel values in [{value_range[0]:g}, {value_range[1]:g}] (pass value_range)",
+            f"pixel values in [{value_range[0]:g}, {value_range[1]:g}] (the `value_range`; "
+            "pass the range the pixels are in)",
             f"values in [{low:g}, {high:g}]",
         )
     if np.issubdtype(x.dtype, np.integer):
