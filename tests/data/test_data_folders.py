@@ -200,3 +200,23 @@ def test_dct_scaled_decode_matches_a_full_decode():
     png = tf.io.encode_png(image)
     exact = decode_resized(png, (96, 128), 3).numpy()
     np.testing.assert_allclose(exact, image, atol=1e-3)
+
+
+def test_folder_passes_follow_the_epoch_variable(tmp_path):
+    """Encoded files decoded inside each pass: the epoch-2 pass equals a fresh pipeline's."""
+    _folder(tmp_path, {"a": 5, "b": 5}, sizes=((12, 12), (14, 18)))
+    splits = load_dataset(tmp_path, validation_split=0.0, image_size=10)
+    kwargs = {"batch_size": 4, "augment": "flip-rot90-color", "seed": 1}
+    epoch = tf.Variable(0, dtype=tf.int64)
+    dataset = image_pipeline(splits.train, epoch=epoch, **kwargs)
+    passes = []
+    for value in range(3):
+        epoch.assign(value)
+        passes.append([(x.numpy(), y.numpy()) for x, y in dataset])
+    fresh = image_pipeline(splits.train, epoch=tf.Variable(2, dtype=tf.int64), **kwargs)
+    for (x1, y1), (x2, y2) in zip(
+        passes[2], [(x.numpy(), y.numpy()) for x, y in fresh], strict=True
+    ):
+        np.testing.assert_array_equal(x1, x2)
+        np.testing.assert_array_equal(y1, y2)
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(passes[0], passes[1], strict=True))
