@@ -220,3 +220,53 @@ def test_folder_passes_follow_the_epoch_variable(tmp_path):
         np.testing.assert_array_equal(x1, x2)
         np.testing.assert_array_equal(y1, y2)
     assert not all(np.array_equal(a[0], b[0]) for a, b in zip(passes[0], passes[1], strict=True))
+
+
+def test_batches_of_files_are_resized_whole_as_tf_image_resize_would(tmp_path):
+    """Decoded files are padded into one canvas per batch and resized (with flips and
+    quarter turns) in one resampling pass: the same pixels as resizing each image."""
+    from regkit.data import Augment
+    from regkit.data.pipeline import check_options
+    from regkit.data.stages import plan_stages, resolve_source
+
+    rng = np.random.default_rng(3)
+    originals = []
+    for name in ("a", "b"):
+        for i in range(3):
+            image = rng.integers(0, 256, (10 + 3 * i, 14 + 2 * i, 3), dtype=np.uint8)
+            _write(tmp_path / name / f"{i}.png", image)
+            originals.append(image)
+    splits = load_dataset(tmp_path, image_size=8, validation_split=0.0, seed=0)
+    kwargs = {
+        "batch_size": 6,
+        "image_size": 8,
+        "augment": None,
+        "one_hot": False,
+        "training": False,
+        "shuffle": False,
+        "cache": False,
+        "seed": 0,
+        "num_classes": None,
+        "drop_remainder": False,
+    }
+    plan = plan_stages(resolve_source(splits.train, None), check_options(**kwargs))
+    assert plan.canvas == (16, 18)  # the largest file's height and width
+    images, _ = next(iter(image_pipeline(splits.train, batch_size=6, image_size=8, training=False)))
+    files = sorted(tmp_path.glob("*/*.png"))
+    expected = [
+        tf.image.resize(tf.io.decode_png(f.read_bytes()), (8, 8)).numpy() / 255.0 for f in files
+    ]
+    assert images.shape == (splits.num_examples["train"], 8, 8, 3) and len(originals) == 6
+    for out in images.numpy():
+        assert min(np.abs(out - e).max() for e in expected) < 1e-5
+    # With flips and quarter turns: the same as resizing first, then turning.
+    aug = Augment(flip=True, rot90=True, brightness=0.1)
+    sizes = np.array([[10, 14], [13, 16], [8, 8]])
+    canvas = np.zeros((3, 13, 16, 3), np.uint8)
+    small = []
+    for i, (h, w) in enumerate(sizes):
+        canvas[i, :h, :w] = rng.integers(0, 256, (h, w, 3))
+        small.append(tf.image.resize(canvas[i, :h, :w], (8, 8)))
+    direct = aug.apply(canvas, seed=(4, 5), value_range=(0, 255), sizes=sizes, out_size=(8, 8))
+    reference = aug.apply(tf.stack(small), seed=(4, 5), value_range=(0, 255))
+    np.testing.assert_allclose(direct.numpy(), reference.numpy(), atol=1e-5)

@@ -336,6 +336,8 @@ class Augment:
         *,
         seed: Any,
         value_range: tuple[float, float] = (0.0, 1.0),
+        sizes: tf.Tensor | None = None,
+        out_size: tuple[int, int] | None = None,
     ) -> tf.Tensor | tuple[tf.Tensor, tf.Tensor]:
         """Augments one batch: every transform but RandAugment, parameters drawn per image.
 
@@ -351,10 +353,16 @@ class Augment:
                 when `mixup` or `cutmix` is on, returned unchanged otherwise.
             seed: Stateless seed: a pair of ints or an int tensor of shape (2,).
             value_range: `(low, high)` of the input pixels, mapped to [0, 1].
+            sizes: For a batch of images of varying size padded into one canvas: each
+                image's `(height, width)` (an int tensor `(batch, 2)`; the image is the
+                top-left of its canvas). They are resized to `out_size` (bilinear, as
+                `tf.image.resize`) in the same resampling pass as the geometric
+                transforms.
+            out_size: `(height, width)` of the output, with `sizes`.
 
         Returns:
-            The augmented images, float32 in [0, 1] and of the same shape, or
-            `(images, labels)` when labels were given.
+            The augmented images, float32 in [0, 1] and of the same shape (or
+            `out_size`), or `(images, labels)` when labels were given.
 
         Raises:
             ValueError: Not a 4-D batch, `rot90` with non-square images, or
@@ -377,8 +385,11 @@ class Augment:
             raise invalid("images", "a batch of integer or float pixels", images.dtype.name)
         if images.shape.rank != 4:
             raise invalid("images", "a 4-D batch (batch, height, width, channels)", images.shape)
+        if (sizes is None) != (out_size is None):
+            raise invalid("out_size", "an output size exactly when `sizes` is given", out_size)
         if self.rot90:
-            self.check_image_shape(images.shape[1], images.shape[2])
+            shape = out_size if out_size is not None else images.shape[1:3]
+            self.check_image_shape(shape[0], shape[1])
         if self.mixes_labels:
             if labels is None:
                 raise invalid("labels", "one-hot labels when mixup or cutmix is on", labels)
@@ -396,7 +407,12 @@ class Augment:
         seed = tf.reshape(tf.cast(seed, tf.int64), [2])
         params = transforms.draw_parameters(self, images, seed)
         scale = 1.0 / (high - low)
-        if self._resamples:
+        if sizes is not None and out_size is not None:  # resized with the geometry
+            fill = self.fill_mode if self._resamples else "nearest"
+            stage = transforms.compiled_stage("resample", low, scale, fill, tuple(out_size))
+            images = stage(images, sizes, params)
+            low, scale = 0.0, 1.0
+        elif self._resamples:
             images = transforms.compiled_stage("warp", low, scale, self.fill_mode)(images, params)
             low, scale = 0.0, 1.0
         elif self.flip or self.rot90:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-__all__ = ["JPEG_RATIOS", "decode_resized", "jpeg_ratio"]
+__all__ = ["JPEG_RATIOS", "decode_resized", "decode_scaled", "jpeg_ratio"]
 
 #: The DCT scaling ratios `tf.io.decode_jpeg` offers.
 JPEG_RATIOS = (1, 2, 4, 8)
@@ -32,7 +32,7 @@ def jpeg_ratio(height: tf.Tensor, width: tf.Tensor, size: tuple[int, int]) -> tf
     )
 
 
-def decode_resized(
+def decode_scaled(
     encoded: tf.Tensor,
     size: tuple[int, int],
     channels: int,
@@ -40,19 +40,20 @@ def decode_resized(
     jpeg_only: bool = False,
     largest: tuple[int, int] | None = None,
 ) -> tf.Tensor:
-    """One encoded image as float32 `(height, width, channels)` pixels in 0-255 at `size`.
+    """One encoded image as uint8 `(height, width, channels)`, a JPEG DCT-scaled down by the
+    largest ratio that keeps it at least `size` (other formats at full size).
 
     Args:
         encoded: Scalar string tensor: the bytes of a JPEG, PNG, BMP or GIF file (the
             first frame of an animated GIF).
-        size: `(height, width)` to resize to (bilinear).
+        size: `(height, width)` the image is meant for.
         channels: 1 or 3 (images are converted), or 4 for PNG with alpha.
         jpeg_only: The caller knows the image is a JPEG (no format check).
         largest: The largest `(height, width)` the image can have, when known: below twice
             `size`, no DCT scaling can apply and the image is decoded without looking.
 
     Returns:
-        The resized image, float32 in [0, 255].
+        The decoded image, uint8.
     """
 
     def jpeg() -> tf.Tensor:
@@ -78,4 +79,22 @@ def decode_resized(
     else:
         image = tf.cond(tf.io.is_jpeg(encoded), jpeg, other)
     image.set_shape([None, None, channels])
+    return image
+
+
+def decode_resized(
+    encoded: tf.Tensor,
+    size: tuple[int, int],
+    channels: int,
+    *,
+    jpeg_only: bool = False,
+    largest: tuple[int, int] | None = None,
+) -> tf.Tensor:
+    """One encoded image as float32 `(height, width, channels)` pixels in 0-255 at `size`:
+    `decode_scaled`, then a bilinear resize.
+
+    Returns:
+        The resized image, float32 in [0, 255].
+    """
+    image = decode_scaled(encoded, size, channels, jpeg_only=jpeg_only, largest=largest)
     return tf.image.resize(image, size, method="bilinear")

@@ -7,8 +7,8 @@
    data (sizes that vary need `image_size`, MixUp needs one-hot labels, ...);
 3. `example_stage`: shuffling, the per-example work that cannot wait (decoding encoded
    images, resizing images of varying size, RandAugment), and batching;
-4. `batch_stage`: scaling and resizing whole batches, labels (checked, one-hot),
-   augmentation and mixing, and the model's input range.
+4. `batch_stage` (in `regkit.data.batching`): scaling and resizing whole batches, labels
+   (checked, one-hot), augmentation and mixing, and the model's input range.
 
 `build_passes` runs stages 3 and 4 once per pass when the pipeline follows an epoch
 variable, so that each pass's shuffle order and augmentation are a function of
@@ -25,8 +25,9 @@ import tensorflow as tf
 
 from regkit._checks import check_value_range, invalid
 from regkit.data.augment import Augment
+from regkit.data.batching import BatchFinisher, batch_stage
 from regkit.data.datasets import ArrayData, DatasetSplits, from_arrays, looks_channels_first
-from regkit.data.decode import decode_resized
+from regkit.data.decode import decode_resized, decode_scaled
 from regkit.data.sources import EncodedImages, LabeledDataset
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -34,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
 
 __all__ = [
     "DEFAULT_SHUFFLE_BUFFER",
+    "MAX_CANVAS_BYTES",
     "MAX_STREAM_SHUFFLE_BUFFER",
     "BatchFinisher",
     "Source",
@@ -257,6 +259,10 @@ class StagePlan:
         batch_augment: The `Augment` the batch stage applies, if any.
         output_range: The range images come out in: (0, 1), or the model's input range.
         shuffle_buffer: Shuffle buffer size (0: no shuffling).
+        canvas: For encoded images whose largest size is known: the `(height, width)`
+            canvas each batch is padded to after decoding, so that resizing (with the
+            augmentation's geometry) runs on whole batches in one resampling pass; else
+            `None` (each image is resized as it is decoded).
     """
 
     height: int
@@ -270,6 +276,7 @@ class StagePlan:
     batch_augment: Augment | None
     output_range: tuple[float, float]
     shuffle_buffer: int
+    canvas: tuple[int, int] | None = None
 
 
 def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
@@ -328,7 +335,14 @@ def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
         if aug is not None and (aug.geometric or aug.brightness or aug.contrast or aug.mixes_labels)
         else None
     )
+    canvas = None
+    encoded = source.encoded
+    if decode and encoded is not None and encoded.largest is not None and not randaugment:
+        batch = min(options.batch_size, source.size or options.batch_size)
+        if batch * encoded.largest[0] * encoded.largest[1] * encoded.channels <= MAX_CANVAS_BYTES:
+            canvas = encoded.largest
     return StagePlan(
+        canvas=canvas,
         height=height,
         width=width,
         resize=resize,
@@ -367,6 +381,8 @@ def _check_model_input(
 
 #: Largest batch of float32 images accepted (bytes): beyond any machine's memory.
 MAX_BATCH_BYTES = 2**36
+#: Largest padded batch of decoded uint8 images resized as a whole (bytes).
+MAX_CANVAS_BYTES = 2**28
 
 
 def _check_batch_memory(options: PipelineOptions, source: Source, height: int, width: int) -> None:
@@ -439,6 +455,8 @@ def example_stage(
     """
     if source.arrays is not None and not plan.per_example:
         return _array_batches(source.arrays, options, plan, pass_seed)
+    if plan.canvas is not None and source.encoded is not None:
+        return _canvas_batches(source.encoded, options, plan, pass_seed)
     if plan.decode and source.encoded is not None:
         dataset = source.encoded.dataset
     elif source.dataset is not None:
@@ -452,6 +470,32 @@ def example_stage(
         dataset = _prepare_examples(dataset, source, options, plan)
     return dataset.batch(
         options.batch_size, drop_remainder=options.drop_remainder, num_parallel_calls=_AUTOTUNE
+    )
+
+
+def _canvas_batches(
+    encoded: EncodedImages, options: PipelineOptions, plan: StagePlan, pass_seed: Any
+) -> tf.data.Dataset:
+    """`(images, sizes, labels)` batches: each file decoded (a JPEG DCT-scaled down where it
+    is at least twice the output size), padded into the plan's canvas, with its size."""
+    size = (plan.height, plan.width)
+    dataset = _shuffle(encoded.dataset, plan.shuffle_buffer, options.seed, pass_seed)
+
+    def decode(data: tf.Tensor, label: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        if encoded.paths:
+            data = tf.io.read_file(data)
+        image = decode_scaled(
+            data, size, encoded.channels, jpeg_only=encoded.jpeg, largest=encoded.largest
+        )
+        return image, tf.shape(image)[:2], label
+
+    dataset = dataset.map(decode, num_parallel_calls=_AUTOTUNE)
+    canvas = plan.canvas or size
+    label_shape = encoded.dataset.element_spec[1].shape
+    return dataset.padded_batch(
+        options.batch_size,
+        padded_shapes=([canvas[0], canvas[1], encoded.channels], [2], label_shape),
+        drop_remainder=options.drop_remainder,
     )
 
 
@@ -542,128 +586,6 @@ def _prepare_examples(
             num_parallel_calls=None if options.seed is not None else _AUTOTUNE,
         )
     return dataset
-
-
-# --------------------------------------------------------------------------------------
-# 4. Batches: scale / resize (when not done per example), labels, augmentation.
-
-
-class BatchFinisher:
-    """The batch stage's map function: `(images, labels[, seed]) -> (images, labels)`.
-
-    Scales to [0, 1] and resizes (unless the augmentation does it, fused), turns labels
-    into checked int32 indices or float32 one-hot vectors, augments and mixes with the
-    batch's stateless seed, and finally maps [0, 1] to the model's input range if it
-    differs.
-    """
-
-    def __init__(self, source: Source, options: PipelineOptions, plan: StagePlan) -> None:
-        self.plan = plan
-        self.one_hot = options.one_hot
-        self.num_classes = source.num_classes
-        self.check_labels = source.check_labels and source.num_classes is not None
-        self.check_range = source.check_range and not plan.randaugment and not plan.decode
-
-    def checked(self, images: tf.Tensor) -> tf.Tensor:
-        """The images, with a check (when iterated) that they lie in the stated range."""
-        if not self.check_range:
-            return images
-        low, high = self.plan.batch_range
-        pixels = tf.cast(images, tf.float32)
-        message = (
-            f"pixel values outside value_range=({low:g}, {high:g}): pass the range the "
-            "images are in"
-        )
-        checks = [
-            tf.debugging.assert_greater_equal(tf.reduce_min(pixels), low, message=message),
-            tf.debugging.assert_less_equal(tf.reduce_max(pixels), high, message=message),
-        ]
-        with tf.control_dependencies(checks):
-            return tf.identity(images)
-
-    def images(self, images: tf.Tensor) -> tuple[tf.Tensor, tuple[float, float]]:
-        """Scaled and resized now unless the augmentation will do it; and their range."""
-        plan = self.plan
-        images = self.checked(images)
-        if not (plan.batch_resize or plan.batch_augment is None):
-            return images, plan.batch_range  # the augmentation scales, fused
-        images = tf.cast(images, tf.float32)
-        if plan.batch_resize:
-            images = tf.image.resize(images, (plan.height, plan.width), method="bilinear")
-        low, high = plan.batch_range
-        if (low, high) != (0.0, 1.0):
-            images = (images - low) * (1.0 / (high - low))
-        return images, (0.0, 1.0)
-
-    def labels(self, labels: tf.Tensor) -> tf.Tensor:
-        """int32 class indices (checked against the class count when streamed), or
-        float32 one-hot vectors."""
-        labels = tf.cast(tf.reshape(labels, [-1]), tf.int32)
-        num = self.num_classes
-        if self.check_labels and num is not None:
-            checks = [
-                tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
-                tf.debugging.assert_less(
-                    labels, num, message=f"labels must be < num_classes={num}"
-                ),
-            ]
-            with tf.control_dependencies(checks):
-                labels = tf.identity(labels)
-        if self.one_hot:
-            labels = tf.one_hot(labels, num, dtype=tf.float32)
-        return labels
-
-    def output(self, images: tf.Tensor) -> tf.Tensor:
-        """[0, 1] images mapped to the output range (the model's input range)."""
-        low, high = self.plan.output_range
-        if (low, high) == (0.0, 1.0):
-            return images
-        return images * (high - low) + low
-
-    def __call__(self, images: tf.Tensor, labels: tf.Tensor, batch_seed: Any = None) -> Any:
-        images, value_range = self.images(images)
-        labels = self.labels(labels)
-        aug = self.plan.batch_augment
-        if aug is None:
-            return self.output(images), labels
-        if aug.mixes_labels:
-            images, labels = aug.apply(images, labels, seed=batch_seed, value_range=value_range)
-            return self.output(images), labels
-        images = aug.apply(images, seed=batch_seed, value_range=value_range)
-        return self.output(images), labels
-
-
-def batch_stage(
-    dataset: tf.data.Dataset,
-    source: Source,
-    options: PipelineOptions,
-    plan: StagePlan,
-    pass_seed: Any = None,
-) -> tf.data.Dataset:
-    """Maps `BatchFinisher` over the batches, zipped with a stream of stateless seeds when
-    the batches are augmented (so each epoch re-augments, reproducibly under a seed; with
-    `pass_seed`, the i-th batch's seed is a function of `pass_seed` and i alone)."""
-    finish = BatchFinisher(source, options, plan)
-    # The batch stage branches on Python values only, so AutoGraph has nothing to convert;
-    # it is kept out because its conversion cache mixed up Augment's methods (a call of
-    # `check_image_shape` ran a converted `apply`) under hypothesis' many configurations.
-    plain = tf.autograph.experimental.do_not_convert
-    if plan.batch_augment is None:
-        return dataset.map(plain(finish), num_parallel_calls=_AUTOTUNE)
-    if pass_seed is None:
-        seed = options.seed
-        if seed is not None:  # the augmentation's stream, apart from the shuffle's
-            seed = seed + 1 if seed < 2**63 - 1 else -(2**63)
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    else:
-        base = tf.random.experimental.stateless_fold_in(pass_seed, 1)
-        seeds = tf.data.Dataset.counter().map(
-            lambda i: tf.random.experimental.stateless_fold_in(base, i)
-        )
-    return tf.data.Dataset.zip((dataset, seeds)).map(
-        plain(lambda batch, batch_seed: finish(batch[0], batch[1], batch_seed)),
-        num_parallel_calls=_AUTOTUNE,
-    )
 
 
 # --------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ __all__ = [
     "fill_coordinate",
     "mix",
     "photometric",
+    "resize_matrix",
     "warp",
 ]
 
@@ -120,7 +121,13 @@ def affine_matrix(
     return tf.stack([m00, m01, b0, m10, m11, b1], axis=1)
 
 
-def warp(images: tf.Tensor, matrix: tf.Tensor, fill_mode: str) -> tf.Tensor:
+def warp(
+    images: tf.Tensor,
+    matrix: tf.Tensor,
+    fill_mode: str,
+    out_size: tuple[int, int] | None = None,
+    sizes: tf.Tensor | None = None,
+) -> tf.Tensor:
     """Bilinear resampling of each image by its own affine map, as four batched gathers.
 
     Same sampling as `ImageProjectiveTransformV3(interpolation="BILINEAR")` for the
@@ -128,14 +135,22 @@ def warp(images: tf.Tensor, matrix: tf.Tensor, fill_mode: str) -> tf.Tensor:
     first mapped inside by the fill mode, then neighbours outside read 0); `wrap` wraps
     the neighbours too, so the seam interpolates across. Inside XLA this measured about
     3x faster than that kernel, which recomputes the coordinates for every channel.
+
+    With `sizes` (`(batch, 2)` ints), image i is the top-left `sizes[i]` of its padded
+    canvas; with `out_size`, the output has that size instead of the input's.
     """
     import tensorflow as tf
 
     batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
     channels = images.shape[3]
+    stride = width  # of the flattened canvas
+    if sizes is not None:
+        sizes = tf.cast(sizes, tf.int32)
+        height, width = sizes[:, 0, None, None], sizes[:, 1, None, None]
     h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    out_h, out_w = out_size if out_size is not None else (tf.shape(images)[1], tf.shape(images)[2])
     rows, cols = tf.meshgrid(
-        tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32), indexing="ij"
+        tf.range(out_h, dtype=tf.float32), tf.range(out_w, dtype=tf.float32), indexing="ij"
     )
     a = [matrix[:, i, None, None] for i in range(6)]
     src_x = a[0] * cols + a[1] * rows + a[2]
@@ -151,10 +166,10 @@ def warp(images: tf.Tensor, matrix: tf.Tensor, fill_mode: str) -> tf.Tensor:
 
     def tap(y: tf.Tensor, x: tf.Tensor, weight: tf.Tensor) -> tf.Tensor:
         inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
-        index = tf.clip_by_value(y, 0, height - 1) * width + tf.clip_by_value(x, 0, width - 1)
+        index = tf.clip_by_value(y, 0, height - 1) * stride + tf.clip_by_value(x, 0, width - 1)
         values = tf.gather(flat, tf.reshape(index, [batch, -1]), batch_dims=1)
         weight = tf.where(inside, weight, 0.0)
-        return values * tf.reshape(weight, [batch, -1, 1])
+        return tf.cast(values, tf.float32) * tf.reshape(weight, [batch, -1, 1])
 
     out = (
         tap(y0, x0, (1.0 - fy) * (1.0 - fx))
@@ -162,9 +177,33 @@ def warp(images: tf.Tensor, matrix: tf.Tensor, fill_mode: str) -> tf.Tensor:
         + tap(y1, x0, fy * (1.0 - fx))
         + tap(y1, x1, fy * fx)
     )
-    out = tf.reshape(out, tf.shape(images))
-    out.set_shape(images.shape)
-    return out
+    if out_size is None:
+        out = tf.reshape(out, tf.shape(images))
+        out.set_shape(images.shape)
+        return out
+    return tf.reshape(out, [batch, out_size[0], out_size[1], channels])
+
+
+def resize_matrix(matrix: tf.Tensor, sizes: tf.Tensor, out_size: tuple[int, int]) -> tf.Tensor:
+    """Per-image maps `matrix` (`(batch, 6)`, in output pixels) followed by the bilinear
+    resize (half-pixel centres, as `tf.image.resize`) from each image's `sizes[i]` to
+    `out_size`: input = S (A p + a) + s with S = size / out_size, s = S / 2 - 1/2."""
+    import tensorflow as tf
+
+    sizes = tf.cast(sizes, tf.float32)
+    sy, sx = sizes[:, 0] / float(out_size[0]), sizes[:, 1] / float(out_size[1])
+    m = [matrix[:, i] for i in range(6)]
+    return tf.stack(
+        [
+            sx * m[0],
+            sx * m[1],
+            sx * (m[2] + 0.5) - 0.5,
+            sy * m[3],
+            sy * m[4],
+            sy * (m[5] + 0.5) - 0.5,
+        ],
+        axis=1,
+    )
 
 
 def fill_coordinate(coord: tf.Tensor, length: tf.Tensor, fill_mode: str) -> tf.Tensor:
@@ -182,11 +221,19 @@ def fill_coordinate(coord: tf.Tensor, length: tf.Tensor, fill_mode: str) -> tf.T
 
 
 @functools.lru_cache(maxsize=32)
-def compiled_stage(stage: str, low: float, scale: float, fill_mode: str = "reflect") -> Any:
+def compiled_stage(
+    stage: str,
+    low: float,
+    scale: float,
+    fill_mode: str = "reflect",
+    out_size: tuple[int, int] | None = None,
+) -> Any:
     """One XLA-compiled stage of `Augment.apply` (retraced per parameter set and shape).
 
     `"warp"` scales to [0, 1] and resamples (rotation, shift, zoom, with flips and turns
-    folded into the same map); `"dihedral"` scales and flips / turns exactly; `"pixels"`
+    folded into the same map); `"resample"` does the same from padded canvases of images
+    of varying size (`sizes`) to `out_size`, the resize folded into the map;
+    `"dihedral"` scales and flips / turns exactly; `"pixels"`
     scales (unless done), then brightness, contrast and mixing. They are separate compiled
     functions: fused together, XLA recomputes the first stage inside every consumer of its
     result (the contrast mean and the output), which measured 2-7x slower than
@@ -206,6 +253,19 @@ def compiled_stage(stage: str, low: float, scale: float, fill_mode: str = "refle
         matrix = affine_matrix(params, shape[0], height, width)
         return warp(to_unit(images), matrix, fill_mode)
 
+    def resample_stage(
+        images: tf.Tensor, sizes: tf.Tensor, params: dict[str, tf.Tensor]
+    ) -> tf.Tensor:
+        if out_size is None:  # pragma: no cover - the caller always gives it
+            raise ValueError("the resample stage needs out_size")
+        batch = tf.shape(images)[0]
+        matrix = affine_matrix(params, batch, float(out_size[0]), float(out_size[1]))
+        matrix = resize_matrix(matrix, sizes, out_size)
+        if low or fill_mode == "constant":  # zeros filled in must be zeros in [0, 1]
+            return warp(to_unit(images), matrix, fill_mode, out_size=out_size, sizes=sizes)
+        # Scaling commutes with the bilinear weights: done after, on the output's pixels.
+        return to_unit(warp(images, matrix, fill_mode, out_size=out_size, sizes=sizes))
+
     def dihedral_stage(images: tf.Tensor, params: dict[str, tf.Tensor]) -> tf.Tensor:
         return dihedral(to_unit(images), params.get("flip"), params.get("turns"))
 
@@ -215,7 +275,12 @@ def compiled_stage(stage: str, low: float, scale: float, fill_mode: str = "refle
             images, labels = mix(images, labels, params)
         return images if labels is None else (images, labels)
 
-    stages = {"warp": warp_stage, "dihedral": dihedral_stage, "pixels": pixels_stage}
+    stages = {
+        "warp": warp_stage,
+        "resample": resample_stage,
+        "dihedral": dihedral_stage,
+        "pixels": pixels_stage,
+    }
     return tf.function(stages[stage], jit_compile=True)
 
 
