@@ -172,6 +172,53 @@ def test_images_of_varying_sizes_need_image_size():
     assert images.min() >= 0.0 and images.max() <= 1.0
 
 
+def test_streamed_images_of_varying_size_are_resized_whole_as_each_alone():
+    """A stream of images of varying size is padded per batch and resized (with flips and
+    turns) in one pass: the same pixels as tf.image.resize on each image."""
+    from regkit.data.pipeline import check_options
+    from regkit.data.stages import plan_stages, resolve_source
+
+    rng = np.random.default_rng(7)
+    images = [rng.integers(0, 256, (9, 9 + i, 3), dtype=np.uint8) for i in range(6)]
+    labels = np.arange(6) % 3
+    stream = tf.data.Dataset.from_generator(
+        lambda: zip(images, labels, strict=True),
+        output_signature=(
+            tf.TensorSpec((9, None, 3), tf.uint8),
+            tf.TensorSpec((), tf.int64),
+        ),
+    )
+    options = check_options(
+        batch_size=3,
+        image_size=8,
+        augment=None,
+        one_hot=False,
+        training=False,
+        shuffle=False,
+        cache=False,
+        seed=None,
+        num_classes=3,
+        drop_remainder=False,
+    )
+    assert plan_stages(resolve_source(stream, 3), options).bucket > 0
+    out, out_labels = _collect(
+        image_pipeline(stream, batch_size=3, image_size=8, training=False, num_classes=3)
+    )
+    resized = np.stack([tf.image.resize(x, (8, 8)).numpy() / 255.0 for x in images])
+    np.testing.assert_allclose(out, resized, atol=1e-5)
+    np.testing.assert_array_equal(out_labels, labels)
+    aug = Augment(flip=True, rot90=True, contrast=0.2)
+    augmented, _ = _collect(
+        image_pipeline(
+            stream, batch_size=6, image_size=8, augment=aug, seed=3, shuffle=False, num_classes=3
+        )
+    )
+    assert augmented.shape == (6, 8, 8, 3)
+    # Each output is one of the eight turns of its resized image, then a contrast change:
+    # the per-channel means are kept (the contrast factor scales around them).
+    np.testing.assert_allclose(augmented.mean(axis=(1, 2)), resized.mean(axis=(1, 2)), atol=0.02)
+
+
 def test_randaugment_runs_per_image_and_is_deterministic_with_a_seed():
     x, y = _arrays(n=4, side=8)
     aug = Augment(randaugment=True)

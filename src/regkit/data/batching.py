@@ -143,7 +143,7 @@ def batch_stage(
     # it is kept out because its conversion cache mixed up Augment's methods (a call of
     # `check_image_shape` ran a converted `apply`) under hypothesis' many configurations.
     plain = tf.autograph.experimental.do_not_convert
-    if plan.canvas is not None:  # (images, sizes, labels) batches
+    if plan.padded:  # (images, sizes, labels) batches
         if plan.batch_augment is None:
             return dataset.map(
                 plain(lambda images, sizes, labels: finish(images, labels, sizes=sizes)),

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from regkit.data.pipeline import PipelineOptions
 
 __all__ = [
+    "CANVAS_BUCKET",
     "DEFAULT_SHUFFLE_BUFFER",
     "MAX_CANVAS_BYTES",
     "MAX_STREAM_SHUFFLE_BUFFER",
@@ -263,6 +264,10 @@ class StagePlan:
             canvas each batch is padded to after decoding, so that resizing (with the
             augmentation's geometry) runs on whole batches in one resampling pass; else
             `None` (each image is resized as it is decoded).
+        bucket: For a stream of images of varying size: each batch is padded to its
+            largest image, rounded up to a multiple of `bucket` pixels (so that the
+            compiled resampling sees few distinct shapes), and resized whole in one pass;
+            0 when images are resized one by one.
     """
 
     height: int
@@ -277,6 +282,12 @@ class StagePlan:
     output_range: tuple[float, float]
     shuffle_buffer: int
     canvas: tuple[int, int] | None = None
+    bucket: int = 0
+
+    @property
+    def padded(self) -> bool:
+        """Whether batches come as `(padded images, sizes, labels)`."""
+        return self.canvas is not None or self.bucket > 0
 
 
 def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
@@ -341,8 +352,18 @@ def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
         batch = min(options.batch_size, source.size or options.batch_size)
         if batch * encoded.largest[0] * encoded.largest[1] * encoded.channels <= MAX_CANVAS_BYTES:
             canvas = encoded.largest
+    bucket = 0
+    if (
+        source.dataset is not None
+        and source.encoded is None
+        and (source.height is None or source.width is None)
+        and not randaugment
+        and not source.check_range
+    ):
+        bucket = CANVAS_BUCKET
     return StagePlan(
         canvas=canvas,
+        bucket=bucket,
         height=height,
         width=width,
         resize=resize,
@@ -383,6 +404,8 @@ def _check_model_input(
 MAX_BATCH_BYTES = 2**36
 #: Largest padded batch of decoded uint8 images resized as a whole (bytes).
 MAX_CANVAS_BYTES = 2**28
+#: Streams of images of varying size are padded per batch to a multiple of this.
+CANVAS_BUCKET = 64
 
 
 def _check_batch_memory(options: PipelineOptions, source: Source, height: int, width: int) -> None:
@@ -457,6 +480,8 @@ def example_stage(
         return _array_batches(source.arrays, options, plan, pass_seed)
     if plan.canvas is not None and source.encoded is not None:
         return _canvas_batches(source.encoded, options, plan, pass_seed)
+    if plan.bucket and source.dataset is not None:
+        return _bucketed_batches(source.dataset, options, plan, pass_seed)
     if plan.decode and source.encoded is not None:
         dataset = source.encoded.dataset
     elif source.dataset is not None:
@@ -497,6 +522,34 @@ def _canvas_batches(
         padded_shapes=([canvas[0], canvas[1], encoded.channels], [2], label_shape),
         drop_remainder=options.drop_remainder,
     )
+
+
+def _bucketed_batches(
+    stream: tf.data.Dataset, options: PipelineOptions, plan: StagePlan, pass_seed: Any
+) -> tf.data.Dataset:
+    """`(images, sizes, labels)` batches of a stream of images of varying size: each batch
+    padded to its largest image, rounded up to a multiple of `plan.bucket`."""
+    dataset = _shuffle(stream, plan.shuffle_buffer, options.seed, pass_seed)
+    dataset = dataset.map(
+        lambda image, label: (image, tf.shape(image)[:2], label), num_parallel_calls=_AUTOTUNE
+    )
+    image_spec, label_spec = stream.element_spec
+    dataset = dataset.padded_batch(
+        options.batch_size,
+        padded_shapes=(image_spec.shape, [2], label_spec.shape),
+        drop_remainder=options.drop_remainder,
+    )
+    static = image_spec.shape.as_list()
+    step = plan.bucket
+
+    def round_up(images: tf.Tensor, sizes: tf.Tensor, labels: tf.Tensor) -> Any:
+        shape = tf.shape(images)
+        pads = [[0, 0]]
+        for axis in (1, 2):  # a side that varies: rounded up to the bucket
+            pads.append([0, 0] if static[axis - 1] is not None else [0, (-shape[axis]) % step])
+        return tf.pad(images, [*pads, [0, 0]]), sizes, labels
+
+    return dataset.map(round_up, num_parallel_calls=_AUTOTUNE)
 
 
 def _shuffle(
