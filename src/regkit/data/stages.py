@@ -528,12 +528,29 @@ def _bucketed_batches(
     stream: tf.data.Dataset, options: PipelineOptions, plan: StagePlan, pass_seed: Any
 ) -> tf.data.Dataset:
     """`(images, sizes, labels)` batches of a stream of images of varying size: each batch
-    padded to its largest image, rounded up to a multiple of `plan.bucket`."""
+    padded to its largest image, rounded up to a multiple of `plan.bucket`.
+
+    An image more than twice the output size on a side is first resized, alone, to twice
+    the output size on that side, so that a batch's canvas stays small whatever the images.
+    """
     dataset = _shuffle(stream, plan.shuffle_buffer, options.seed, pass_seed)
-    dataset = dataset.map(
-        lambda image, label: (image, tf.shape(image)[:2], label), num_parallel_calls=_AUTOTUNE
-    )
     image_spec, label_spec = stream.element_spec
+    limit = tf.constant([2 * plan.height, 2 * plan.width])
+
+    def bounded(image: tf.Tensor, label: tf.Tensor) -> Any:
+        shape = tf.shape(image)[:2]
+        target = tf.minimum(shape, limit)
+
+        def shrink() -> tf.Tensor:
+            smaller = tf.image.resize(image, target, method="bilinear")
+            if image.dtype.is_integer:
+                smaller = tf.round(smaller)
+            return tf.cast(smaller, image.dtype)
+
+        image = tf.cond(tf.reduce_any(shape > limit), shrink, lambda: image)
+        return image, tf.shape(image)[:2], label
+
+    dataset = dataset.map(bounded, num_parallel_calls=_AUTOTUNE)
     dataset = dataset.padded_batch(
         options.batch_size,
         padded_shapes=(image_spec.shape, [2], label_spec.shape),

@@ -142,7 +142,7 @@ def warp(
     import tensorflow as tf
 
     batch, height, width = tf.shape(images)[0], tf.shape(images)[1], tf.shape(images)[2]
-    channels = images.shape[3]
+    channels = images.shape[3] if images.shape[3] is not None else tf.shape(images)[3]
     stride = width  # of the flattened canvas
     if sizes is not None:
         sizes = tf.cast(sizes, tf.int32)
@@ -281,7 +281,9 @@ def compiled_stage(
         "dihedral": dihedral_stage,
         "pixels": pixels_stage,
     }
-    return tf.function(stages[stage], jit_compile=True)
+    # reduce_retracing: batches padded to varying canvases share one generalized trace
+    # (XLA still compiles once per concrete shape) instead of a retrace warning per shape.
+    return tf.function(stages[stage], jit_compile=True, reduce_retracing=True)
 
 
 def dihedral(images: tf.Tensor, flip: tf.Tensor | None, turns: tf.Tensor | None) -> tf.Tensor:
