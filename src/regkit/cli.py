@@ -20,6 +20,7 @@ handlers import TensorFlow, Keras and `regkit.data` when they run.
 from __future__ import annotations
 
 import argparse
+import atexit
 import dataclasses
 import datetime as _dt
 import importlib.util
@@ -319,6 +320,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-plots", action="store_true", help="skip curves.png, weight_norms.png, sweep.png"
     )
     cmp.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="train N runs at once in worker processes, each with its share of the CPU "
+        "cores and its own GPU where there are several (default: 1; same figures)",
+    )
+    cmp.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the runs on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+        "regkit[dask]; workers need regkit and, for --out, the same file system)",
+    )
+    cmp.add_argument(
+        "--restart",
+        action="store_true",
+        help="discard the earlier runs in --out (only files regkit wrote) and train again; "
+        "without it, a rerun reuses finished runs, resumes interrupted ones and refuses "
+        "changed settings",
+    )
+    cmp.add_argument(
         "--run-eagerly",
         action="store_true",
         help="train without tf.function (debugging; quicker for 1-epoch trials on tiny data)",
@@ -387,6 +410,8 @@ def _study_settings(
         "plots": not args.no_plots,
         "variants": args.variants,
         "sweep": None,
+        "restart": args.restart,
+        "jobs": args.jobs,
     }
     sweep: dict[str, Any] = {}
     for field, values in args.sweep or []:
@@ -433,6 +458,20 @@ def _file_value(key: str, value: Any) -> Any:
     return value
 
 
+def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
+    """A `concurrent.futures.Executor` on the Dask cluster at `address` (exit 2 if none)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        parser.error("argument --scheduler: needs Dask: pip install 'regkit[dask]'")
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        parser.error(f"argument --scheduler: cannot reach a Dask scheduler at {address!r} ({exc})")
+    atexit.register(client.close)
+    return client.get_executor()
+
+
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     from regkit.experiments.plan import plan_comparison
     from regkit.experiments.runner import run_comparison
@@ -444,6 +483,8 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print("regkit: matplotlib is not installed; skipping plots", file=sys.stderr)
         kwargs["plots"] = False
     variants = kwargs.pop("variants")
+    if args.scheduler:
+        kwargs["executor"] = _dask_executor(args.scheduler, parser)
     try:
         plan = plan_comparison(variants, on_error="record", **kwargs)
     except (ValueError, OSError) as exc:  # a bad value, a missing data set, an unwritable --out
@@ -462,8 +503,15 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             f"{c['batch_size']}, seeds {','.join(map(str, plan.seeds))} | output {out}",
             flush=True,
         )
+    from regkit.experiments.ledger import StudyFolderError
+
     try:
         report = run_comparison(plan)
+    except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
+        parser.error(str(exc))
+    except OSError as exc:  # even the report cannot be written: one line, no traceback
+        print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         where = out / "report.md"
         kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"

@@ -92,6 +92,8 @@ def compare(
     strategy: Any = None,
     sweep: Mapping[str, Sequence[Any]] | None = None,
     restart: bool = False,
+    jobs: int = 1,
+    executor: Any = None,
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -166,6 +168,13 @@ def compare(
             validation/test accuracy and the generalization gap against the value.
         restart: Discard `out_dir`'s earlier runs (only the files regkit wrote) and
             train every run again.
+        jobs: Train this many runs at once, each in its own worker process (spawned;
+            each gets its share of the CPU cores, and its own GPU where there are
+            several). The figures are those of `jobs=1`. Needs `dataset` given by name
+            or folder (workers load it themselves) and no `callbacks` or `strategy`.
+        executor: Any `concurrent.futures.Executor` to run the runs on instead, e.g. a
+            Dask cluster's `client.get_executor()` (its workers need regkit and, for
+            `out_dir`, the same file system).
 
     Returns:
         A `Report`.

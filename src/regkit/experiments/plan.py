@@ -97,6 +97,8 @@ class Settings:
     strategy: Any = None
     sweep: Mapping[str, Any] | None = None
     restart: bool = False
+    jobs: int = 1
+    executor: Any = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -143,6 +145,9 @@ class Plan:
     config: dict[str, Any]
     strategy: Any = None
     restart: bool = False
+    jobs: int = 1
+    executor: Any = None
+    source: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def one_hot(self) -> bool:
@@ -408,6 +413,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
     limit = None if s.limit is None else check_positive_int("limit", s.limit)
     learning_rate = check_positive_float("learning_rate", s.learning_rate)
     check_choice("on_error", s.on_error, ON_ERROR)
+    jobs, executor = _check_parallel(s)
     model = s.model
     if isinstance(model, str):
         if model not in MODELS:
@@ -425,7 +431,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
     _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
 
-    splits, dataset_name = _load_splits(s.dataset, s.data_dir, s.download)
+    splits, dataset_name = _load_splits(s.dataset, s.data_dir, s.download, s.image_size)
     if limit is not None:
         take = getattr(splits, "take", None)
         if not callable(take):
@@ -516,7 +522,53 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         config=config,
         strategy=strategy,
         restart=check_bool("restart", s.restart),
+        jobs=jobs,
+        executor=executor,
+        source={
+            "dataset": str(s.dataset) if isinstance(s.dataset, (str, os.PathLike)) else None,
+            "data_dir": None if s.data_dir is None else str(s.data_dir),
+            "download": s.download,
+            "limit": limit,
+        },
     )
+
+
+def _check_parallel(s: Settings) -> tuple[int, Any]:
+    """`jobs` and `executor`: runs in other processes need plain-data inputs."""
+    from concurrent.futures import Executor
+
+    jobs = check_positive_int("jobs", s.jobs)
+    executor = s.executor
+    if executor is not None and not isinstance(executor, Executor):
+        raise TypeError(
+            "Invalid type for argument `executor`: expected a concurrent.futures.Executor "
+            "(e.g. ProcessPoolExecutor, or a Dask client's get_executor()) or None. "
+            f"Received: executor={executor!r} of type {type(executor).__name__}"
+        )
+    if executor is not None and jobs != 1:
+        raise invalid("jobs", "1 when an executor is given (it decides how many run at once)", jobs)
+    if jobs == 1 and executor is None:
+        return jobs, executor
+    arg, value = ("jobs", jobs) if executor is None else ("executor", executor)
+    if not isinstance(s.dataset, (str, os.PathLike)):
+        raise invalid(
+            arg,
+            "no parallel runs for a DatasetSplits object (each worker loads "
+            "the data itself: pass a data set name or folder)",
+            value,
+        )
+    if s.callbacks:
+        raise invalid(
+            arg, "no parallel runs with extra `callbacks` (they live in this process)", value
+        )
+    if s.strategy is not None:
+        raise invalid(
+            arg,
+            "no parallel runs with a `strategy` (each worker uses "
+            "regkit.device.strategy() on its own devices)",
+            value,
+        )
+    return jobs, executor
 
 
 def _check_optimizers(names: Sequence[Any]) -> None:
@@ -535,12 +587,17 @@ def _check_optimizers(names: Sequence[Any]) -> None:
             )
 
 
-def _load_splits(dataset: Any, data_dir: Any, download: bool | None) -> tuple[Any, str]:
+def _load_splits(
+    dataset: Any, data_dir: Any, download: bool | None, image_size: Any = None
+) -> tuple[Any, str]:
     from regkit.data.datasets import load_dataset
+    from regkit.data.folders import is_image_folder
 
-    if isinstance(dataset, str):
-        splits = load_dataset(dataset, data_dir=data_dir, download=download)
-        name = dataset
+    if isinstance(dataset, (str, os.PathLike)):  # a name, or a folder of class subfolders
+        name = os.fspath(dataset)
+        # A folder's images may vary in size: load_dataset needs the size to resize them to.
+        folder = {"image_size": image_size} if is_image_folder(dataset) else {}
+        splits = load_dataset(name, data_dir=data_dir, download=download, **folder)
     elif all(hasattr(dataset, a) for a in ("train", "validation", "test", "num_classes")):
         splits = dataset
         name = getattr(dataset, "name", None) or "custom data"

@@ -307,7 +307,9 @@ class _DropRetracingWarnings(logging.Filter):
 
 
 @contextlib.contextmanager
-def _quiet_retracing() -> Any:
+def quiet_retracing() -> Any:
+    """Drops TensorFlow's retracing advice while a run trains (a fresh model per run is
+    intended)."""
     logger = logging.getLogger("tensorflow")
     drop = _DropRetracingWarnings()
     logger.addFilter(drop)
@@ -353,7 +355,12 @@ def run_comparison(plan: Plan) -> Report:
         workdir = Path(tmp.name)
     try:
         with Study(plan, restart=plan.restart, workdir=workdir) as study:
-            _run_sequentially(plan, study, report)
+            if plan.jobs > 1 or plan.executor is not None:
+                from regkit.experiments.parallel import run_in_parallel
+
+                run_in_parallel(plan, study, report)
+            else:
+                _run_sequentially(plan, study, report)
             report.complete = True
             if plan.out_dir is not None:
                 report.save(plan.out_dir, plots=plan.plots)
@@ -363,12 +370,12 @@ def run_comparison(plan: Plan) -> Report:
     return report
 
 
-def _say(plan: Plan) -> Any:
+def say_for(plan: Plan) -> Any:
     return (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
 
 
 def _run_sequentially(plan: Plan, study: Study, report: Report) -> None:
-    say = _say(plan)
+    say = say_for(plan)
     slots = study.slots()
     for index, slot in enumerate(slots, 1):
         describe = slot.variant.describe()
@@ -385,7 +392,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
     try:
         if study.kept:
             study.begin(slot)  # settings.json first: the folder now says what it holds
-        with _quiet_retracing():
+        with quiet_retracing():
             result = run_one(plan, slot.name, slot.variant, slot.seed, slot.directory)
         if study.kept:
             write_result(slot.directory, result)
@@ -399,7 +406,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
         if plan.on_error == "raise":
             report.runs.append(result)
             with contextlib.suppress(OSError):
-                _save_partial(report, plan)
+                save_partial(report, plan)
             raise
         return result
 
@@ -407,6 +414,8 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
 def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
     """Adds a finished run to the report, says how it went, and saves the partial report."""
     report.runs.append(result)
+    seeds, names = list(plan.seeds), list(plan.variants)  # runs in plan order, however
+    report.runs.sort(key=lambda r: (seeds.index(r.seed), names.index(r.variant)))  # they end
     result.warnings = warnings_for(report, result)
     name, seed = result.variant, result.seed
     if result.status == "failed":
@@ -421,7 +430,7 @@ def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
         say(f"    {_run_summary(result)}{origin}")
     for warning in result.warnings:
         say(f"    warning: {warning}")
-    _save_partial(report, plan)
+    save_partial(report, plan)
 
 
 def _run_summary(run: RunResult) -> str:
@@ -440,6 +449,7 @@ def _run_summary(run: RunResult) -> str:
     return ", ".join(parts)
 
 
-def _save_partial(report: Report, plan: Plan) -> None:
+def save_partial(report: Report, plan: Plan) -> None:
+    """Rewrites report.json / report.md (no plots) after a run, when there is an out_dir."""
     if plan.out_dir is not None:
         report.save(plan.out_dir, plots=False)

@@ -1,0 +1,184 @@
+"""Parallel runs (regkit.experiments.parallel): `jobs=2` and `executor=ProcessPoolExecutor(2)`
+give exactly the sequential figures, a Dask LocalCluster runs the study; a killed worker
+fails only its run; Ctrl-C stops the workers and keeps finished runs; the lock still
+refuses a second study; bad combinations are refused before anything starts."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from regkit.experiments import compare
+
+TINY = {"filters": (8, 16), "dense_units": (16,)}
+QUICK = {"epochs": 2, "batch_size": 16, "limit": 48, "verbose": 0, "model_kwargs": TINY}
+VARIANTS = ["baseline", "all"]
+
+
+def _figures(report):
+    return [
+        (r.variant, r.seed, r.status, r.test_accuracy, r.test_loss, r.weight_norm, r.history)
+        for r in report.runs
+    ]
+
+
+@pytest.fixture(scope="module")
+def sequential():
+    return _figures(compare(VARIANTS, seeds=(0, 1), **QUICK))
+
+
+@pytest.mark.slow
+def test_jobs_2_gives_exactly_the_sequential_figures(sequential, tmp_path):
+    report = compare(VARIANTS, seeds=(0, 1), jobs=2, out_dir=tmp_path, **QUICK)
+    assert _figures(report) == sequential  # every history value, bit for bit
+    assert report.complete and [r.origin for r in report.runs] == ["trained"] * 4
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert [r["seed"] for r in saved["variants"]["all"]["runs"]] == [0, 1]
+    for name in VARIANTS:
+        assert (tmp_path / name / "seed1" / "result.json").is_file()
+
+
+@pytest.mark.slow
+def test_any_process_pool_executor_gives_the_sequential_figures(sequential):
+    spawn = multiprocessing.get_context("spawn")  # a forked TensorFlow process is unsafe
+    with ProcessPoolExecutor(2, mp_context=spawn) as executor:
+        report = compare(VARIANTS, seeds=(0, 1), executor=executor, **QUICK)
+    assert _figures(report) == sequential
+
+
+def _dask_study(workers):
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        return compare(VARIANTS, seeds=(0, 1), executor=client.get_executor(), **QUICK)
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_of_two_processes_completes_the_study(sequential):
+    report = _dask_study(2)
+    assert report.complete and [r.status for r in report.runs] == ["ok"] * 4
+    assert [(r.variant, r.seed) for r in report.runs] == [f[:2] for f in sequential]
+    # Known gap (docs/distributed.md): on Dask workers a run's figures sometimes differ from
+    # the sequential ones (one run in four, not every time, on this 2-core machine), while
+    # jobs=2 and ProcessPoolExecutor(2) are exact every time; the cause is not found yet.
+
+
+def deadly_cnn(input_shape, num_classes, *, reg, **kwargs):
+    """A model builder whose L2 variants kill their own process (a crashed worker)."""
+    from regkit.models import build_cnn
+
+    if reg.l2 > 0:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return build_cnn(input_shape, num_classes, reg=reg, **kwargs)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_fails_its_run_and_the_study_completes(tmp_path):
+    report = compare(
+        ["baseline", "l2", "dropout"],
+        model=deadly_cnn,
+        jobs=2,
+        out_dir=tmp_path,
+        on_error="record",
+        **{**QUICK, "epochs": 1},
+    )
+    assert report.complete
+    assert [report.status(v) for v in ("baseline", "l2", "dropout")] == ["ok", "failed", "ok"]
+    assert "worker process running this run died" in report.runs_for("l2")[0].error
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["complete"] and saved["variants"]["dropout"]["status"] == "ok"
+
+
+def test_ctrl_c_stops_the_workers_and_keeps_finished_runs(tmp_path, monkeypatch):
+    from regkit.experiments import parallel
+
+    pools = []
+    real_pool, real_wait = parallel.local_executor, parallel.wait
+    monkeypatch.setattr(
+        parallel, "local_executor", lambda n: pools.append(real_pool(n)) or pools[-1]
+    )
+    calls = []
+
+    def wait_then_interrupt(futures, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # after the first run finished: the user presses Ctrl-C
+            raise KeyboardInterrupt
+        return real_wait(futures, **kwargs)
+
+    monkeypatch.setattr(parallel, "wait", wait_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        compare(["baseline", "l2", "bn"], jobs=1 + 1, out_dir=tmp_path, **{**QUICK, "epochs": 1})
+    processes = list(pools[0]._processes.values()) if pools[0]._processes else []
+    for process in processes:
+        process.join(timeout=30)
+        assert not process.is_alive()
+    saved = json.loads((tmp_path / "report.json").read_text())
+    finished = [n for n, v in saved["variants"].items() if v["status"] != "pending"]
+    assert len(finished) == 1 and saved["complete"] is False
+
+
+_HOLD = """
+import sys, time
+from regkit._io import FolderLock
+lock = FolderLock(sys.argv[1]).acquire()
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def test_the_lock_still_refuses_a_second_study(tmp_path, monkeypatch):
+    from regkit.experiments import parallel
+
+    monkeypatch.setattr(parallel, "local_executor", lambda n: pytest.fail("workers started"))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(ValueError, match="in use by another live process"):
+            compare(VARIANTS, jobs=2, out_dir=tmp_path, **QUICK)
+    finally:
+        os.kill(holder.pid, signal.SIGKILL)
+        holder.wait()
+
+
+def test_parallel_runs_need_plain_data_inputs():
+    import keras
+
+    from regkit.data import load_dataset
+
+    with pytest.raises(ValueError, match="Received: jobs=0"):
+        compare(VARIANTS, jobs=0, **QUICK)
+    with pytest.raises(TypeError, match="argument `executor`"):
+        compare(VARIANTS, executor="dask", **QUICK)
+    with pytest.raises(ValueError, match=r"argument `jobs`.*DatasetSplits"):
+        compare(VARIANTS, dataset=load_dataset("digits"), jobs=2, **QUICK)
+    with pytest.raises(ValueError, match=r"argument `jobs`.*callbacks"):
+        compare(VARIANTS, callbacks=[keras.callbacks.History()], jobs=2, **QUICK)
+    expected = "argument `jobs`: expected 1 when an executor"
+    with ProcessPoolExecutor(1) as executor, pytest.raises(ValueError, match=expected):
+        compare(VARIANTS, executor=executor, jobs=2, **QUICK)
+
+
+def test_the_cli_takes_jobs_and_names_an_unreachable_scheduler(capsys):
+    from regkit.cli import build_parser, main
+
+    assert build_parser().parse_args(["compare", "--jobs", "3"]).jobs == 3
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--jobs", "0"])
+    assert info.value.code == 2
+    with pytest.raises(SystemExit) as info:
+        main(["compare", "--scheduler", "tcp://127.0.0.1:1", "--limit", "8"])
+    assert info.value.code == 2
+    assert "cannot reach a Dask scheduler at 'tcp://127.0.0.1:1'" in capsys.readouterr().err
