@@ -271,12 +271,14 @@ def bench_jpeg(num_images: int, repeats: int) -> dict[str, tuple[float, float]]:
     with tempfile.TemporaryDirectory() as root:
         _jpeg_folder(root, num_images)
         splits = load_dataset(root, validation_split=0.0, image_size=160)
-        files = splits.train.encoded  # (JPEG bytes, label), the same files for both
+        files = splits.train.encoded.dataset  # (file path, label): the same files for both
         count = splits.num_examples["train"]
 
         def seed001() -> tuple[float, float]:
             ds = files.map(
-                lambda data, label: _seed001_preprocess(tf.io.decode_jpeg(data, channels=3), label),
+                lambda path, label: _seed001_preprocess(
+                    tf.io.decode_jpeg(tf.io.read_file(path), channels=3), label
+                ),
                 num_parallel_calls=tf.data.AUTOTUNE,
             )
             ds = ds.batch(16).prefetch(tf.data.AUTOTUNE)
