@@ -2,15 +2,13 @@
 
 `regkit compare --variants baseline,l2,bn,all --seeds 0,1 --jobs N` in a fresh process
 each time (interpreter, imports, data, 8 runs, report), the two arms interleaved over
-rounds. With `--jobs 2` the runs go to two spawned worker processes, each with its share
-of the CPU cores (TensorFlow's thread pools sized to cores / 2); the parent only plans,
-keeps the ledger and writes the report.
+rounds. With `--jobs 2` the runs go to two spawned worker processes (inter-op pools sized
+to cores / 2, intra-op pools as in one process, so the figures stay those of `--jobs 1`);
+the parent only plans, keeps the ledger and writes the report.
 
 Figures: median wall-clock seconds per arm, the ratio jobs 1 / jobs 2 (the speed-up), and
 whether the two studies' figures agree: test accuracies and per-epoch losses exactly, and
-the largest relative difference in any logged figure (weight norms and penalties are
-logged in float64 from float32 weights, so TensorFlow's thread count shows in their last
-digits; see docs/distributed.md).
+the largest relative difference in any logged value (0 when identical).
 
     python bench/bench_jobs.py [--quick] [--rounds N] [--epochs N] [--json PATH]
 """

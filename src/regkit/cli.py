@@ -4,6 +4,7 @@
 regkit compare [--dataset digits] [--model cnn|mobilenet_v2] [--variants SPECS]
                [--sweep FIELD=V1,V2,...] [--config study.toml]
                [--epochs N] [--batch-size N] [--seeds 0,1,2] [--augment [SPEC]] [--out DIR]
+               [--restart] [--jobs N | --scheduler ADDRESS]
 regkit info
 regkit --version
 ```
@@ -11,6 +12,11 @@ regkit --version
 `--variants` takes variant specs (`baseline,l2=1e-3,bn+l2=1e-4,wide:bn+dropout=0.3`, see
 `regkit.experiments.specs`), `--sweep` crosses them with each value of a field, and
 `--config` reads a TOML study file whose keys the command-line options override.
+
+`--out` is a ledger: a rerun reuses finished runs, resumes interrupted ones and refuses
+changed settings (exit 2, naming them) unless `--restart`; a folder another live study
+uses is refused (exit 2). `--jobs N` trains N runs at once in worker processes;
+`--scheduler ADDRESS` runs them on a Dask cluster.
 
 This module imports only the standard library and the light parts of regkit at import
 time, so `regkit --version` and bad flags answer without loading TensorFlow; the command
