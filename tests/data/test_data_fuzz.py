@@ -51,6 +51,17 @@ JUNK = st.one_of(
 )
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _in_a_scratch_folder(tmp_path_factory):
+    """A fuzzed `cache="..."` is a file path: tf.data writes its cache files there."""
+    import os
+
+    previous = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("fuzz_cwd"))
+    yield
+    os.chdir(previous)
+
+
 def _settings(examples: int):
     return settings(
         max_examples=examples,
@@ -137,7 +148,7 @@ def pipeline_calls(draw):
 
 def _output_bytes(kwargs) -> float:
     size = kwargs["image_size"]
-    height, width = (8, 8) if size is None else (size, size) if isinstance(size, int) else size
+    height, width = (8, 8) if size is None else (size, size) if np.ndim(size) == 0 else size
     batch = min(int(kwargs["batch_size"]), 6)
     return float(batch) * float(height) * float(width) * 3 * 4
 

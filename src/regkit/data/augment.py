@@ -32,7 +32,13 @@ import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from regkit._checks import check_bool, check_finite_float, check_value_range, invalid
+from regkit._checks import (
+    check_bool,
+    check_choice,
+    check_finite_float,
+    check_value_range,
+    invalid,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
@@ -172,9 +178,7 @@ class Augment:
             if value < 0:
                 raise invalid(name, "a Beta concentration >= 0 (0 disables)", value)
             object.__setattr__(self, name, value)
-        if self.fill_mode not in FILL_MODES:
-            choices = ", ".join(map(repr, FILL_MODES))
-            raise invalid("fill_mode", f"one of {choices}", self.fill_mode)
+        check_choice("fill_mode", self.fill_mode, FILL_MODES)  # NumPy arrays included
 
     # ----------------------------------------------------------------------------------
     # Presets and coercion.

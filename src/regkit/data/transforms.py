@@ -393,4 +393,6 @@ def mix(
         out, own = mixed[0], weight[0]
     own = tf.cast(own, labels.dtype)[:, None]
     labels = own * labels + (1.0 - own) * tf.gather(labels, perm)
+    # XLA's fused arithmetic can leave a share a rounding error below 0 (-1.5e-8 was seen).
+    labels = tf.clip_by_value(labels, 0.0, 1.0)
     return out, labels
