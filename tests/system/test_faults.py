@@ -314,7 +314,7 @@ def test_absurd_learning_rate_is_reported_as_diverged_and_others_finish():
     from regkit.experiments import Variant
 
     report = compare(
-        {"ok": "baseline", "boom": Variant("baseline", learning_rate=1e6)},
+        {"ok": "baseline", "boom": Variant("baseline", learning_rate=1e12)},
         dataset="digits",
         epochs=2,
         batch_size=16,

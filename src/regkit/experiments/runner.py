@@ -276,8 +276,8 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         shuffle=False,  # the pipeline shuffles, with the run's seed
     )
     history: Mapping[str, Sequence[float]] = fitted.history
-    if csv_path.exists():  # every epoch (History holds only a resumed run's last part),
-        from regkit.plots import load_history  # read back the same way for every run
+    if resumed and csv_path.exists():  # History holds only the resumed epochs
+        from regkit.plots import load_history
 
         history = load_history(csv_path)[1]
     if checkpoint.exists():  # the best epoch's weights, whatever stopped training
