@@ -192,7 +192,7 @@ def _save_png(fig: Any, path: Path) -> Path:
 
 # ---------------------------------------------------------------------------- report helpers
 #: Swept fields that are strengths: drawn on a log axis.
-LOG_FIELDS = frozenset({"l1", "l2", "weight_decay", "learning_rate"})
+LOG_FIELDS: tuple[str, ...] = ("l1", "l2", "weight_decay", "learning_rate")
 
 
 def _robust_top(series: Sequence[Sequence[float]]) -> float | None:
