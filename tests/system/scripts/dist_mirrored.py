@@ -141,6 +141,7 @@ def _attempt(fn, *args, **kwargs) -> dict:
 
 def _splits() -> types.SimpleNamespace:
     x, y = _data(96)
+    x = np.round(x * 255).astype(np.uint8)  # pixels, so the pipeline knows their range
 
     def ds(lo: int, hi: int) -> tf.data.Dataset:
         return tf.data.Dataset.from_tensor_slices((x[lo:hi], y[lo:hi]))
