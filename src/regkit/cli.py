@@ -549,7 +549,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Example:
         >>> main(["--version"])  # doctest: +SKIP
-        regkit 0.1.0
+        regkit 0.2.0
     """
     # Quiet TensorFlow's C++ logging before anything imports it (the CLI only: a
     # library must not change its host's environment).

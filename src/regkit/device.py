@@ -330,7 +330,7 @@ def describe() -> str:
 
     Example:
         >>> print(describe())  # doctest: +SKIP
-        regkit 0.1.0, TensorFlow 2.21.0, Keras 3.15.1, NumPy 2.4.0, Python 3.11.9
+        regkit 0.2.0, TensorFlow 2.21.0, Keras 3.15.1, NumPy 2.4.0, Python 3.11.9
         platform: Linux x86_64
         other packages: tensorflow-datasets 4.9.9, scikit-learn 1.7.2
         devices: /physical_device:CPU:0

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -15,6 +16,15 @@ import regkit
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("tensorflow", "keras", "tensorflow_datasets", "matplotlib", "sklearn")
+
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+with open(ROOT / "pyproject.toml", "rb") as _f:
+    VERSION = tomllib.load(_f)["project"]["version"]
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -34,7 +44,7 @@ def test_import_is_light():
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     version, loaded = result.stdout.split()[:2]
-    assert version == "0.1.0"
+    assert version == VERSION
     assert loaded == "[]"
     assert result.stderr == ""  # regkit adds no noise of its own at import
 
@@ -92,10 +102,33 @@ def test_wheel_and_sdist_build_install_and_import(tmp_path):
         capture_output=True,
         timeout=300,
     )
-    wheels = list(dist.glob("regkit-0.1.0-*.whl"))
-    assert len(wheels) == 1 and len(list(dist.glob("regkit-0.1.0.tar.gz"))) == 1
-    names = zipfile.ZipFile(wheels[0]).namelist()
+    wheels = list(dist.glob(f"regkit-{VERSION}-*.whl"))
+    sdists = list(dist.glob(f"regkit-{VERSION}.tar.gz"))
+    assert len(wheels) == 1 and len(sdists) == 1
+    wheel = zipfile.ZipFile(wheels[0])
+    names = wheel.namelist()
     assert "regkit/py.typed" in names and "regkit/data/__init__.py" in names
+    assert f"regkit-{VERSION}.dist-info/licenses/LICENSE" in names
+    metadata = wheel.read(f"regkit-{VERSION}.dist-info/METADATA").decode()
+    assert "License-Expression: Apache-2.0" in metadata
+    assert "License-File: LICENSE" in metadata
+    assert metadata.count("Project-URL: ") >= 3
+    assert "Classifier: Programming Language :: Python :: 3.10" in metadata
+    assert "Classifier: Typing :: Typed" in metadata
+    # The sdist carries what its tests need: conftest, shared helpers, scripts, docs.
+    with tarfile.open(sdists[0]) as sdist:
+        members = {m.split("/", 1)[1] for m in sdist.getnames() if "/" in m}
+    for needed in (
+        "tests/conftest.py",
+        "tests/strategies.py",
+        "tests/seed_models.py",
+        "tests/system/scripts/fault_train.py",
+        "docs/architecture.md",
+        "examples/seed000_l2_question.py",
+        "Makefile",
+        "LICENSE",
+    ):
+        assert needed in members, needed
     # Install the wheel alone (its dependencies are this venv's) and import it from there.
     target = tmp_path / "site"
     subprocess.run(
