@@ -44,6 +44,7 @@ __all__ = [
     "local_executor",
     "run_in_parallel",
     "run_task",
+    "run_task_in_subprocess",
     "task_for",
     "worker_setup",
     "worker_threads",
@@ -192,6 +193,38 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return result.to_dict()
 
 
+def run_task_in_subprocess(task: dict[str, Any]) -> dict[str, Any]:
+    """`run_task` in a fresh Python process started by the worker, for executors whose
+    workers are not plain processes of their own (a Dask worker runs tasks in a thread
+    beside its event loop, a thread pool inside this very process).
+
+    A run there is not reproducible: on Dask workers about one run in four gave figures
+    other than the sequential ones (measured on this project's 2-core machine), while
+    the same tasks in a process of their own, on its main thread, are exact every time.
+    The fresh process costs one TensorFlow import per run.
+
+    Raises:
+        RuntimeError: the run's process failed; its last output lines say why.
+    """
+    import pickle
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "regkit.experiments.parallel"],
+        input=pickle.dumps(task),
+        capture_output=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = proc.stderr.decode("utf-8", "replace").strip().splitlines()[-20:]
+        raise RuntimeError(
+            f"the run's process exited with status {proc.returncode}:\n" + "\n".join(tail)
+        )
+    result: dict[str, Any] = pickle.loads(proc.stdout)
+    return result
+
+
 def _size_thread_pools(threads: dict[str, int]) -> None:
     import tensorflow as tf
 
@@ -279,8 +312,13 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
             if study.kept:
                 study.begin(slot)
             task = task_for(plan, slot.name, slot.variant, slot.seed, slot.directory, threads)
+            # Our own and users' process pools run each task on a worker's main thread;
+            # any other executor gets a fresh process per run (see run_task_in_subprocess).
+            target = (
+                run_task if isinstance(executor, ProcessPoolExecutor) else run_task_in_subprocess
+            )
             try:
-                future = executor.submit(run_task, task)
+                future = executor.submit(target, task)
             except BrokenProcessPool:
                 renew()
                 future = executor.submit(run_task, task)
@@ -365,3 +403,16 @@ def _collect(
             save_partial(report, plan)
         raise exc
     return result
+
+
+if __name__ == "__main__":  # a run in a process of its own: a pickled task in, its result out
+    import pickle
+    import sys
+
+    _task = pickle.loads(sys.stdin.buffer.read())
+    _out = os.dup(1)  # the result goes here; anything the run prints goes to stderr
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    _result = run_task(_task)
+    with os.fdopen(_out, "wb") as _f:
+        _f.write(pickle.dumps(_result))
