@@ -2,9 +2,10 @@
 docstrings, aside), in a fresh namespace and an empty working folder.
 
 A block may be skipped only for a reason written in its fence, e.g.
-```` ```python skip: downloads CIFAR-10 ````. Blocks that train are in the slow tier, and
-each asserts what its text claims (`CLAIMS`): a docs example that stays at chance
-accuracy fails here, not in a user's notebook.
+```` ```python skip: downloads CIFAR-10 ````. Blocks that train run in the default tier
+too (about a minute together, on digits), and each asserts what its text claims
+(`CLAIMS`): a docs example that stays at chance accuracy fails here, not in a user's
+notebook.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "api.md")]
-FENCE = re.compile(r"^```python([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 TRAINS = re.compile(r"\.fit\(|\bcompare\(")
+FENCE = re.compile(r"^```python([^\n]*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 
 
 class Block(NamedTuple):
@@ -114,8 +115,6 @@ def _params() -> list[Any]:
         marks = []
         if block.skip_reason:
             marks.append(pytest.mark.skip(reason=f"{block.id}: {block.skip_reason}"))
-        elif TRAINS.search(block.source):
-            marks.append(pytest.mark.slow)
         params.append(pytest.param(block, id=block.id, marks=marks))
     return params
 
