@@ -75,7 +75,7 @@ OPTIONS = {
 }
 
 
-class Planned(Exception):
+class PlannedError(Exception):
     """Raised where training would start: the command line passed every check."""
 
 
@@ -95,7 +95,7 @@ def command_lines(draw):
 @pytest.fixture
 def no_training(monkeypatch, tmp_path):
     def planned(plan):
-        raise Planned
+        raise PlannedError
 
     monkeypatch.setattr("regkit.experiments.runner.run_comparison", planned)
     monkeypatch.chdir(tmp_path)  # a default --out lands in the scratch folder
@@ -105,7 +105,7 @@ def check(argv, capsys, out_dir):
     argv = [*argv, "--out", str(out_dir)]
     try:
         code = cli.main(argv)
-    except Planned:
+    except PlannedError:
         return "planned"
     except SystemExit as exit_:
         code = exit_.code
