@@ -7,6 +7,7 @@ import csv
 import keras
 import numpy as np
 import pytest
+from callback_models import data, norm, small_cnn
 
 from regkit.callbacks import (
     RegularizationMonitor,
@@ -16,39 +17,12 @@ from regkit.callbacks import (
 )
 from regkit.introspect import kernels
 
-
-def _data(n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, 8, 8, 1), dtype=np.float32)
-    return x, np.arange(n) % 4
-
-
-def _small_cnn(l2: float | None = None) -> keras.Model:
-    reg = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(4, 3, kernel_regularizer=reg, name="conv")(inputs)
-    x = keras.layers.SeparableConv2D(4, 3, name="sep")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(4, kernel_regularizer=reg, name="out")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        keras.optimizers.SGD(0.05),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def _norm(variable) -> float:
-    return float(np.linalg.norm(keras.ops.convert_to_numpy(variable).astype(np.float64)))
-
-
 # ----------------------------------------------------------------------------- WeightNormLogger
 
 
 def test_weight_norms_land_in_history_and_csv(tmp_path):
-    model = _small_cnn()
-    x, y = _data()
+    model = small_cnn()
+    x, y = data()
     logger = WeightNormLogger()
     csv_path = tmp_path / "log.csv"
     history = model.fit(
@@ -75,7 +49,7 @@ def test_weight_norms_land_in_history_and_csv(tmp_path):
     }
     for key, var in final.items():
         assert len(history.history[key]) == 2
-        assert history.history[key][-1] == pytest.approx(_norm(var), rel=1e-9)
+        assert history.history[key][-1] == pytest.approx(norm(var), rel=1e-9)
         assert history.history[key][0] != history.history[key][1]  # training moved it
     with open(csv_path, newline="") as f:
         rows = list(csv.DictReader(f))
@@ -85,8 +59,8 @@ def test_weight_norms_land_in_history_and_csv(tmp_path):
 
 
 def test_weight_norm_selection_by_name_and_type():
-    model = _small_cnn()
-    x, y = _data(8)
+    model = small_cnn()
+    x, y = data(8)
     printed = []
     logger = WeightNormLogger(["conv", keras.layers.Dense], print_first=3, print_fn=printed.append)
     history = model.fit(x, y, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
@@ -100,7 +74,7 @@ def test_weight_norm_selection_by_name_and_type():
 
 
 def test_weight_norm_bad_selection():
-    model = _small_cnn()
+    model = small_cnn()
     logger = WeightNormLogger("dense_1")
     logger.set_model(model)
     with pytest.raises(ValueError, match=r"no layer with a kernel is named 'dense_1'.*'conv'"):
@@ -118,9 +92,9 @@ def test_weight_norm_bad_selection():
 
 def test_reg_loss_and_share_match_a_hand_computation():
     l2 = 0.01
-    model = _small_cnn(l2)
+    model = small_cnn(l2)
     model.optimizer.learning_rate = 0.0  # weights stay put: the epoch's loss is exact
-    x, y = _data(16)
+    x, y = data(16)
     history = model.fit(
         x, y, epochs=1, batch_size=16, verbose=0, callbacks=[RegularizationMonitor()]
     )
@@ -136,8 +110,8 @@ def test_reg_loss_and_share_match_a_hand_computation():
 
 
 def test_reg_loss_is_zero_without_penalties():
-    model = _small_cnn()
-    x, y = _data(8)
+    model = small_cnn()
+    x, y = data(8)
     history = model.fit(x, y, epochs=1, verbose=0, callbacks=[RegularizationMonitor()])
     assert history.history["reg_loss"] == [0.0]
     assert history.history["reg_loss_share"] == [0.0]
@@ -218,14 +192,14 @@ def test_effective_lr_is_lr_over_squared_kernel_norm_and_tracks_the_lr():
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     schedule = keras.callbacks.LearningRateScheduler(lambda epoch, lr: [0.1, 0.02][epoch])
-    x, y = _data(8)
+    x, y = data(8)
     history = model.fit(
         x, y, epochs=2, batch_size=8, verbose=0, callbacks=[schedule, RegularizationMonitor()]
     )
     lr_keys = sorted(k for k in history.history if k.endswith("_effective_lr"))
     assert lr_keys == ["dense_bn_effective_lr", "direct_effective_lr", "via_pool_effective_lr"]
     for name in ("direct", "via_pool", "dense_bn"):
-        expected = 0.02 / _norm(model.get_layer(name).kernel) ** 2
+        expected = 0.02 / norm(model.get_layer(name).kernel) ** 2
         assert history.history[f"{name}_effective_lr"][-1] == pytest.approx(expected, rel=1e-6)
 
 
@@ -323,7 +297,7 @@ def test_progress_line_stays_short_while_history_and_csv_keep_every_figure(tmp_p
 
     model = build_cnn((8, 8, 1), 4, filters=(4, 4, 4), dense_units=(8, 8), reg="bn+l2")
     compile_model(model)
-    x, y = _data(16)
+    x, y = data(16)
     csv_path = tmp_path / "log.csv"
     capsys.readouterr()
     history = model.fit(
@@ -360,8 +334,8 @@ def test_progress_line_stays_short_while_history_and_csv_keep_every_figure(tmp_p
 
 
 def test_progress_line_can_show_the_figures(capsys):
-    model = _small_cnn()
-    x, y = _data(8)
+    model = small_cnn()
+    x, y = data(8)
     capsys.readouterr()
     model.fit(
         x, y, epochs=1, batch_size=8, verbose=2, callbacks=[WeightNormLogger(progress_line=True)]

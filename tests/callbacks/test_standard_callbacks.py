@@ -7,6 +7,7 @@ import csv
 import keras
 import numpy as np
 import pytest
+from callback_models import data, small_cnn
 
 from regkit import callbacks as rc
 from regkit.callbacks import (
@@ -17,33 +18,6 @@ from regkit.callbacks import (
     WeightNormLogger,
     standard_callbacks,
 )
-
-
-def _data(n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, 8, 8, 1), dtype=np.float32)
-    return x, np.arange(n) % 4
-
-
-def _small_cnn(l2: float | None = None) -> keras.Model:
-    reg = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(4, 3, kernel_regularizer=reg, name="conv")(inputs)
-    x = keras.layers.SeparableConv2D(4, 3, name="sep")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(4, kernel_regularizer=reg, name="out")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        keras.optimizers.SGD(0.05),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def _norm(variable) -> float:
-    return float(np.linalg.norm(keras.ops.convert_to_numpy(variable).astype(np.float64)))
-
 
 # --------------------------------------------------------------------- standard_callbacks
 
@@ -114,8 +88,8 @@ def test_standard_callbacks_bad_arguments(tmp_path):
 
 
 def _fit_with(cbs, epochs=2):
-    model = _small_cnn()
-    x, y = _data(8)
+    model = small_cnn()
+    x, y = data(8)
     return model.fit(
         x, y, epochs=epochs, batch_size=8, validation_data=(x, y), verbose=0, callbacks=cbs
     )
@@ -196,8 +170,8 @@ def test_files_are_not_written_through_planted_links(tmp_path):
 
 
 def test_standard_callbacks_training_run(tmp_path):
-    model = _small_cnn()
-    x, y = _data(16)
+    model = small_cnn()
+    x, y = data(16)
     run = tmp_path / "new" / "run"  # folders that do not exist yet
     cbs = standard_callbacks(run / "best.keras", verbose=0, weight_norms=True)
     history = model.fit(

@@ -10,34 +10,9 @@ import warnings
 import keras
 import numpy as np
 import pytest
+from callback_models import data, small_cnn
 
 from regkit.callbacks import AtomicModelCheckpoint, EpochSeeding, standard_callbacks
-
-
-def _data(n=16, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.random((n, 8, 8, 1), dtype=np.float32)
-    return x, np.arange(n) % 4
-
-
-def _small_cnn(l2: float | None = None) -> keras.Model:
-    reg = keras.regularizers.L2(l2) if l2 else None
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(4, 3, kernel_regularizer=reg, name="conv")(inputs)
-    x = keras.layers.SeparableConv2D(4, 3, name="sep")(x)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(4, kernel_regularizer=reg, name="out")(x)
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        keras.optimizers.SGD(0.05),
-        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
-
-
-def _norm(variable) -> float:
-    return float(np.linalg.norm(keras.ops.convert_to_numpy(variable).astype(np.float64)))
 
 
 def _crashing_save(model, tmp_bytes=b"PK\x03\x04 half a zip"):
@@ -53,7 +28,7 @@ def _crashing_save(model, tmp_bytes=b"PK\x03\x04 half a zip"):
 
 @pytest.mark.parametrize("atomic", [True, False])
 def test_a_kill_while_saving_never_corrupts_the_best_model(tmp_path, atomic):
-    model = _small_cnn()
+    model = small_cnn()
     path = tmp_path / "best.keras"
     if atomic:
         ckpt = AtomicModelCheckpoint(path, save_best_only=True)
@@ -79,7 +54,7 @@ def test_a_kill_while_saving_never_corrupts_the_best_model(tmp_path, atomic):
 
 
 def test_atomic_checkpoint_saves_weights_and_skips_non_improvements(tmp_path, capsys):
-    model = _small_cnn()
+    model = small_cnn()
     path = tmp_path / "w.weights.h5"
     ckpt = AtomicModelCheckpoint(path, save_best_only=True, verbose=1)
     ckpt.set_model(model)
@@ -92,7 +67,7 @@ def test_atomic_checkpoint_saves_weights_and_skips_non_improvements(tmp_path, ca
     assert f"val_loss improved from inf to 1.00000, saved {path}" in out
     assert "Epoch 2: val_loss did not improve from 1.00000" in out
     assert not list(tmp_path.glob(".partial-*"))
-    fresh = _small_cnn()
+    fresh = small_cnn()
     fresh.load_weights(path)
     for got, want in zip(fresh.get_weights(), model.get_weights(), strict=True):
         np.testing.assert_array_equal(got, want)
@@ -142,13 +117,13 @@ class _Probe(keras.callbacks.Callback):
 
 @pytest.mark.parametrize("fault", ["logged_not_backed_up", "backup_corrupted"])
 def test_resume_restores_callback_state_and_logs_each_epoch_once(tmp_path, fault):
-    x, y = _data(16)
+    x, y = data(16)
     y_val = (y + 1) % 4  # validation disagrees with training: val_loss worsens after epoch 0
     path = tmp_path / "best.weights.h5"
 
     def fit(interrupt_at=None):
         keras.utils.set_random_seed(0)
-        model = _small_cnn()
+        model = small_cnn()
         cbs = standard_callbacks(path, verbose=0, patience=5, reduce_lr_patience=1)
         probe = _Probe(cbs)
         order = [*cbs, probe]
