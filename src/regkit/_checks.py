@@ -467,14 +467,8 @@ def check_num_classes(value: Any, output: str) -> int:
 def check_keras_file(arg: str, value: Any) -> Any:
     """Returns `value` as a `Path` to an existing ``.keras`` file; raises naming `arg`."""
     import os
-    from pathlib import Path
 
-    if not isinstance(value, (str, os.PathLike)):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a path to a .keras file. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    path = Path(value)
+    path = check_path(arg, value)
     if path.suffix != ".keras":
         raise invalid(
             arg,
