@@ -23,6 +23,7 @@ __all__ = [
     "check_items",
     "check_keras_file",
     "check_keras_model",
+    "check_kwargs",
     "check_model_size",
     "check_name",
     "check_nonnegative_int",
@@ -603,3 +604,20 @@ def check_items(arg: str, items: list[Any], accepted: Callable[[Any], bool], exp
                 f"Invalid type for argument `{arg}`: expected a list of {expected}. "
                 f"Received: {arg}={items!r} holding {item!r} of type {type(item).__name__}"
             )
+
+
+def check_kwargs(arg: str, value: Any) -> dict[str, Any]:
+    """Returns `value` (None: {}) as a dict of keyword arguments; raises naming `arg`."""
+    from collections.abc import Mapping
+
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a dict of keyword arguments. "
+            f"Received: {arg}={value!r} of type {type(value).__name__}"
+        )
+    for key in value:
+        if not isinstance(key, str) or not key.isidentifier():
+            raise invalid(arg, "a dict whose keys are argument names", dict(value))
+    return dict(value)

@@ -29,6 +29,9 @@ from regkit._checks import (
     check_bool,
     check_choice,
     check_folder_name,
+    check_items,
+    check_kwargs,
+    check_optional_list,
     check_positive_float,
     check_positive_int,
     invalid,
@@ -221,7 +224,13 @@ def coerce_variants(
             raise invalid(
                 "variants", "names that differ after replacing odd characters", [other, name]
             )
-        result[name] = Variant.coerce(value)
+        try:
+            result[name] = Variant.coerce(value)
+        except (TypeError, ValueError) as exc:  # name the argument the user gave
+            kind = "type" if isinstance(exc, TypeError) else "value"
+            raise type(exc)(
+                f"Invalid {kind} for argument `variants`: variant {name!r}: {exc}"
+            ) from exc
     return result
 
 
@@ -377,6 +386,21 @@ def _check_out_dir(out_dir: str | os.PathLike[str]) -> Path:
 
 
 # ---------------------------------------------------------------------------- the plan
+def _check_callbacks(value: Any) -> list[Any]:
+    """`compare`'s extra callbacks: None or a list of `keras.callbacks.Callback`."""
+    callbacks = check_optional_list("callbacks", value, of="keras.callbacks.Callback") or []
+    if callbacks:
+        import keras
+
+        check_items(
+            "callbacks",
+            callbacks,
+            lambda c: isinstance(c, keras.callbacks.Callback),
+            "keras.callbacks.Callback",
+        )
+    return callbacks
+
+
 def plan_comparison(variants: Any, **settings: Any) -> Plan:
     """Validates every argument of `compare` and loads the data; trains nothing.
 
@@ -426,7 +450,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
             "Invalid type for argument `model`: expected a model name or a callable "
             f"(input_shape, num_classes, reg=...) -> keras.Model. Received: model={model!r}"
         )
-    kwargs = dict(s.model_kwargs or {})
+    kwargs = check_kwargs("model_kwargs", s.model_kwargs)
     if "reg" in kwargs:
         raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
     _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
@@ -514,8 +538,8 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         learning_rate=learning_rate,
         optimizer=s.optimizer,
         patience=patience,
-        run_eagerly=bool(s.run_eagerly),
-        callbacks=list(s.callbacks or []),
+        run_eagerly=check_bool("run_eagerly", s.run_eagerly),
+        callbacks=_check_callbacks(s.callbacks),
         verbose=s.verbose,
         on_error=s.on_error,
         plots=plots,
