@@ -14,6 +14,9 @@ from regkit._checks import check_bool, check_finite_float, check_positive_int, i
 
 __all__ = ["AUTO_BN_MOMENTUM", "PRESETS", "Regularization", "auto_bn_momentum"]
 
+#: The largest DropBlock square side accepted (no feature map regkit builds is larger).
+MAX_BLOCK_SIZE = 1024
+
 
 @dataclasses.dataclass(frozen=True)
 class Regularization:
@@ -42,6 +45,21 @@ class Regularization:
             the classifier when the head has no hidden layer, as in MobileNetV2).
         weight_decay: Decoupled weight decay, applied by the optimizer in
             `compile_model`, never to BatchNorm gamma/beta or to biases.
+        drop_path: Stochastic depth (Huang et al. 2016), the largest rate: every residual
+            branch is dropped per sample in training; block i of N (1-based, forward
+            order) uses `drop_path * i / N`, so the last block uses `drop_path`.
+        drop_block: DropBlock (Ghiasi et al. 2018): the fraction of activations dropped
+            in contiguous squares after each conv block / later ResNet stage.
+        drop_block_size: Side of DropBlock's square (clipped to the feature map).
+        label_smoothing: Label smoothing of the cross-entropy loss (`compile_model`).
+        ema: Decay of an exponential moving average of the weights (0 = off); the
+            averaged weights are validated, checkpointed, tested and saved.
+        swa: Stochastic weight averaging: the fraction of final epochs whose end-of-epoch
+            weights are averaged uniformly (0 = off), BatchNorm statistics recomputed.
+        sam: Sharpness-aware minimization radius rho (Foret et al. 2021; 0 = off).
+        sam_adaptive: Adaptive SAM (ASAM): the perturbation is scaled by |w|.
+        l2_sp: L2-SP coefficient (Li et al. 2018): `l2_sp * sum((w - w0)**2)` over the
+            kernels, w0 the weights when the penalty is applied (fine-tuning).
 
     Raises:
         ValueError: A coefficient is negative or not finite, or a rate is outside [0, 1).
@@ -68,6 +86,44 @@ class Regularization:
     head_batch_norm: bool = False
     head_dropout: float = 0.0
     weight_decay: float = 0.0
+    drop_path: float = 0.0
+    drop_block: float = 0.0
+    drop_block_size: int = 7
+    label_smoothing: float = 0.0
+    ema: float = 0.0
+    swa: float = 0.0
+    sam: float = 0.0
+    sam_adaptive: bool = False
+    l2_sp: float = 0.0
+
+    #: Fields the model builders read (the network's structure).
+    ARCHITECTURE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "l1",
+        "l2",
+        "regularize_bias",
+        "regularize_depthwise",
+        "regularize_output",
+        "batch_norm",
+        "bn_momentum",
+        "bn_epsilon",
+        "dropout",
+        "spatial_dropout",
+        "head_batch_norm",
+        "head_dropout",
+        "drop_path",
+        "drop_block",
+        "drop_block_size",
+    )
+    #: Fields `compile_model` and the training loop read (loss, optimizer, averaging).
+    TRAINING_FIELDS: ClassVar[tuple[str, ...]] = (
+        "weight_decay",
+        "label_smoothing",
+        "ema",
+        "swa",
+        "sam",
+        "sam_adaptive",
+        "l2_sp",
+    )
 
     _BOOL_FIELDS: ClassVar[tuple[str, ...]] = (
         "regularize_bias",
@@ -75,9 +131,18 @@ class Regularization:
         "regularize_output",
         "batch_norm",
         "head_batch_norm",
+        "sam_adaptive",
     )
-    _RATE_FIELDS: ClassVar[tuple[str, ...]] = ("dropout", "spatial_dropout", "head_dropout")
-    _COEFF_FIELDS: ClassVar[tuple[str, ...]] = ("l1", "l2", "weight_decay")
+    _RATE_FIELDS: ClassVar[tuple[str, ...]] = (
+        "dropout",
+        "spatial_dropout",
+        "head_dropout",
+        "drop_path",
+        "drop_block",
+        "label_smoothing",
+        "ema",
+    )
+    _COEFF_FIELDS: ClassVar[tuple[str, ...]] = ("l1", "l2", "weight_decay", "sam", "l2_sp")
 
     def __post_init__(self) -> None:
         for name in self._BOOL_FIELDS:
@@ -100,6 +165,18 @@ class Regularization:
         if epsilon <= 0:
             raise invalid("bn_epsilon", "a float > 0", self.bn_epsilon)
         object.__setattr__(self, "bn_epsilon", epsilon)
+        swa = check_finite_float("swa", self.swa)
+        if not 0.0 <= swa <= 1.0:
+            raise invalid("swa", "a float in [0, 1] (the fraction of final epochs)", self.swa)
+        object.__setattr__(self, "swa", swa)
+        size = check_positive_int("drop_block_size", self.drop_block_size)
+        if size > MAX_BLOCK_SIZE:
+            raise invalid(
+                "drop_block_size", f"an int in [1, {MAX_BLOCK_SIZE}]", self.drop_block_size
+            )
+        object.__setattr__(self, "drop_block_size", size)
+        if self.sam_adaptive and not self.sam:
+            raise invalid("sam_adaptive", "False unless `sam` > 0 (ASAM needs a radius)", True)
 
     # ------------------------------------------------------------------ queries
     @property
@@ -135,6 +212,20 @@ class Regularization:
             parts.append(f"head_dropout={self.head_dropout:g}")
         if self.weight_decay:
             parts.append(f"weight_decay={self.weight_decay:g}")
+        if self.drop_path:
+            parts.append(f"drop_path={self.drop_path:g}")
+        if self.drop_block:
+            parts.append(f"drop_block={self.drop_block:g}/{self.drop_block_size}")
+        if self.label_smoothing:
+            parts.append(f"label_smoothing={self.label_smoothing:g}")
+        if self.ema:
+            parts.append(f"ema={self.ema:g}")
+        if self.swa:
+            parts.append(f"swa={self.swa:g}")
+        if self.sam:
+            parts.append(f"{'asam' if self.sam_adaptive else 'sam'}={self.sam:g}")
+        if self.l2_sp:
+            parts.append(f"l2_sp={self.l2_sp:g}")
         return ", ".join(parts) or "none"
 
     # ------------------------------------------------------------ conversions
