@@ -169,7 +169,10 @@ class Regularization:
         if not 0.0 <= swa <= 1.0:
             raise invalid("swa", "a float in [0, 1] (the fraction of final epochs)", self.swa)
         object.__setattr__(self, "swa", swa)
-        size = check_positive_int("drop_block_size", self.drop_block_size)
+        size = self.drop_block_size
+        if isinstance(size, float) and size.is_integer():
+            size = int(size)  # "drop_block_size=7" in a spec or a TOML float reads as 7.0
+        size = check_positive_int("drop_block_size", size)
         if size > MAX_BLOCK_SIZE:
             raise invalid(
                 "drop_block_size", f"an int in [1, {MAX_BLOCK_SIZE}]", self.drop_block_size
