@@ -23,7 +23,15 @@ import numpy as np
 
 from regkit._checks import check_path, invalid
 
-__all__ = ["CLASS_NAMES", "IDX_DATASETS", "SYSTEM_DIRS", "load_idx_arrays", "read_idx"]
+__all__ = [
+    "APT_PACKAGES",
+    "CLASS_NAMES",
+    "IDX_DATASETS",
+    "IDX_FILES",
+    "SYSTEM_DIRS",
+    "load_idx_arrays",
+    "read_idx",
+]
 
 IDX_DATASETS: tuple[str, ...] = ("fashion_mnist", "mnist")
 
@@ -105,6 +113,7 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         owned and writeable.
 
     Raises:
+        TypeError: `path` is not a str or os.PathLike.
         FileNotFoundError: `path` does not exist.
         ValueError: `path` is not a valid IDX file: a bad magic number, unknown type code,
             truncated data, trailing bytes or a corrupt gzip stream. The message names the file.
@@ -299,6 +308,7 @@ def load_idx_arrays(
         labels 0-9 (meanings in `CLASS_NAMES[name]`).
 
     Raises:
+        TypeError: `data_dir` is not a str or os.PathLike.
         ValueError: An unknown `name`, an invalid `data_dir` or `download`, or files that
             are corrupt, truncated or inconsistent (the message names the file).
         FileNotFoundError: No copy was found and downloading was forbidden or failed, or
