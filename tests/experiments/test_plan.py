@@ -112,7 +112,7 @@ def test_compare_and_settings_share_one_argument_list():
     import inspect
 
     from regkit import compare
-    from regkit.experiments.plan import Settings
+    from regkit.experiments.study_config import StudyConfig as Settings
 
     parameters = inspect.signature(compare).parameters
     assert list(parameters)[1:] == list(Settings.names())

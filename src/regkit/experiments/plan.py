@@ -3,7 +3,7 @@
 `plan_comparison` validates everything and loads the data set before anything trains, so
 a bad argument fails at once (a `ValueError` naming it) instead of after the first run.
 The command line calls it too, so flags and Python arguments are checked by one code
-path. `Settings` is the one list of `compare`'s keyword arguments and their defaults.
+path. `StudyConfig` (study_config.py) is the one list of the study settings.
 
 Example:
     >>> plan = plan_comparison(["baseline", "bn"], epochs=2, verbose=0)  # doctest: +SKIP
@@ -46,13 +46,13 @@ from regkit.experiments.specs import (
     parse_spec,
     parse_variants,
 )
+from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
     "MODELS",
     "ON_ERROR",
     "Plan",
-    "Settings",
     "coerce_variants",
     "default_augment",
     "folder_name",
@@ -66,47 +66,6 @@ ON_ERROR: tuple[str, ...] = ("raise", "record")
 # Datasets whose classes change under a horizontal flip (digits, letters).
 _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_cropped"})
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
-
-
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """`compare`'s keyword arguments as given, with their defaults (see `compare`).
-
-    The one copy of the argument list: `compare` passes its arguments here, the command
-    line passes its flags, and `plan_comparison` checks them.
-    """
-
-    model: str | Callable[..., Any] = "cnn"
-    dataset: Any = "digits"
-    epochs: int = 15
-    batch_size: int = 32
-    seeds: Sequence[int] | int = (0,)
-    augment: Any = None
-    out_dir: str | os.PathLike[str] | None = None
-    learning_rate: float = 1e-3
-    optimizer: str = "adam"
-    model_kwargs: Mapping[str, Any] | None = None
-    image_size: int | tuple[int, int] | None = None
-    data_dir: str | os.PathLike[str] | None = None
-    download: bool | None = None
-    limit: int | None = None
-    patience: int = 7
-    bn_momentum: float | str | None = "auto"
-    run_eagerly: bool = False
-    callbacks: Sequence[Any] | None = None
-    verbose: int | str = 2
-    on_error: str = "raise"
-    plots: bool = True
-    strategy: Any = None
-    sweep: Mapping[str, Any] | None = None
-    restart: bool = False
-    jobs: int = 1
-    executor: Any = None
-
-    @classmethod
-    def names(cls) -> tuple[str, ...]:
-        """The argument names, in signature order."""
-        return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @dataclasses.dataclass
@@ -406,7 +365,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
 
     Args:
         variants: As `compare`'s `variants`.
-        **settings: `compare`'s keyword arguments (the fields of `Settings`); missing
+        **settings: `compare`'s keyword arguments (the fields of `StudyConfig`); missing
             ones take `compare`'s defaults.
 
     Returns:
@@ -422,13 +381,13 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         >>> plan.config["epochs"]  # doctest: +SKIP
         2
     """
-    unknown = sorted(set(settings) - set(Settings.names()))
+    unknown = sorted(set(settings) - set(StudyConfig.names()))
     if unknown:
         raise TypeError(
             f"plan_comparison() got unexpected keyword arguments: {', '.join(unknown)}. "
-            f"Expected among: {', '.join(Settings.names())}"
+            f"Expected among: {', '.join(StudyConfig.names())}"
         )
-    s = Settings(**settings)
+    s = StudyConfig(**settings)
     plan_variants, sweep_record = _apply_sweep(coerce_variants(variants), s.sweep)
     epochs = check_positive_int("epochs", s.epochs)
     batch_size = check_positive_int("batch_size", s.batch_size)
@@ -557,7 +516,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
     )
 
 
-def _check_parallel(s: Settings) -> tuple[int, Any]:
+def _check_parallel(s: StudyConfig) -> tuple[int, Any]:
     """`jobs` and `executor`: runs in other processes need plain-data inputs."""
     from concurrent.futures import Executor
 

@@ -41,6 +41,7 @@ from typing import Any, NamedTuple
 
 from regkit._checks import check_folder_name
 from regkit.config import PRESETS, Regularization
+from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "FIELD_TYPES",
@@ -79,29 +80,7 @@ RESERVED_NAMES: tuple[str, ...] = (
 )
 
 #: Top-level keys of a study file: `compare`'s arguments that a file can hold.
-STUDY_KEYS: tuple[str, ...] = (
-    "variants",
-    "sweep",
-    "model",
-    "model_kwargs",
-    "dataset",
-    "data_dir",
-    "download",
-    "image_size",
-    "epochs",
-    "batch_size",
-    "seeds",
-    "augment",
-    "learning_rate",
-    "optimizer",
-    "patience",
-    "bn_momentum",
-    "limit",
-    "out_dir",
-    "run_eagerly",
-    "verbose",
-    "plots",
-)
+STUDY_KEYS: tuple[str, ...] = ("variants", *StudyConfig.file_keys())
 #: Command-line option names a study file may use for `compare`'s argument names.
 _KEY_ALIASES = {"out": "out_dir"}
 
