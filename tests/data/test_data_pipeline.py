@@ -175,8 +175,9 @@ def test_images_of_varying_sizes_need_image_size():
 def test_streamed_images_of_varying_size_are_resized_whole_as_each_alone():
     """A stream of images of varying size is padded per batch and resized (with flips and
     turns) in one pass: the same pixels as tf.image.resize on each image."""
-    from regkit.data.pipeline import check_options
-    from regkit.data.stages import plan_stages, resolve_source
+    from regkit.data.inputs import resolve_source
+    from regkit.data.options import check_options
+    from regkit.data.stage_plan import plan_stages
 
     rng = np.random.default_rng(7)
     images = [rng.integers(0, 256, (9, 9 + i, 3), dtype=np.uint8) for i in range(6)]

@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 _LAZY_ATTRS: dict[str, str] = {
     "Augment": "regkit.data.augment",
-    "ArrayData": "regkit.data.datasets",
-    "BUILTIN_DATASETS": "regkit.data.datasets",
-    "DatasetSplits": "regkit.data.datasets",
-    "from_arrays": "regkit.data.datasets",
+    "ArrayData": "regkit.data.arrays",
+    "BUILTIN_DATASETS": "regkit.data.catalog",
+    "DatasetSplits": "regkit.data.splits",
+    "from_arrays": "regkit.data.arrays",
     "load_dataset": "regkit.data.datasets",
     "LabeledDataset": "regkit.data.sources",
     "image_pipeline": "regkit.data.pipeline",
@@ -44,16 +44,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from regkit.data.arrays import ArrayData, from_arrays
     from regkit.data.augment import Augment
-    from regkit.data.datasets import (
-        BUILTIN_DATASETS,
-        ArrayData,
-        DatasetSplits,
-        from_arrays,
-        load_dataset,
-    )
+    from regkit.data.catalog import BUILTIN_DATASETS
+    from regkit.data.datasets import load_dataset
     from regkit.data.pipeline import image_pipeline
     from regkit.data.sources import LabeledDataset
+    from regkit.data.splits import DatasetSplits
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ example from command-line flags) is cheap.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -39,6 +40,7 @@ from regkit._checks import (
     check_value_range,
     invalid,
 )
+from regkit.data.transforms import beta, compiled_stage
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import keras
@@ -382,8 +384,6 @@ class Augment:
         """
         import tensorflow as tf
 
-        from regkit.data import transforms
-
         images = _as_tensor("images", images, "a 4-D batch (batch, height, width, channels)")
         if not (images.dtype.is_integer or images.dtype.is_floating) or images.dtype == tf.bool:
             raise invalid("images", "a batch of integer or float pixels", images.dtype.name)
@@ -409,22 +409,22 @@ class Augment:
         if not seed.dtype.is_integer or seed.shape.as_list() not in ([2], [None]):
             raise invalid("seed", "a pair of ints or an int tensor of shape (2,)", seed)
         seed = tf.reshape(tf.cast(seed, tf.int64), [2])
-        params = transforms.draw_parameters(self, images, seed)
+        params = draw_parameters(self, images, seed)
         scale = 1.0 / (high - low)
         if sizes is not None and out_size is not None:  # resized with the geometry
             fill = self.fill_mode if self._resamples else "nearest"
-            stage = transforms.compiled_stage("resample", low, scale, fill, tuple(out_size))
+            stage = compiled_stage("resample", low, scale, fill, tuple(out_size))
             images = stage(images, sizes, params)
             low, scale = 0.0, 1.0
         elif self._resamples:
-            images = transforms.compiled_stage("warp", low, scale, self.fill_mode)(images, params)
+            images = compiled_stage("warp", low, scale, self.fill_mode)(images, params)
             low, scale = 0.0, 1.0
         elif self.flip or self.rot90:
-            images = transforms.compiled_stage("dihedral", low, scale)(images, params)
+            images = compiled_stage("dihedral", low, scale)(images, params)
             low, scale = 0.0, 1.0
         pixels = self.brightness or self.contrast or self.mixes_labels
         if pixels or (low, scale) != (0.0, 1.0) or images.dtype != tf.float32:
-            step = transforms.compiled_stage("pixels", low, scale)
+            step = compiled_stage("pixels", low, scale)
             if labels is not None:
                 return step(images, params, labels)
             return step(images, params)
@@ -434,6 +434,47 @@ class Augment:
     def _resamples(self) -> bool:
         """Whether pixels must be resampled (rotation, translation or zoom)."""
         return bool(self.rotation or self.translate or self.zoom)
+
+
+def draw_parameters(aug: Augment, images: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+    """Every random parameter of one batch, drawn per image from `seed`."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    seeds = tf.random.experimental.stateless_split(seed, num=12)
+
+    def uniform(i: int, low: float, high: float, shape: Any = None) -> tf.Tensor:
+        return tf.random.stateless_uniform(
+            [batch] if shape is None else shape, seed=seeds[i], minval=low, maxval=high
+        )
+
+    params: dict[str, tf.Tensor] = {}
+    if aug.flip:
+        params["flip"] = uniform(0, 0.0, 1.0) < 0.5
+    if aug.rot90:
+        params["turns"] = tf.random.stateless_uniform(
+            [batch], seed=seeds[1], maxval=4, dtype=tf.int32
+        )
+    if aug.rotation:
+        params["angle"] = uniform(2, -aug.rotation, aug.rotation) * (math.pi / 180.0)
+    if aug.zoom:
+        params["zoom"] = uniform(3, 1.0 - aug.zoom, 1.0 + aug.zoom)
+    if aug.translate:
+        params["shift"] = uniform(4, -aug.translate, aug.translate, [2, batch])
+    if aug.brightness:
+        params["delta"] = uniform(5, -aug.brightness, aug.brightness)
+    if aug.contrast:
+        params["factor"] = uniform(6, 1.0 - aug.contrast, 1.0 + aug.contrast)
+    if aug.mixes_labels:
+        params["perm"] = tf.argsort(uniform(7, 0.0, 1.0))
+        if aug.mixup:
+            params["mix_weight"] = beta(seeds[8], batch, aug.mixup)
+        if aug.cutmix:
+            params["cut_weight"] = beta(seeds[9], batch, aug.cutmix)
+            params["cut_centre"] = uniform(10, 0.0, 1.0, [2, batch])
+        if aug.mixup and aug.cutmix:
+            params["use_cutmix"] = uniform(11, 0.0, 1.0) < 0.5
+    return params
 
 
 def _as_tensor(arg: str, value: Any, expected: str) -> tf.Tensor:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from regkit.data.datasets import ArrayData, from_arrays
+from regkit.data.arrays import ArrayData, from_arrays
 
 __all__ = ["load_cifar"]
 

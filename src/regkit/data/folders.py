@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from regkit._checks import check_image_size, invalid
-from regkit.data.datasets import DatasetSplits
+from regkit.data.splits import DatasetSplits
 
 __all__ = ["IMAGE_EXTENSIONS", "TEST_FRACTION", "ImageHeader", "is_image_folder", "load_folder"]
 
@@ -289,6 +289,7 @@ def _labeled(
     jpeg: bool,
     largest: tuple[int, int],
 ) -> Any:
+    # Imported here: these import TensorFlow, which reading a folder's headers needs not.
     import tensorflow as tf
 
     from regkit.data.decode import decode_resized

@@ -9,193 +9,30 @@ picks its operations once per call, runs per image. Random parameters are drawn 
 from a stateless seed attached to each batch, so the parallel map is deterministic given
 `seed` and each epoch still sees new augmentations.
 
-`image_pipeline` checks its arguments (`check_options`, giving `PipelineOptions`) and
-composes the stages of `regkit.data.stages`: `resolve_source`, `plan_stages`,
-`example_stage`, `batch_stage` (or `build_passes`, which rebuilds the last two for each
-pass when the pipeline follows an epoch variable).
+`image_pipeline` composes the stages, each in its own module, in this order:
+`check_options` (`regkit.data.options`), `resolve_source` (`regkit.data.inputs`),
+`plan_stages` (`regkit.data.stage_plan`), `cache_stage` and `example_stage`
+(`regkit.data.examples`), `batch_stage` (`regkit.data.batches`); `build_passes`, here,
+rebuilds the last two for each pass when the pipeline follows an epoch variable.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import Any
 
+import numpy as np
 import tensorflow as tf
 
-from regkit._checks import (
-    check_count,
-    check_flag,
-    check_image_size,
-    check_optional_seed,
-    check_value_range,
-    invalid,
-)
 from regkit.data.augment import Augment
-from regkit.data.datasets import MAX_CLASSES
-from regkit.data.stages import (
-    batch_stage,
-    build_passes,
-    cache_stage,
-    draw_seed,
-    example_stage,
-    plan_stages,
-    resolve_source,
-)
+from regkit.data.batches import batch_stage
+from regkit.data.examples import cache_stage, example_stage
+from regkit.data.inputs import Source, resolve_source
+from regkit.data.options import PipelineOptions, check_options
+from regkit.data.stage_plan import StagePlan, plan_stages
 
-__all__ = ["PipelineOptions", "check_options", "image_pipeline"]
+__all__ = ["build_passes", "draw_seed", "image_pipeline"]
 
 _AUTOTUNE = tf.data.AUTOTUNE
-
-
-# --------------------------------------------------------------------------------------
-# Arguments.
-
-
-@dataclasses.dataclass(frozen=True)
-class PipelineOptions:
-    """`image_pipeline`'s arguments, checked (see there for their meaning).
-
-    `augment` is `None` when nothing is to be applied (not training, or an inactive
-    `Augment`); `shuffle` is a bool or a buffer size, never `None`; `epoch` is `None`
-    unless the training passes follow it; `output_range` is (0, 1) or the model's input
-    range, and `model_input_shape` the model's input shape (or `None`).
-    """
-
-    batch_size: int
-    image_size: tuple[int, int] | None
-    augment: Augment | None
-    one_hot: bool
-    training: bool
-    shuffle: bool | int
-    cache: bool | str
-    seed: int | None
-    num_classes: int | None
-    drop_remainder: bool
-    value_range: tuple[float, float] | None = None
-    epoch: tf.Variable | None = None
-    output_range: tuple[float, float] = (0.0, 1.0)
-    model_input_shape: tuple[int | None, ...] | None = None
-
-
-def check_options(
-    *,
-    batch_size: Any,
-    image_size: Any,
-    augment: Any,
-    one_hot: Any,
-    training: Any,
-    shuffle: Any,
-    cache: Any,
-    seed: Any,
-    num_classes: Any,
-    drop_remainder: Any,
-    value_range: Any = None,
-    epoch: Any = None,
-    model: Any = None,
-) -> PipelineOptions:
-    """Checks `image_pipeline`'s arguments (not yet against the data).
-
-    Raises:
-        ValueError: Naming the first bad argument.
-        TypeError: `augment` of an unsupported type.
-    """
-    batch_size = check_count("batch_size", batch_size)
-    size = check_image_size("image_size", image_size)
-    one_hot = check_flag("one_hot", one_hot)
-    training = check_flag("training", training)
-    drop_remainder = check_flag("drop_remainder", drop_remainder)
-    if num_classes is not None:
-        num_classes = check_count("num_classes", num_classes, maximum=MAX_CLASSES)
-        if num_classes < 2:
-            raise invalid(
-                "num_classes",
-                "at least 2 classes (a classifier of one class learns nothing)",
-                num_classes,
-            )
-    seed = check_optional_seed("seed", seed)
-    if shuffle is None:
-        shuffle = training
-    if not isinstance(shuffle, bool):
-        try:
-            shuffle = check_count("shuffle", shuffle, maximum=2**63 - 1)
-        except ValueError:
-            raise invalid(
-                "shuffle", "None, a bool or a positive buffer size below 2**63", shuffle
-            ) from None
-    if not isinstance(cache, (bool, str)):
-        raise invalid("cache", "a bool or a file path", cache)
-    if isinstance(cache, str) and cache and not _expand(cache).parent.is_dir():
-        raise invalid("cache", "a file path in an existing folder", cache)
-    if value_range is not None:
-        value_range = check_value_range("value_range", value_range)
-    aug = Augment.coerce(augment)  # validated even when unused
-    if not training or (aug is not None and not aug.active):
-        aug = None
-    output_range, input_shape = _model_input(model)
-    return PipelineOptions(
-        batch_size=batch_size,
-        image_size=size,
-        augment=aug,
-        one_hot=one_hot,
-        training=training,
-        shuffle=shuffle,
-        cache=cache,
-        seed=seed,
-        num_classes=num_classes,
-        drop_remainder=drop_remainder,
-        value_range=value_range,
-        epoch=_check_epoch(epoch),
-        output_range=output_range,
-        model_input_shape=input_shape,
-    )
-
-
-def _expand(path: str) -> Path:
-    try:
-        return Path(path).expanduser()
-    except RuntimeError:  # `~nosuchuser`
-        return Path(path)
-
-
-def _check_epoch(epoch: Any) -> tf.Variable | None:
-    if epoch is None:
-        return None
-    if not isinstance(epoch, tf.Variable) or epoch.shape.rank != 0 or not epoch.dtype.is_integer:
-        raise invalid(
-            "epoch",
-            "None or a scalar integer tf.Variable, e.g. tf.Variable(0, dtype=tf.int64)",
-            epoch,
-        )
-    return epoch
-
-
-def _model_input(model: Any) -> tuple[tuple[float, float], tuple[int | None, ...] | None]:
-    """The model's input range and shape; (0, 1) and `None` without a model."""
-    if model is None:
-        return (0.0, 1.0), None
-    import keras
-
-    if not isinstance(model, keras.Model):
-        raise TypeError(
-            "Invalid type for argument `model`: expected None or a keras.Model (the images "
-            "then come out in the range it expects). Received: model of type "
-            f"{type(model).__name__}"
-        )
-    from regkit.introspect import input_value_range
-
-    shape = None
-    try:
-        inputs = model.inputs
-    except (AttributeError, ValueError):  # a subclassed model not yet built
-        inputs = None
-    if inputs and len(inputs) == 1:
-        shape = tuple(None if d is None else int(d) for d in inputs[0].shape)
-    return input_value_range(model), shape
-
-
-# --------------------------------------------------------------------------------------
-# The pipeline.
 
 
 def image_pipeline(
@@ -321,3 +158,37 @@ def image_pipeline(
         dataset = example_stage(source, options, plan)
         dataset = batch_stage(dataset, source, options, plan)
     return dataset.prefetch(_AUTOTUNE)
+
+
+# --------------------------------------------------------------------------------------
+# Passes that follow an epoch variable.
+
+
+def build_passes(
+    source: Source, options: PipelineOptions, plan: StagePlan, epoch: tf.Variable, seed: int
+) -> tf.data.Dataset:
+    """Stages 3 and 4 rebuilt at the start of every pass from a stateless seed derived from
+    (`seed`, the value of `epoch` then): the pass for epoch 3 is the same whether or not
+    passes 0-2 ran before it in this process."""
+    base = tf.constant([seed, 0x5EED], dtype=tf.int64)
+
+    def read_epoch(_: tf.Tensor) -> tf.Tensor:
+        return tf.cast(epoch.read_value(), tf.int64)
+
+    def one_pass(epoch_value: tf.Tensor) -> tf.data.Dataset:
+        pass_seed = tf.random.experimental.stateless_fold_in(base, epoch_value)
+        dataset = example_stage(source, options, plan, pass_seed)
+        return batch_stage(dataset, source, options, plan, pass_seed)
+
+    dataset = tf.data.Dataset.range(1).map(read_epoch).flat_map(one_pass)
+    if source.size is not None:
+        batches = source.size // options.batch_size
+        if not options.drop_remainder and source.size % options.batch_size:
+            batches += 1
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+    return dataset
+
+
+def draw_seed() -> int:
+    """A fresh seed for a pipeline given none (passes still follow the epoch variable)."""
+    return int(np.random.default_rng().integers(0, 2**31 - 1))

@@ -10,22 +10,34 @@ Any tf.data transformation (`map`, `take`, `shuffle`, ...) returns a plain datas
 result is no longer the source's data, so it carries nothing. To cap a data set's size
 and keep the fast path, use `DatasetSplits.take(limit)` or slice the `ArrayData`.
 
-This module imports TensorFlow; `regkit.data.datasets` imports it only when it builds a
-dataset.
+This module imports TensorFlow; `regkit.data.arrays` and `regkit.data.datasets` import it
+only when they build a dataset.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+import numpy as np
 import tensorflow as tf
 
-if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from regkit.data.datasets import ArrayData
+__all__ = ["ArraysLike", "EncodedImages", "LabeledDataset"]
 
-__all__ = ["EncodedImages", "LabeledDataset"]
+
+class ArraysLike(Protocol):
+    """What a `LabeledDataset` reads of in-memory data: `regkit.data.ArrayData` is one
+    (this module stays below `regkit.data.arrays`, which imports it to make datasets)."""
+
+    @property
+    def images(self) -> np.ndarray: ...
+    @property
+    def labels(self) -> np.ndarray: ...
+    @property
+    def num_classes(self) -> int: ...
+    @property
+    def class_names(self) -> tuple[str, ...] | None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +111,7 @@ class LabeledDataset(tf.data.Dataset):
         *,
         num_classes: int | None = None,
         class_names: Sequence[str] | None = None,
-        arrays: ArrayData | None = None,
+        arrays: ArraysLike | None = None,
         encoded: EncodedImages | None = None,
     ) -> None:
         if not isinstance(dataset, tf.data.Dataset):
@@ -115,7 +127,7 @@ class LabeledDataset(tf.data.Dataset):
         super().__init__(tf.data.experimental.to_variant(dataset))
 
     @classmethod
-    def from_arrays(cls, arrays: ArrayData) -> LabeledDataset:
+    def from_arrays(cls, arrays: ArraysLike) -> LabeledDataset:
         """The dataset of an `ArrayData`'s `(image, int64 label)` pairs, carrying it."""
         dataset = tf.data.Dataset.from_tensor_slices((arrays.images, arrays.labels))
         return cls(

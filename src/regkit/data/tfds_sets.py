@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from regkit.data.datasets import BUILTIN_DATASETS, SPLIT_KEYS, DatasetSplits
+from regkit.data.catalog import BUILTIN_DATASETS
+from regkit.data.splits import SPLIT_KEYS, DatasetSplits
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
@@ -100,6 +101,7 @@ def load_tfds(
     jpeg = getattr(image_feature, "encoding_format", None) == "jpeg"
 
     def make(split: str) -> tf.data.Dataset:
+        # Imported here: regkit.data.sources imports TensorFlow (so does tfds, above).
         from regkit.data.sources import EncodedImages, LabeledDataset
 
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)

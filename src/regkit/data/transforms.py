@@ -1,7 +1,8 @@
 """Batched, per-image implementations of `Augment`'s transforms.
 
 Images are (B, H, W, C); per-image parameters have shape (B,) and broadcast. Parameters are
-drawn outside XLA (stateless gamma has no XLA kernel); the pixel work runs inside one
+drawn outside XLA by `regkit.data.augment` (stateless gamma has no XLA kernel), which
+calls the functions here; the pixel work runs inside one
 XLA-compiled function per configuration (`compiled_stage`), which fuses the selects,
 reversals and arithmetic into a couple of passes over the batch. `Augment.apply` is the
 public entry point; this module imports TensorFlow only inside its functions.
@@ -10,14 +11,11 @@ public entry point; this module imports TensorFlow only inside its functions.
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
-
-    from regkit.data.augment import Augment
 
 __all__ = [
     "affine_matrix",
@@ -25,54 +23,12 @@ __all__ = [
     "channel_means",
     "compiled_stage",
     "dihedral",
-    "draw_parameters",
     "fill_coordinate",
     "mix",
     "photometric",
     "resize_matrix",
     "warp",
 ]
-
-
-def draw_parameters(aug: Augment, images: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Every random parameter of one batch, drawn per image from `seed`."""
-    import tensorflow as tf
-
-    batch = tf.shape(images)[0]
-    seeds = tf.random.experimental.stateless_split(seed, num=12)
-
-    def uniform(i: int, low: float, high: float, shape: Any = None) -> tf.Tensor:
-        return tf.random.stateless_uniform(
-            [batch] if shape is None else shape, seed=seeds[i], minval=low, maxval=high
-        )
-
-    params: dict[str, tf.Tensor] = {}
-    if aug.flip:
-        params["flip"] = uniform(0, 0.0, 1.0) < 0.5
-    if aug.rot90:
-        params["turns"] = tf.random.stateless_uniform(
-            [batch], seed=seeds[1], maxval=4, dtype=tf.int32
-        )
-    if aug.rotation:
-        params["angle"] = uniform(2, -aug.rotation, aug.rotation) * (math.pi / 180.0)
-    if aug.zoom:
-        params["zoom"] = uniform(3, 1.0 - aug.zoom, 1.0 + aug.zoom)
-    if aug.translate:
-        params["shift"] = uniform(4, -aug.translate, aug.translate, [2, batch])
-    if aug.brightness:
-        params["delta"] = uniform(5, -aug.brightness, aug.brightness)
-    if aug.contrast:
-        params["factor"] = uniform(6, 1.0 - aug.contrast, 1.0 + aug.contrast)
-    if aug.mixes_labels:
-        params["perm"] = tf.argsort(uniform(7, 0.0, 1.0))
-        if aug.mixup:
-            params["mix_weight"] = beta(seeds[8], batch, aug.mixup)
-        if aug.cutmix:
-            params["cut_weight"] = beta(seeds[9], batch, aug.cutmix)
-            params["cut_centre"] = uniform(10, 0.0, 1.0, [2, batch])
-        if aug.mixup and aug.cutmix:
-            params["use_cutmix"] = uniform(11, 0.0, 1.0) < 0.5
-    return params
 
 
 def beta(seed: tf.Tensor, batch: tf.Tensor, alpha: float) -> tf.Tensor:
