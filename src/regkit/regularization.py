@@ -180,7 +180,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
     `exclude_from_weight_decay`, so a model compiled by `compile_model(weight_decay=...)`
     comes back decaying BatchNorm's gamma/beta and every bias. This function loads the
     file the same way and re-applies regkit's exclusions to the restored optimizer, so
-    training can continue as it would have. regkit models need no `custom_objects`.
+    training can continue as it would have. regkit models need no `custom_objects`: this
+    function imports `regkit.layers` first, so models holding `DropPath` / `DropBlock2D`
+    always load (`keras.saving.load_model` loads them once ``import regkit.layers`` ran).
 
     Args:
         path: A ``.keras`` file written by `model.save` (or regkit's checkpoints).
@@ -191,6 +193,8 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
 
     Raises:
         ValueError: `path` does not end in ``.keras`` or is not a file.
+        TypeError: The file holds a class that is registered nowhere in this process (the
+            message says which and what to import).
 
     Example:
         >>> model = compile_model(build_cnn((32, 32, 3), 10, reg="bn"), weight_decay=1e-4)
@@ -199,7 +203,21 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
     """
     file = check_keras_file("path", path)
     compile = check_bool("compile", compile)
-    model = keras.saving.load_model(file, compile=compile)
+    # Registers DropPath / DropBlock2D: Keras imports only its own packages while loading.
+    import regkit.layers  # noqa: F401
+
+    try:
+        model = keras.saving.load_model(file, compile=compile)
+    except TypeError as error:
+        if "Could not locate class" not in str(error):
+            raise
+        raise TypeError(
+            f"{os.fspath(path)!r} holds a layer or object whose class is not registered in this "
+            "process (regkit's own layers are: regkit.load_model imports regkit.layers). "
+            "Import the module that defines it, decorated with "
+            "@keras.saving.register_keras_serializable(), before loading. "
+            f"Keras said: {error}"
+        ) from error
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         exclude_from_decay(optimizer, model)
