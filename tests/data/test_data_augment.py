@@ -82,6 +82,9 @@ def test_preset_names_and_fields_are_public_tuples():
         "flip-rotate-shift",
         "flip-rot90-color",
         "rotate-shift-zoom",
+        "mixup",
+        "cutmix",
+        "random-erasing",
         "seed000",
         "seed001",
     )
@@ -172,6 +175,7 @@ OPTIONS = {
     "contrast": Augment(contrast=0.5),
     "mixup": Augment(mixup=0.4),
     "cutmix": Augment(cutmix=1.0),
+    "random_erasing": Augment(random_erasing=0.9),
     "everything": Augment(
         flip=True,
         rot90=True,
@@ -183,6 +187,7 @@ OPTIONS = {
         mixup=0.2,
         cutmix=1.0,
         fill_mode="wrap",
+        random_erasing=0.5,
     ),
 }
 
@@ -405,3 +410,83 @@ def test_randaugment_layer_is_keras_with_unit_range():
     assert tuple(layer.value_range) == (0, 1)
     out = layer(_images()[0], training=True)
     assert out.shape == (S, S, 3)
+
+
+# ----------------------------------------------------------------------------------------
+# Random erasing (Zhong et al. 2017), measured against its definition
+
+
+def test_new_presets_are_each_technique_alone_at_its_papers_strength():
+    assert Augment.preset("mixup") == Augment(mixup=0.2)
+    assert Augment.preset("cutmix") == Augment(cutmix=1.0)
+    assert Augment.preset("random-erasing") == Augment(random_erasing=0.5)
+    assert "random_erasing" in AUGMENT_FIELDS
+    assert Augment(random_erasing=0.25).describe() == "random erasing p 0.25"
+    assert Augment.coerce({"random_erasing": 0.5}) == Augment.preset("random-erasing")
+
+
+def test_random_erasing_is_validated_and_kept_out_of_old_settings():
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match=r"argument `random_erasing`: expected a"):
+            Augment(random_erasing=bad)
+    with pytest.raises(TypeError, match="random_erasing"):
+        Augment(random_erasing="half")
+    assert not Augment(random_erasing=0.0).active
+    # A 0.2 study folder recorded Augment.to_dict() without the field: it still matches.
+    assert "random_erasing" not in Augment(flip=True).to_dict()
+    aug = Augment(flip=True, random_erasing=0.5)
+    assert aug.to_dict()["random_erasing"] == 0.5 and Augment(**aug.to_dict()) == aug
+
+
+def _erased_boxes(out: np.ndarray) -> list[tuple[int, int, int]]:
+    """(height, width, pixels erased) of each erased image of a batch of all-ones images:
+    a fill drawn from [0, 1) never equals 1, so a pixel below 1 was erased."""
+    boxes = []
+    for image in out:
+        erased = (image < 1.0).any(axis=-1)
+        if not erased.any():
+            continue
+        rows, cols = np.flatnonzero(erased.any(axis=1)), np.flatnonzero(erased.any(axis=0))
+        height, width = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        boxes.append((int(height), int(width), int(erased.sum())))
+    return boxes
+
+
+@pytest.mark.parametrize(("p", "shape"), [(0.3, (16, 16)), (0.7, (12, 20))])
+def test_random_erasing_matches_the_papers_definition(p, shape):
+    """Over 2,000 images: the share erased is p; each erased region is one solid rectangle
+    of 0.02-0.4 of the image with height / width in [0.3, 1 / 0.3], both spread over their
+    range; the fill is uniform over the value range."""
+    n, (height, width) = 2000, shape
+    images = np.ones((n, height, width, 2), np.float32)
+    out = Augment(random_erasing=p).apply(images, seed=(7, 11)).numpy()
+    boxes = _erased_boxes(out)
+    share = len(boxes) / n
+    assert abs(share - p) < 4 * math.sqrt(p * (1 - p) / n), share
+    box_h, box_w, erased = (np.array(v, dtype=float) for v in zip(*boxes, strict=True))
+    np.testing.assert_array_equal(erased, box_h * box_w)  # a solid rectangle
+    area, aspect = erased / (height * width), box_h / box_w
+    assert area.min() >= 0.02 and area.max() <= 0.4
+    assert aspect.min() >= 0.3 and aspect.max() <= 1 / 0.3
+    assert area.min() < 0.05 and area.max() > 0.35  # the whole range is drawn
+    assert aspect.min() < 0.45 and aspect.max() > 2.5
+    fill = out[out < 1.0]
+    assert fill.min() >= 0.0 and fill.max() < 1.0
+    # Uniform: each tenth of [0, 1) holds a tenth of the fill (minus the rare exact ones).
+    counts = np.histogram(fill, bins=10, range=(0.0, 1.0))[0] / fill.size
+    np.testing.assert_allclose(counts, 0.1, atol=0.01)
+    assert abs(fill.mean() - 0.5) < 0.01 and abs(fill.var() - 1 / 12) < 0.005
+
+
+def test_random_erasing_fills_in_the_value_range_and_is_seeded():
+    images = np.full((64, 12, 12, 3), 255, np.uint8)
+    aug = Augment(random_erasing=1.0)
+    out = aug.apply(images, seed=(1, 2), value_range=(0, 255)).numpy()
+    assert len(_erased_boxes(out)) == 64 and out.min() >= 0.0 and out.max() <= 1.0
+    np.testing.assert_array_equal(out, aug.apply(images, seed=(1, 2), value_range=(0, 255)))
+    assert not np.array_equal(out, aug.apply(images, seed=(1, 3), value_range=(0, 255)))
+    # Its own random stream: the other transforms draw what they drew without it.
+    flip = Augment(flip=True).apply(_images(batch=64), seed=(1, 2)).numpy()
+    both = Augment(flip=True, random_erasing=1.0).apply(_images(batch=64), seed=(1, 2)).numpy()
+    same = np.isclose(flip, both).all(axis=-1)
+    assert same.mean() > 0.6 and (~same).any(axis=(1, 2)).all()

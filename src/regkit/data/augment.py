@@ -9,6 +9,8 @@ Every random parameter is drawn **per image** and the transforms run on **whole 
 * brightness and contrast use per-image factors broadcast over the batch (unlike
   `tf.image.random_brightness` / `random_contrast`, which draw one value per call, that is
   one value per batch when called on a batch);
+* random erasing (Zhong et al. 2017) picks, per image, whether to erase and one
+  rectangle, and fills it with uniform noise;
 * MixUp and CutMix draw a Beta-distributed weight per image and mix one-hot labels by
   exactly the share of pixels each image contributes.
 
@@ -19,7 +21,9 @@ RandAugment is Keras' own layer. MixUp and CutMix are written here rather than t
 from `keras.layers.MixUp` / `CutMix`: those draw from a stateful seed generator, so in a
 parallel tf.data map they are not reproducible under a seed, and Keras' CutMix weights
 the labels by its box's continuous area, which differs from the share of pixels actually
-pasted (by up to 6% at 32x32, more on 8x8 digits).
+pasted (by up to 6% at 32x32, more on 8x8 digits). Random erasing is written here too:
+Keras' `RandomErasing` is another transform (a float `factor=f` erases about f/2 of the
+images, draws the area per side with no aspect control, fills with clipped normal noise).
 
 This module imports TensorFlow only when a transform runs, so building an `Augment` (for
 example from command-line flags) is cheap.
@@ -50,6 +54,9 @@ __all__ = [
     "AUGMENT_FIELDS",
     "AUGMENT_PRESETS",
     "AUGMENT_RECIPES",
+    "ERASE_AREA",
+    "ERASE_ASPECT",
+    "ERASE_ATTEMPTS",
     "FILL_MODES",
     "PRESET_ALIASES",
     "Augment",
@@ -77,6 +84,14 @@ AUGMENT_RECIPES: Mapping[str, Mapping[str, Any]] = types.MappingProxyType(
         "rotate-shift-zoom": types.MappingProxyType(
             {"rotation": 10.0, "translate": 0.1, "zoom": 0.1, "fill_mode": "constant"}
         ),
+        # MixUp alone, Beta(0.2, 0.2): Zhang et al. 2018's ImageNet setting (they report
+        # alpha in [0.1, 0.4] working best there; 1.0 on CIFAR).
+        "mixup": types.MappingProxyType({"mixup": 0.2}),
+        # CutMix alone, Beta(1, 1): Yun et al. 2019's setting on CIFAR and ImageNet.
+        "cutmix": types.MappingProxyType({"cutmix": 1.0}),
+        # Random erasing alone, p = 0.5: Zhong et al. 2017's setting (area 0.02-0.4 of the
+        # image, aspect ratio 0.3-3.33, random fill).
+        "random-erasing": types.MappingProxyType({"random_erasing": 0.5}),
     }
 )
 
@@ -125,6 +140,17 @@ class Augment:
             from a partner image is pasted into each image; the labels are mixed by the exact
             share of pixels pasted. Needs one-hot labels. When both `mixup` and `cutmix` are
             set, each image gets one of the two, chosen with probability 1/2.
+        random_erasing: Random erasing's probability p (0 disables; 0.5 is usual), as Zhong
+            et al. 2017 define it: each image is erased with probability p, its rectangle
+            drawn as in the paper with area uniform in [0.02, 0.4] of the image and aspect
+            ratio (height / width) uniform in [0.3, 1 / 0.3] (not log-uniform), sides
+            rounded to whole pixels, top-left corner uniform; a rectangle that does not fit
+            inside the image (or whose rounded area or aspect falls outside those bounds)
+            is redrawn, never clipped, up to `ERASE_ATTEMPTS` (64) times. At least one of
+            64 draws fits unless the image is very elongated (at 8x64 about 1 image in 100
+            is then left unerased; square images: fewer than 1 in 10**8). The rectangle is
+            filled with independent uniform noise over the value range, per pixel and
+            channel. It runs after the photometric transforms and before MixUp / CutMix.
         fill_mode: How pixels that come from outside the image are filled after rotation,
             translation or zoom: one of `"reflect"` (Keras' layers' default), `"nearest"`
             (`ImageDataGenerator`'s default), `"constant"` (zeros) or `"wrap"`.
@@ -155,6 +181,7 @@ class Augment:
     mixup: float = 0.0
     cutmix: float = 0.0
     fill_mode: str = "reflect"
+    random_erasing: float = 0.0
 
     #: Every preset name (the same as the module's `AUGMENT_PRESETS`).
     PRESETS: ClassVar[tuple[str, ...]] = AUGMENT_PRESETS
@@ -181,6 +208,10 @@ class Augment:
                 raise invalid(name, "a Beta concentration >= 0 (0 disables)", value)
             object.__setattr__(self, name, value)
         check_choice("fill_mode", self.fill_mode, FILL_MODES)  # NumPy arrays included
+        value = check_finite_float("random_erasing", self.random_erasing)
+        if not 0.0 <= value <= 1.0:
+            raise invalid("random_erasing", "a probability in [0, 1]", self.random_erasing)
+        object.__setattr__(self, "random_erasing", value)
 
     # ----------------------------------------------------------------------------------
     # Presets and coercion.
@@ -212,6 +243,9 @@ class Augment:
           brightness +-0.2 and contrast 0.8-1.2 (seed 001's `tf.image` recipe).
         * `"rotate-shift-zoom"`: rotation up to 10 degrees, shifts and zoom up to 10%,
           zero fill; no flip, for images a mirror would change (digits, text).
+        * `"mixup"`: MixUp alone with alpha 0.2 (Zhang et al. 2018, ImageNet).
+        * `"cutmix"`: CutMix alone with alpha 1.0 (Yun et al. 2019).
+        * `"random-erasing"`: random erasing alone with p = 0.5 (Zhong et al. 2017).
 
         Args:
             name: One of `AUGMENT_PRESETS`.
@@ -283,8 +317,15 @@ class Augment:
         return self.mixup > 0 or self.cutmix > 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The fields as a plain dict (JSON-friendly)."""
-        return dataclasses.asdict(self)
+        """The fields as a plain dict (JSON-friendly).
+
+        `random_erasing` (new in 0.3) is left out while it is 0, so the settings that a
+        0.2 study folder recorded still match; `Augment(**d)` restores it either way.
+        """
+        fields = dataclasses.asdict(self)
+        if not self.random_erasing:
+            del fields["random_erasing"]
+        return fields
 
     def describe(self) -> str:
         """A short human-readable summary, e.g. `"flip, rotation 15 deg, translate 0.1"`."""
@@ -307,6 +348,8 @@ class Augment:
             parts.append("RandAugment")
         if self.mixup:
             parts.append(f"MixUp alpha {self.mixup:g}")
+        if self.random_erasing:
+            parts.append(f"random erasing p {self.random_erasing:g}")
         if self.cutmix:
             parts.append(f"CutMix alpha {self.cutmix:g}")
         return ", ".join(parts) if parts else "none"
@@ -409,7 +452,11 @@ class Augment:
         if not seed.dtype.is_integer or seed.shape.as_list() not in ([2], [None]):
             raise invalid("seed", "a pair of ints or an int tensor of shape (2,)", seed)
         seed = tf.reshape(tf.cast(seed, tf.int64), [2])
-        params = draw_parameters(self, images, seed)
+        if out_size is not None:
+            size = (tf.constant(out_size[0]), tf.constant(out_size[1]))
+        else:
+            size = (tf.shape(images)[1], tf.shape(images)[2])
+        params = draw_parameters(self, images, seed, size)
         scale = 1.0 / (high - low)
         if sizes is not None and out_size is not None:  # resized with the geometry
             fill = self.fill_mode if self._resamples else "nearest"
@@ -422,7 +469,7 @@ class Augment:
         elif self.flip or self.rot90:
             images = compiled_stage("dihedral", low, scale)(images, params)
             low, scale = 0.0, 1.0
-        pixels = self.brightness or self.contrast or self.mixes_labels
+        pixels = self.brightness or self.contrast or self.random_erasing or self.mixes_labels
         if pixels or (low, scale) != (0.0, 1.0) or images.dtype != tf.float32:
             step = compiled_stage("pixels", low, scale)
             if labels is not None:
@@ -436,8 +483,11 @@ class Augment:
         return bool(self.rotation or self.translate or self.zoom)
 
 
-def draw_parameters(aug: Augment, images: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
-    """Every random parameter of one batch, drawn per image from `seed`."""
+def draw_parameters(
+    aug: Augment, images: tf.Tensor, seed: tf.Tensor, size: tuple[Any, Any]
+) -> dict[str, tf.Tensor]:
+    """Every random parameter of one batch, drawn per image from `seed` (`size`: the
+    output's height and width)."""
     import tensorflow as tf
 
     batch = tf.shape(images)[0]
@@ -474,7 +524,68 @@ def draw_parameters(aug: Augment, images: tf.Tensor, seed: tf.Tensor) -> dict[st
             params["cut_centre"] = uniform(10, 0.0, 1.0, [2, batch])
         if aug.mixup and aug.cutmix:
             params["use_cutmix"] = uniform(11, 0.0, 1.0) < 0.5
+    if aug.random_erasing:
+        # Its own stream, folded in, so that the other transforms keep their draws.
+        erase_seed = tf.random.experimental.stateless_fold_in(seed, 12)
+        params.update(erasing(erase_seed, batch, size[0], size[1], aug.random_erasing))
     return params
+
+
+#: Rectangles random erasing draws per image, keeping the first that fits (the paper
+#: redraws until one does).
+ERASE_ATTEMPTS = 64
+#: Random erasing's area (fraction of the image) and aspect-ratio (height / width) bounds,
+#: Zhong et al. 2017's s_l, s_h and r_1.
+ERASE_AREA = (0.02, 0.4)
+ERASE_ASPECT = 0.3
+
+
+def erasing(
+    seed: tf.Tensor, batch: tf.Tensor, height: tf.Tensor, width: tf.Tensor, probability: float
+) -> dict[str, tf.Tensor]:
+    """Random erasing's per-image draws: `erase` (bool, (B,)), `erase_box` (int32 (4, B):
+    top, left, height, width) and `erase_seed` (the fill's stateless seed).
+
+    `ERASE_ATTEMPTS` candidate rectangles per image (area U(0.02, 0.4) of the image, aspect
+    U(0.3, 1/0.3), sides rounded, top-left corner uniform over the image) are drawn at
+    once; the first that lies inside the image with its rounded area and aspect within
+    the bounds is kept: the paper's redraw loop, vectorised.
+    """
+    import tensorflow as tf
+
+    seeds = tf.random.experimental.stateless_split(seed, num=6)
+    shape = [batch, ERASE_ATTEMPTS]
+    h_img, w_img = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    total = h_img * w_img
+
+    def uniform(i: int, low: float, high: float, size: Any = shape) -> tf.Tensor:
+        return tf.random.stateless_uniform(size, seed=seeds[i], minval=low, maxval=high)
+
+    area = uniform(0, ERASE_AREA[0], ERASE_AREA[1]) * total
+    aspect = uniform(1, ERASE_ASPECT, 1.0 / ERASE_ASPECT)
+    h = tf.round(tf.sqrt(area * aspect))
+    w = tf.round(tf.sqrt(area / aspect))
+    top = tf.floor(uniform(2, 0.0, 1.0) * h_img)
+    left = tf.floor(uniform(3, 0.0, 1.0) * w_img)
+    pixels = h * w
+    fits = (
+        (h >= 1.0)
+        & (w >= 1.0)
+        & (top + h <= h_img)
+        & (left + w <= w_img)
+        & (pixels >= ERASE_AREA[0] * total)
+        & (pixels <= ERASE_AREA[1] * total)
+        & (h >= ERASE_ASPECT * w)
+        & (w >= ERASE_ASPECT * h)
+    )
+    first = tf.argmax(tf.cast(fits, tf.int32), axis=1, output_type=tf.int32)
+    box = tf.stack([tf.gather(t, first, axis=1, batch_dims=1) for t in (top, left, h, w)])
+    chosen = uniform(4, 0.0, 1.0, [batch]) < probability
+    return {
+        "erase": chosen & tf.reduce_any(fits, axis=1),
+        "erase_box": tf.cast(box, tf.int32),
+        "erase_seed": seeds[5],
+    }
 
 
 def _as_tensor(arg: str, value: Any, expected: str) -> tf.Tensor:

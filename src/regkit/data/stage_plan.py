@@ -136,7 +136,14 @@ def plan_stages(source: Source, options: PipelineOptions) -> StagePlan:
     per_example = source.height is None or source.width is None or randaugment or decode
     batch_augment = (
         aug
-        if aug is not None and (aug.geometric or aug.brightness or aug.contrast or aug.mixes_labels)
+        if aug is not None
+        and (
+            aug.geometric
+            or aug.brightness
+            or aug.contrast
+            or aug.random_erasing
+            or aug.mixes_labels
+        )
         else None
     )
     canvas = None

@@ -23,6 +23,7 @@ __all__ = [
     "channel_means",
     "compiled_stage",
     "dihedral",
+    "erase",
     "fill_coordinate",
     "mix",
     "photometric",
@@ -189,11 +190,10 @@ def compiled_stage(
     `"warp"` scales to [0, 1] and resamples (rotation, shift, zoom, with flips and turns
     folded into the same map); `"resample"` does the same from padded canvases of images
     of varying size (`sizes`) to `out_size`, the resize folded into the map;
-    `"dihedral"` scales and flips / turns exactly; `"pixels"`
-    scales (unless done), then brightness, contrast and mixing. They are separate compiled
-    functions: fused together, XLA recomputes the first stage inside every consumer of its
-    result (the contrast mean and the output), which measured 2-7x slower than
-    materialising it once.
+    `"dihedral"` scales and flips / turns exactly; `"pixels"` scales (unless done), then
+    brightness, contrast, random erasing and mixing. They are separate compiled functions:
+    fused together, XLA recomputes the first stage inside every consumer of its result (the
+    contrast mean and the output), which measured 2-7x slower than materialising it once.
     """
     import tensorflow as tf
 
@@ -227,6 +227,8 @@ def compiled_stage(
 
     def pixels_stage(images: tf.Tensor, params: dict[str, tf.Tensor], labels: Any = None) -> Any:
         images = photometric(to_unit(images), params)
+        if "erase" in params:
+            images = erase(images, params)
         if labels is not None and "perm" in params:
             images, labels = mix(images, labels, params)
         return images if labels is None else (images, labels)
@@ -277,6 +279,25 @@ def photometric(images: tf.Tensor, params: Mapping[str, tf.Tensor]) -> tf.Tensor
         factor = params["factor"][:, None, None, None]
         images = tf.clip_by_value((images - mean) * factor + mean, 0.0, 1.0)
     return images
+
+
+def erase(images: tf.Tensor, params: Mapping[str, tf.Tensor]) -> tf.Tensor:
+    """Random erasing: each image whose `erase` is set gets its `erase_box` (top, left,
+    height, width) filled with uniform noise in [0, 1), per pixel and channel."""
+    import tensorflow as tf
+
+    top, left, height, width = (params["erase_box"][i][:, None, None, None] for i in range(4))
+    rows = tf.range(tf.shape(images)[1])[None, :, None, None]
+    cols = tf.range(tf.shape(images)[2])[None, None, :, None]
+    inside = (
+        params["erase"][:, None, None, None]
+        & (rows >= top)
+        & (rows < top + height)
+        & (cols >= left)
+        & (cols < left + width)
+    )
+    noise = tf.random.stateless_uniform(tf.shape(images), seed=params["erase_seed"])
+    return tf.where(inside, noise, images)
 
 
 def channel_means(images: tf.Tensor) -> tf.Tensor:
