@@ -172,10 +172,13 @@ def regularized_variables(model: keras.layers.Layer) -> list[Any]:
 
 
 def decay_exempt_variables(model: keras.layers.Layer) -> list[Any]:
-    """Variables decoupled weight decay must not touch: normalization gamma/beta and biases.
+    """Variables decoupled weight decay must not touch: normalization gamma/beta, biases,
+    and kernels pulled toward their starting weights (L2-SP).
 
     Decaying BatchNorm's gamma towards zero shrinks activations rather than weights, and
-    decaying biases only shifts them; both are conventionally exempt (AdamW, timm).
+    decaying biases only shifts them; both are conventionally exempt (AdamW, timm). A
+    kernel whose regularizer says ``exempt_from_weight_decay`` (regkit's `L2SP`) is
+    exempt too: decay toward 0 would fight its pull toward the starting weights.
     """
     out: list[Any] = []
     for layer in iter_layers(model):
@@ -185,6 +188,10 @@ def decay_exempt_variables(model: keras.layers.Layer) -> list[Any]:
         bias = getattr(layer, "bias", None)
         if isinstance(bias, keras.Variable):
             out.append(bias)
+        for kernel in _layer_kernels(layer):
+            regularizer = getattr(kernel.variable, "regularizer", None)
+            if getattr(regularizer, "exempt_from_weight_decay", False):
+                out.append(kernel.variable)
     return out
 
 
@@ -244,7 +251,7 @@ def total_kernel_norm(model: keras.layers.Layer) -> float:
 
 
 def regularization_loss(model: keras.layers.Layer) -> float:
-    """The current sum of `model.losses` (the L1/L2 penalties) as a float; 0.0 without any."""
+    """The current sum of `model.losses` (L1/L2 and L2-SP penalties) as a float; 0.0 without any."""
     return float(sum(float(keras.ops.convert_to_numpy(v)) for v in model.losses))
 
 

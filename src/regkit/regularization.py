@@ -7,12 +7,20 @@ string ``"l2"``, which Keras reads as L2(0.01)).
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
 import keras
+import numpy as np
 
-from regkit._checks import check_bool, check_keras_file, check_keras_model
+from regkit._checks import (
+    check_bool,
+    check_finite_float,
+    check_keras_file,
+    check_keras_model,
+    invalid,
+)
 from regkit.config import Regularization
 
 # Moved to regkit.introspect (reading built models); kept importable from here, where 0.1
@@ -28,6 +36,7 @@ from regkit.introspect import (
 # The names re-exported from regkit.introspect above stay importable from here but are
 # documented (and listed in __all__) there.
 __all__ = [
+    "L2SP",
     "apply_regularization",
     "bias_regularizer",
     "exclude_from_decay",
@@ -44,6 +53,115 @@ def _make(l1: float, l2: float) -> keras.regularizers.Regularizer | None:
     if l1:
         return keras.regularizers.L1(l1)
     return None
+
+
+def _encode(array: np.ndarray) -> dict[str, Any]:
+    data = np.ascontiguousarray(array, dtype=np.float32)
+    return {
+        "shape": list(data.shape),
+        "dtype": "float32",
+        "base64": base64.b64encode(data.tobytes()).decode("ascii"),
+    }
+
+
+def _decode(reference: Any) -> np.ndarray:
+    if isinstance(reference, dict):  # the form `get_config` writes
+        try:
+            raw = base64.b64decode(reference["base64"], validate=True)
+            shape = tuple(int(n) for n in reference["shape"])
+            array = np.frombuffer(raw, dtype=np.dtype(reference.get("dtype", "float32")))
+            return array.reshape(shape).copy()
+        except (KeyError, TypeError, ValueError) as err:
+            raise invalid(
+                "reference",
+                "an array or the dict `L2SP.get_config` writes (shape, dtype, base64)",
+                f"<dict with keys {sorted(reference)}: {err}>",
+            ) from err
+    try:
+        array = np.array(keras.ops.convert_to_numpy(reference), dtype=np.float32)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            "Invalid type for argument `reference`: expected an array of the starting "
+            f"weights. Received: reference of type {type(reference).__name__}"
+        ) from err
+    if not np.all(np.isfinite(array)):
+        raise invalid("reference", "finite starting weights", "<array with NaN or inf>")
+    return array
+
+
+@keras.saving.register_keras_serializable(package="regkit")
+class L2SP(keras.regularizers.Regularizer):
+    """L2-SP (Li et al. 2018): pulls a kernel toward its starting weights, not toward 0.
+
+    The penalty is ``l2_sp * sum((w - w0)**2)`` (plus optional plain ``l1 * sum(|w|)`` and
+    ``l2 * sum(w**2)`` terms, so one regularizer carries all of a `Regularization`'s
+    kernel penalties). ``w0`` is stored in the regularizer and written into the layer's
+    config (float32, base64), so a `.keras` file reloads the same penalty; load such a
+    file with `regkit.load_model`, or with `keras.saving.load_model` after
+    ``import regkit.regularization`` (the class is registered as ``"regkit>L2SP"``).
+    `regkit.introspect.decay_exempt_variables` lists kernels carrying it, so decoupled
+    weight decay (which pulls toward 0) leaves them alone.
+
+    Args:
+        l2_sp: Coefficient of the pull toward ``w0`` (>= 0).
+        reference: The starting weights ``w0`` (any array of the kernel's shape).
+        l1: Plain L1 coefficient (>= 0).
+        l2: Plain L2 coefficient (>= 0).
+
+    Raises:
+        ValueError: A negative or non-finite coefficient, or a non-finite reference.
+        TypeError: `reference` is not an array.
+
+    Example:
+        >>> reg = L2SP(0.01, np.ones((2, 2)))
+        >>> float(reg(keras.ops.zeros((2, 2))))
+        0.04
+    """
+
+    #: Read by `regkit.introspect.decay_exempt_variables`: decay toward 0 would undo it.
+    exempt_from_weight_decay = True
+
+    def __init__(self, l2_sp: float, reference: Any, *, l1: float = 0.0, l2: float = 0.0) -> None:
+        for arg, value in (("l2_sp", l2_sp), ("l1", l1), ("l2", l2)):
+            if check_finite_float(arg, value) < 0:
+                raise invalid(arg, "a float >= 0", value)
+        self.l2_sp = float(l2_sp)
+        self.l1 = float(l1)
+        self.l2 = float(l2)
+        self.reference = _decode(reference)
+
+    def __call__(self, x: Any) -> Any:
+        ops = keras.ops
+        if tuple(x.shape) != self.reference.shape:
+            raise ValueError(
+                "Invalid value for argument `x`: expected a kernel of the reference's shape "
+                f"{self.reference.shape}. Received: x of shape {tuple(x.shape)}"
+            )
+        w0 = ops.convert_to_tensor(self.reference, dtype=x.dtype)
+        loss = self.l2_sp * ops.sum(ops.square(x - w0))
+        if self.l1:
+            loss = loss + self.l1 * ops.sum(ops.abs(x))
+        if self.l2:
+            loss = loss + self.l2 * ops.sum(ops.square(x))
+        return loss
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            "l2_sp": self.l2_sp,
+            "l1": self.l1,
+            "l2": self.l2,
+            "reference": _encode(self.reference),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> L2SP:
+        config = dict(config)
+        return cls(
+            config.pop("l2_sp"),
+            config.pop("reference"),
+            l1=config.pop("l1", 0.0),
+            l2=config.pop("l2", 0.0),
+        )
 
 
 def kernel_regularizer(reg: Regularization | str | None) -> keras.regularizers.Regularizer | None:
@@ -86,13 +204,20 @@ def _set_regularizer(
 def apply_regularization(
     model: keras.Model, reg: Regularization | str | None, *, overwrite: bool = True
 ) -> keras.Model:
-    """Adds L1/L2 penalties to an existing, built model in place, keeping its weights.
+    """Adds L1/L2 and L2-SP penalties to an existing, built model in place, keeping its weights.
 
     Setting `layer.kernel_regularizer` on a built Keras 3 layer is silently ignored, and
     rebuilding from `get_config` re-initialises every weight; this function avoids both
     traps: it sets the regularizer on the existing variables (what `model.losses` reads)
     and on the layer attributes (what `.keras` saving writes). Only L1/L2 settings are
-    used; BatchNorm/Dropout are architectural and need a rebuild.
+    used, with `l2_sp`; BatchNorm/Dropout are architectural and need a rebuild.
+
+    With ``reg.l2_sp > 0`` every conv, depthwise and dense kernel gets an `L2SP` regularizer
+    whose reference ``w0`` is a copy of the weights the kernel holds now (call this right
+    after loading pretrained weights), adding ``l2_sp * sum((w - w0)**2)`` to the loss
+    (with the kernel's L1/L2 terms, if any). Biases and normalization parameters get no
+    L2-SP term, and the kernels carrying one are kept out of decoupled weight decay (also
+    by the optimizer of a model that is already compiled).
 
     Args:
         model: A built Keras model, e.g. `keras.applications.MobileNetV2(weights=None)`.
@@ -115,6 +240,7 @@ def apply_regularization(
         >>> model = apply_regularization(base, Regularization(l2=1e-4))
         >>> len(model.losses)
         53
+        >>> tuned = apply_regularization(base, Regularization(l2_sp=1e-3))  # pull toward now
     """
     model = check_keras_model("model", model, built=True)
     overwrite = check_bool("overwrite", overwrite)
@@ -133,9 +259,28 @@ def apply_regularization(
             targets.append(("bias", "bias_regularizer", b_reg))
         for var_attr, config_attr, wanted in targets:
             if overwrite or getattr(layer, config_attr, None) is None:
+                if reg.l2_sp and var_attr != "bias":
+                    wanted = _starting_point_regularizer(reg, layer, var_attr, wanted)
                 _set_regularizer(layer, var_attr, config_attr, wanted)
     _drop_traced_functions(model)
+    optimizer = getattr(model, "optimizer", None)
+    if reg.l2_sp and optimizer is not None:
+        exclude_from_decay(optimizer, model)
     return model
+
+
+def _starting_point_regularizer(
+    reg: Regularization, layer: keras.layers.Layer, var_attr: str, plain: Any
+) -> L2SP | None:
+    """The `L2SP` for one kernel: its current value as w0, with the kernel's L1/L2 (if any)."""
+    variable = getattr(layer, var_attr, None)
+    if not isinstance(variable, keras.Variable):
+        return None
+    l1 = l2 = 0.0
+    if plain is not None:  # the L1/L2 this kernel gets (None for unregularized depthwise)
+        config = plain.get_config()
+        l1, l2 = float(config.get("l1", 0.0)), float(config.get("l2", 0.0))
+    return L2SP(reg.l2_sp, keras.ops.convert_to_numpy(variable), l1=l1, l2=l2)
 
 
 def _drop_traced_functions(model: keras.Model) -> None:

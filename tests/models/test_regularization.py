@@ -121,3 +121,82 @@ def test_decay_exempt_variables_are_bn_and_biases():
     assert "cnn_block1_conv1/bias" in exempt and "cnn_head_predictions/bias" in exempt
     assert not any(path.endswith("kernel") for path in exempt)
     assert not any("moving" in path for path in exempt)
+
+
+# ------------------------------------------------------------------------------- L2-SP
+def _l2_sp_model():
+    inputs = keras.Input((6, 6, 2))
+    x = keras.layers.Conv2D(3, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.DepthwiseConv2D(3, name="dw")(x)
+    x = keras.layers.Flatten()(x)
+    return keras.Model(inputs, keras.layers.Dense(4, name="out")(x))
+
+
+def _sp_by_hand(model, start, a):
+    return sum(
+        a * np.sum((keras.ops.convert_to_numpy(v).astype(np.float64) - start[i]) ** 2)
+        for i, v in enumerate(regularized_variables(model))
+    )
+
+
+def test_l2_sp_penalty_is_the_pull_toward_the_starting_weights_before_and_after_saving(tmp_path):
+    from regkit.regularization import L2SP, load_model
+
+    keras.utils.set_random_seed(0)
+    model = _l2_sp_model()
+    a = 0.05
+    apply_regularization(model, Regularization(l2_sp=a))
+    start = [keras.ops.convert_to_numpy(v).astype(np.float64) for v in regularized_variables(model)]
+    assert len(start) == 3 and len(model.losses) == 3  # conv, depthwise, dense; no bias, no BN
+    assert regularization_loss(model) == pytest.approx(0.0, abs=1e-12)
+    rng = np.random.default_rng(1)
+    for v in regularized_variables(model):  # move away from w0, as training would
+        v.assign(v.numpy() + rng.normal(0, 0.3, v.shape).astype("float32"))
+    expected = _sp_by_hand(model, start, a)
+    assert expected > 0.1
+    assert regularization_loss(model) == pytest.approx(expected, rel=1e-5)
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "m.keras")
+    for reloaded in (
+        load_model(tmp_path / "m.keras"),
+        keras.saving.load_model(tmp_path / "m.keras"),
+    ):
+        assert isinstance(reloaded.get_layer("conv").kernel.regularizer, L2SP)
+        assert regularization_loss(reloaded) == pytest.approx(expected, rel=1e-5)
+        assert _sp_by_hand(reloaded, start, a) == pytest.approx(expected, rel=1e-5)
+
+
+def test_l2_sp_keeps_l2_terms_and_its_kernels_leave_weight_decay():
+    from regkit.training import compile_model
+
+    keras.utils.set_random_seed(0)
+    model = _l2_sp_model()
+    apply_regularization(model, Regularization(l2=0.1, l2_sp=0.05, regularize_depthwise=False))
+    dense = model.get_layer("out").kernel
+    w = dense.numpy().astype(np.float64)
+    dense.assign(dense.numpy() + 1.0)
+    penalty = keras.ops.convert_to_numpy(dense.regularizer(dense))
+    assert penalty == pytest.approx(0.05 * w.size + 0.1 * np.sum((w + 1.0) ** 2), rel=1e-5)
+    dw = model.get_layer("dw").kernel.regularizer.get_config()  # no L2 there, only the pull
+    assert (dw["l2"], dw["l2_sp"]) == (0.0, 0.05)
+    fresh = apply_regularization(_l2_sp_model(), Regularization(l2_sp=0.05))
+    compile_model(fresh, optimizer="sgd", learning_rate=0.1, weight_decay=0.5)
+    exempt = {id(v) for v in decay_exempt_variables(fresh)}
+    assert all(id(v) in exempt for v in regularized_variables(fresh))
+    before = [v.numpy() for v in regularized_variables(fresh)]
+    # zero inputs and w = w0: every kernel gradient is 0, so any change would be the decay
+    fresh.train_on_batch(np.zeros((2, 6, 6, 2), "float32"), np.zeros(2, "int64"))
+    for b, v in zip(before, regularized_variables(fresh), strict=True):
+        np.testing.assert_array_equal(b, v.numpy())
+
+
+def test_l2_sp_rejects_bad_arguments():
+    from regkit.regularization import L2SP
+
+    with pytest.raises(ValueError, match="Invalid value for argument `l2_sp`"):
+        L2SP(-1.0, np.zeros(2))
+    with pytest.raises(ValueError, match="argument `reference`: expected finite"):
+        L2SP(0.1, np.array([np.nan]))
+    with pytest.raises(ValueError, match="kernel of the reference's shape"):
+        L2SP(0.1, np.zeros(2))(keras.ops.zeros((3,)))
