@@ -27,12 +27,22 @@ _LAZY_ATTRS: dict[str, str] = {
     "dense_head": "regkit.blocks",
     "build_cnn": "regkit.models",
     "build_mobilenet_v2": "regkit.models",
+    "build_resnet": "regkit.models",
     "compile_model": "regkit.training",
     "compare": "regkit.experiments",
     "Report": "regkit.experiments",
     "Variant": "regkit.experiments",
 }
-_LAZY_MODULES = ("data", "callbacks", "device", "plots", "experiments", "models", "blocks")
+_LAZY_MODULES = (
+    "data",
+    "callbacks",
+    "device",
+    "plots",
+    "experiments",
+    "models",
+    "blocks",
+    "layers",
+)
 
 __all__ = [
     "Regularization",
@@ -43,6 +53,7 @@ __all__ = [
     "auto_bn_momentum",
     "build_cnn",
     "build_mobilenet_v2",
+    "build_resnet",
     "callbacks",
     "compare",
     "compile_model",
@@ -51,16 +62,17 @@ __all__ = [
     "dense_head",
     "device",
     "inverted_residual",
+    "layers",
     "load_model",
     "plots",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from regkit import callbacks, data, device, plots
+    from regkit import callbacks, data, device, layers, plots
     from regkit.blocks import conv_block, dense_head, inverted_residual
     from regkit.config import Regularization, auto_bn_momentum
     from regkit.experiments import Report, Variant, compare
-    from regkit.models import build_cnn, build_mobilenet_v2
+    from regkit.models import build_cnn, build_mobilenet_v2, build_resnet
     from regkit.regularization import apply_regularization, load_model
     from regkit.training import compile_model
 

@@ -1,8 +1,9 @@
 """Building blocks: tensor -> tensor functions of stock Keras layers.
 
-Each block reads one `Regularization` and places L1/L2, BatchNorm and Dropout the same way
-every time, with stable layer names, so models composed from them save to `.keras` and load
-back without `custom_objects`.
+Each block reads one `Regularization` and places L1/L2, BatchNorm, Dropout, DropBlock and
+stochastic depth the same way every time, with stable layer names, so models composed from
+them save to `.keras` and load back without `custom_objects` (regkit's own layers, from
+`regkit.layers`, are registered when this module is imported).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from regkit._checks import (
     check_bool,
     check_bounded_int,
     check_choice,
+    check_fraction,
     check_int_sequence,
     check_model_size,
     check_num_classes,
@@ -28,6 +30,7 @@ from regkit._checks import (
     invalid,
 )
 from regkit.config import Regularization
+from regkit.layers import DropBlock2D, DropPath
 from regkit.regularization import bias_regularizer, kernel_regularizer
 
 __all__ = [
@@ -43,6 +46,7 @@ __all__ = [
     "inverted_residual",
     "make_divisible",
     "output_units",
+    "residual_block",
 ]
 
 #: Where BatchNorm sits relative to the activation.
@@ -177,6 +181,8 @@ def conv_block(
             x = keras.layers.ReLU(name=f"{name}_relu{j}")(x)
     if pool:
         x = keras.layers.MaxPooling2D(2, name=f"{name}_pool")(x)
+    if reg.drop_block:
+        x = DropBlock2D(reg.drop_block, reg.drop_block_size, name=f"{name}_dropblock")(x)
     if reg.spatial_dropout:
         x = keras.layers.SpatialDropout2D(reg.spatial_dropout, name=f"{name}_spatial_dropout")(x)
     if reg.dropout:
@@ -219,6 +225,7 @@ def inverted_residual(
     expansion: int = 6,
     stride: int = 1,
     reg: Regularization | str | None = None,
+    drop_path: float | None = None,
     name: str | None = None,
 ) -> Any:
     """MobileNetV2's inverted residual: expand 1x1, depthwise 3x3, project 1x1, add.
@@ -227,7 +234,9 @@ def inverted_residual(
     `expansion` is 1), ``{name}_expand_bn``, ``{name}_expand_relu`` (ReLU6); ``{name}_pad``
     (stride 2 only) and ``{name}_depthwise`` (3x3), ``{name}_depthwise_bn``,
     ``{name}_depthwise_relu``; ``{name}_project`` (1x1 conv to `filters`, linear),
-    ``{name}_project_bn``; ``{name}_add`` when stride is 1 and channels match. Convolutions
+    ``{name}_project_bn``; ``{name}_droppath`` (`regkit.layers.DropPath` on the residual
+    branch, when the block has a skip and its rate is > 0) and ``{name}_add`` when stride is
+    1 and channels match. Convolutions
     have no bias (as keras.applications.MobileNetV2 and seed 002); BN layers are present
     only when `reg.batch_norm`.
 
@@ -237,13 +246,17 @@ def inverted_residual(
         expansion: Expansion factor of the 1x1 expand convolution.
         stride: 1 or 2 (the depthwise convolution's stride).
         reg: A `Regularization`, a preset name or None.
+        drop_path: This block's stochastic-depth rate, in [0, 1); None uses
+            `reg.drop_path` (builders pass each block its share, ``reg.drop_path * i / N``).
+            Used only when the block has a skip connection.
         name: Layer-name prefix; a unique ``inverted_residual_<n>`` when None.
 
     Returns:
         The block's output tensor.
 
     Raises:
-        ValueError: `filters`/`expansion` < 1, `stride` not 1 or 2, or `x` not rank 4.
+        ValueError: `filters`/`expansion` < 1, `stride` not 1 or 2, `drop_path` not in
+            [0, 1), or `x` not rank 4.
 
     Example:
         >>> inputs = keras.Input((32, 32, 16))
@@ -256,6 +269,7 @@ def inverted_residual(
     expansion = check_bounded_int("expansion", expansion)
     stride = check_positive_int("stride", stride)
     check_choice("stride", stride, (1, 2))
+    rate = _drop_path_rate(drop_path, reg)
     check_tensor_rank("x", x, 4)
     name = _block_name(name, "inverted_residual")
     in_channels = x.shape[-1]
@@ -312,8 +326,103 @@ def inverted_residual(
     if reg.batch_norm:
         x = batch_norm(reg, f"{name}_project_bn")(x)
     if stride == 1 and in_channels == filters:
+        if rate:
+            x = DropPath(rate, name=f"{name}_droppath")(x)
         x = keras.layers.Add(name=f"{name}_add")([inputs, x])
     return x
+
+
+def _drop_path_rate(drop_path: float | None, reg: Regularization) -> float:
+    """A block's stochastic-depth rate: `drop_path` when given, else `reg.drop_path`."""
+    return reg.drop_path if drop_path is None else check_fraction("drop_path", drop_path)
+
+
+def residual_block(
+    x: Any,
+    filters: int,
+    *,
+    stride: int = 1,
+    reg: Regularization | str | None = None,
+    drop_path: float | None = None,
+    name: str | None = None,
+) -> Any:
+    """The basic residual block of He et al. 2016: two 3x3 convolutions and a shortcut.
+
+    Layers: ``{name}_conv1`` (3x3, `stride`), ``{name}_bn1``, ``{name}_relu1``,
+    ``{name}_conv2`` (3x3), ``{name}_bn2``, ``{name}_droppath`` (`regkit.layers.DropPath`
+    on the residual branch, when its rate is > 0), ``{name}_add``, ``{name}_relu2``. When
+    the stride is 2 or the channels change, the shortcut is a projection (option B of the
+    paper): ``{name}_shortcut_conv`` (1x1, `stride`) and ``{name}_shortcut_bn``; otherwise
+    it is the identity. Convolutions have no bias and get `reg`'s L1/L2. BatchNorm is part
+    of the block (as in the paper: a deep residual network does not train without it), so
+    it is always there, with `reg`'s momentum and epsilon; `reg.batch_norm` is not read.
+
+    Args:
+        x: A rank-4 Keras tensor.
+        filters: Output channels.
+        stride: 1 or 2 (the first convolution's and the projection's stride).
+        reg: A `Regularization`, a preset name or None.
+        drop_path: This block's stochastic-depth rate, in [0, 1); None uses `reg.drop_path`.
+        name: Layer-name prefix; a unique ``residual_block_<n>`` when None.
+
+    Returns:
+        The block's output tensor.
+
+    Raises:
+        ValueError: `filters` < 1, `stride` not 1 or 2, `drop_path` not in [0, 1), or `x`
+            not rank 4 with a known channel count.
+
+    Example:
+        >>> inputs = keras.Input((32, 32, 16))
+        >>> x = residual_block(inputs, 32, stride=2, reg=Regularization(drop_path=0.1))
+        >>> tuple(x.shape)
+        (None, 16, 16, 32)
+    """
+    reg = Regularization.coerce(reg)
+    filters = check_bounded_int("filters", filters, maximum=MAX_WIDTH)
+    stride = check_positive_int("stride", stride)
+    check_choice("stride", stride, (1, 2))
+    rate = _drop_path_rate(drop_path, reg)
+    check_tensor_rank("x", x, 4)
+    name = _block_name(name, "residual_block")
+    in_channels = x.shape[-1]
+    if in_channels is None:
+        raise ValueError(
+            "Invalid value for argument `x`: the channel dimension must be known. "
+            f"Received: x with shape {tuple(x.shape)}"
+        )
+    height, width, _ = _dims(x)
+    check_model_size(
+        {"filters": filters, "x": tuple(x.shape)},
+        parameters=9 * (in_channels + filters) * filters + (in_channels + 12) * filters,
+        activations=height * width * filters,
+        layers=10,
+    )
+
+    def conv(inputs: Any, size: int, conv_stride: int, suffix: str) -> Any:
+        return keras.layers.Conv2D(
+            filters,
+            size,
+            strides=conv_stride,
+            padding="same",
+            use_bias=False,
+            kernel_regularizer=kernel_regularizer(reg),
+            name=f"{name}_{suffix}",
+        )(inputs)
+
+    shortcut = x
+    if stride != 1 or in_channels != filters:
+        shortcut = conv(x, 1, stride, "shortcut_conv")
+        shortcut = batch_norm(reg, f"{name}_shortcut_bn")(shortcut)
+    y = conv(x, 3, stride, "conv1")
+    y = batch_norm(reg, f"{name}_bn1")(y)
+    y = keras.layers.ReLU(name=f"{name}_relu1")(y)
+    y = conv(y, 3, 1, "conv2")
+    y = batch_norm(reg, f"{name}_bn2")(y)
+    if rate:
+        y = DropPath(rate, name=f"{name}_droppath")(y)
+    y = keras.layers.Add(name=f"{name}_add")([shortcut, y])
+    return keras.layers.ReLU(name=f"{name}_relu2")(y)
 
 
 def dense_head(

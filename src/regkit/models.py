@@ -1,4 +1,5 @@
-"""Model builders: `build_cnn` and `build_mobilenet_v2`, with their architectures as data."""
+"""Model builders: `build_cnn`, `build_mobilenet_v2` and `build_resnet`, with their
+architectures as data."""
 
 from __future__ import annotations
 
@@ -34,15 +35,21 @@ from regkit.blocks import (
     inverted_residual,
     make_divisible,
     output_units,
+    residual_block,
 )
 from regkit.config import Regularization
+from regkit.layers import DropBlock2D, drop_path_rates
 from regkit.regularization import kernel_regularizer
 
 __all__ = [
     "MOBILENET_V2_STAGES",
+    "RESNET_DEPTHS",
+    "RESNET_DROP_BLOCK_STAGES",
     "InvertedResidualSpec",
     "build_cnn",
     "build_mobilenet_v2",
+    "build_resnet",
+    "resnet_blocks_per_stage",
 ]
 
 
@@ -147,8 +154,12 @@ def build_cnn(
 
     Layer names: ``{name}_input``, ``{name}_rescaling`` (with `include_preprocessing`),
     ``{name}_block{i}_conv{j}``, ``{name}_block{i}_bn{j}``,
-    ``{name}_block{i}_pool``, ``{name}_block{i}_dropout``, ``{name}_head_dense{k}``,
-    ``{name}_head_predictions``.
+    ``{name}_block{i}_pool``, ``{name}_block{i}_dropblock``, ``{name}_block{i}_dropout``,
+    ``{name}_head_dense{k}``, ``{name}_head_predictions``.
+
+    ``reg.drop_block`` puts a `regkit.layers.DropBlock2D` after each block's pooling (where
+    spatial dropout goes); ``reg.drop_path`` is not used (a plain CNN has no skip
+    connection).
 
     Args:
         input_shape: ``(height, width, channels)``; height/width may be None only when
@@ -232,6 +243,19 @@ def build_cnn(
     return keras.Model(inputs, outputs, name=name)
 
 
+def _mobilenet_plan(alpha: float) -> list[tuple[InvertedResidualSpec, int, int, bool]]:
+    """MobileNetV2's blocks in order: (stage spec, width, stride, has a skip connection)."""
+    plan = []
+    channels = make_divisible(_MOBILENET_STEM_FILTERS * alpha)
+    for spec in MOBILENET_V2_STAGES:
+        width = make_divisible(int(spec.filters * alpha))
+        for r in range(spec.repeats):
+            stride = spec.stride if r == 0 else 1
+            plan.append((spec, width, stride, stride == 1 and channels == width))
+            channels = width
+    return plan
+
+
 def build_mobilenet_v2(
     input_shape: Sequence[int | None] = (224, 224, 3),
     num_classes: int = 1000,
@@ -257,7 +281,10 @@ def build_mobilenet_v2(
 
     each with ``output="logits"``. Convolutions have no bias (so ``regularize_bias`` only
     reaches the classifier's bias). ``reg.head_dropout`` adds dropout before the classifier;
-    ``reg.dropout``/``spatial_dropout`` are for conv blocks and are not used here.
+    ``reg.dropout``/``spatial_dropout``/``drop_block`` are for conv blocks and are not used
+    here. ``reg.drop_path`` puts a `regkit.layers.DropPath` on the residual branch of each
+    inverted residual with a skip (10 in the standard network): the i-th of N uses
+    ``reg.drop_path * i / N`` (``{name}_block{b}_droppath``, b the block's number).
 
     Layer names: ``{name}_stem_conv``, ``{name}_block{i}_expand``, ``..._depthwise``,
     ``..._project`` (and ``_bn``/``_relu`` companions), ``{name}_top_conv``,
@@ -325,19 +352,18 @@ def build_mobilenet_v2(
         x = batch_norm(reg, f"{name}_stem_bn")(x)
     x = keras.layers.ReLU(6.0, name=f"{name}_stem_relu")(x)
 
-    block = 0
-    for spec in MOBILENET_V2_STAGES:
-        width = make_divisible(int(spec.filters * alpha))
-        for r in range(spec.repeats):
-            x = inverted_residual(
-                x,
-                width,
-                expansion=spec.expansion,
-                stride=spec.stride if r == 0 else 1,
-                reg=reg,
-                name=f"{name}_block{block}",
-            )
-            block += 1
+    plan = _mobilenet_plan(alpha)
+    rates = iter(drop_path_rates(reg.drop_path, sum(skip for *_, skip in plan)))
+    for block, (spec, width, stride, skip) in enumerate(plan):
+        x = inverted_residual(
+            x,
+            width,
+            expansion=spec.expansion,
+            stride=stride,
+            reg=reg,
+            drop_path=next(rates) if skip else 0.0,
+            name=f"{name}_block{block}",
+        )
 
     top = make_divisible(_MOBILENET_TOP_FILTERS * alpha) if alpha > 1.0 else _MOBILENET_TOP_FILTERS
     x = keras.layers.Conv2D(
@@ -360,3 +386,139 @@ def build_mobilenet_v2(
     elif pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name=f"{name}_max_pool")(x)
     return keras.Model(inputs, x, name=name)
+
+
+#: The depths of He et al. 2016's CIFAR table (any 6n + 2 is accepted).
+RESNET_DEPTHS: tuple[int, ...] = (20, 32, 44, 56, 110)
+#: The ResNet stages followed by DropBlock when ``reg.drop_block`` is set: the later two,
+#: as Ghiasi et al. 2018 put it in the last two groups of ResNet-50.
+RESNET_DROP_BLOCK_STAGES: tuple[int, ...] = (2, 3)
+_RESNET_MAX_DEPTH = 6 * 2048 + 2
+
+
+def resnet_blocks_per_stage(depth: int) -> int:
+    """n of a CIFAR ResNet of `depth` = 6n + 2 layers (three stages of n basic blocks).
+
+    Raises:
+        ValueError: `depth` is not 6n + 2 for an n >= 1 (8, 14, 20, 26, 32, ...).
+
+    Example:
+        >>> resnet_blocks_per_stage(20)
+        3
+    """
+    depth = check_bounded_int("depth", depth, minimum=1, maximum=_RESNET_MAX_DEPTH)
+    if depth < 8 or (depth - 2) % 6:
+        raise invalid("depth", "6n + 2 for an int n >= 1 (e.g. 20, 32, 44, 56 or 110)", depth)
+    return (depth - 2) // 6
+
+
+def build_resnet(
+    input_shape: Sequence[int | None],
+    num_classes: int,
+    *,
+    depth: int = 20,
+    width: int = 16,
+    reg: Regularization | str | None = None,
+    output: Output = "softmax",
+    include_preprocessing: bool = False,
+    name: str = "resnet",
+) -> keras.Model:
+    """The CIFAR ResNet of He et al. 2016 (section 4.2): depth 6n + 2.
+
+    A 3x3 stem convolution (`width` filters, BN, ReLU), three stages of n basic residual
+    blocks (`regkit.blocks.residual_block`) of `width`, 2 `width` and 4 `width` filters
+    (16/32/64 with the default), the first block of stages 2 and 3 with stride 2 and a
+    projection shortcut (1x1 convolution + BN, the paper's option B; option A's
+    zero-padding shortcut needs a custom layer), then global average pooling and the
+    classifier. ResNet-20 has 274,042 parameters for 10 classes (the paper's ~0.27 M),
+    ResNet-32 469,370, ResNet-56 860,026.
+
+    Regularization: `reg`'s L1/L2 reach every convolution and the classifier (as in the
+    other builders); BatchNorm is always there (part of the architecture: ResNet-56 and
+    deeper do not train without it), with `reg`'s momentum and epsilon, so
+    `reg.batch_norm` is not read; ``reg.head_dropout`` adds dropout before the classifier;
+    ``reg.drop_path`` puts a `regkit.layers.DropPath` on every block's residual branch,
+    block i of the N = 3n using ``reg.drop_path * i / N``; ``reg.drop_block`` puts a
+    `regkit.layers.DropBlock2D` (side ``reg.drop_block_size``, clipped to the map) after
+    stages 2 and 3. ``reg.dropout`` and ``spatial_dropout`` are not used.
+
+    Layer names: ``{name}_input``, ``{name}_rescaling``, ``{name}_stem_conv``,
+    ``{name}_stem_bn``, ``{name}_stem_relu``, ``{name}_block{i}_...`` (i = 1..3n, see
+    `residual_block`; ``{name}_block{i}_droppath``), ``{name}_stage{s}_dropblock``,
+    ``{name}_head_avg_pool``, ``{name}_head_predictions``.
+
+    Args:
+        input_shape: ``(height, width, channels)``: 32x32 as in the paper, smaller ones
+            (8x8 digits, 28x28) too; height/width may be None.
+        num_classes: Number of classes (>= 2 with a softmax; 1 or 2 for a binary sigmoid).
+        depth: 6n + 2 layers: 20, 32, 44, 56, 110 in the paper.
+        width: Filters of the first stage (16 in the paper); the stages have `width`,
+            2 `width` and 4 `width`.
+        reg: A `Regularization`, a preset name or None.
+        output: ``"softmax"``, ``"sigmoid"`` or ``"logits"`` (see `dense_head`).
+        include_preprocessing: Put ``Rescaling(1/255)`` right after the input, so the
+            model takes raw 0-255 pixels, float or uint8 (see `build_cnn`).
+        name: Model name and layer-name prefix.
+
+    Returns:
+        A functional `keras.Model`.
+
+    Raises:
+        ValueError: `depth` is not 6n + 2, or another argument is out of range; the
+            message names it.
+
+    Example:
+        >>> model = build_resnet((32, 32, 3), 10, depth=20, reg=Regularization(drop_path=0.1))
+        >>> model.count_params()
+        274042
+    """
+    reg = Regularization.coerce(reg)
+    name = check_name("name", name)
+    check_choice("output", output, OUTPUTS)
+    num_classes = check_num_classes(num_classes, output)
+    blocks = resnet_blocks_per_stage(depth)
+    width = check_bounded_int("width", width, maximum=MAX_WIDTH)
+    include_preprocessing = check_bool("include_preprocessing", include_preprocessing)
+    check_input_shape(input_shape, allow_none_spatial=True)
+    height, columns, channels = _known(input_shape)
+    widest = 4 * width
+    check_model_size(
+        {"input_shape": tuple(input_shape), "depth": depth, "width": width},
+        parameters=9 * channels * width + 3 * blocks * 18 * widest**2 + widest * num_classes,
+        activations=height * columns * width,
+        layers=10 * 3 * blocks + 10,
+    )
+
+    inputs = keras.Input(tuple(input_shape), name=f"{name}_input")
+    x = _rescaling(inputs, name) if include_preprocessing else inputs
+    x = keras.layers.Conv2D(
+        width,
+        3,
+        padding="same",
+        use_bias=False,
+        kernel_regularizer=kernel_regularizer(reg),
+        name=f"{name}_stem_conv",
+    )(x)
+    x = batch_norm(reg, f"{name}_stem_bn")(x)
+    x = keras.layers.ReLU(name=f"{name}_stem_relu")(x)
+
+    rates = drop_path_rates(reg.drop_path, 3 * blocks)
+    for stage in range(3):
+        for b in range(blocks):
+            i = stage * blocks + b + 1
+            x = residual_block(
+                x,
+                width * 2**stage,
+                stride=2 if stage > 0 and b == 0 else 1,
+                reg=reg,
+                drop_path=rates[i - 1],
+                name=f"{name}_block{i}",
+            )
+        if reg.drop_block and stage + 1 in RESNET_DROP_BLOCK_STAGES:
+            x = DropBlock2D(
+                reg.drop_block, reg.drop_block_size, name=f"{name}_stage{stage + 1}_dropblock"
+            )(x)
+    outputs = dense_head(
+        x, num_classes, units=(), pooling="avg", reg=reg, output=output, name=f"{name}_head"
+    )
+    return keras.Model(inputs, outputs, name=name)
