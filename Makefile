@@ -40,6 +40,15 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# Issue 24's league table: every regularizer on Fashion-MNIST (docs/results.md), offline from
+# Debian's copy (sudo apt-get install -y dataset-fashion-mnist) or Keras' cache. About 40
+# minutes on 2 CPU cores; rerunning reuses finished runs (add --restart to start over).
+.PHONY: benchmark-regularizers
+benchmark-regularizers: $(STAMP)
+	$(VENV)/bin/regkit compare --config examples/studies/fashion_mnist_league.toml --out runs/league
+	$(VENV)/bin/regkit compare --config examples/studies/fashion_mnist_league_resnet.toml \
+	    --out runs/league-resnet
+
 docs: $(STAMP)
 	$(PY) tools/gen_api_docs.py
 
