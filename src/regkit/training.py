@@ -3,13 +3,16 @@
 It picks the loss to match the model's output (softmax/sigmoid probabilities or logits) and
 the labels (integer or one-hot), builds the optimizer by name with decoupled weight decay
 that never touches BatchNorm gamma/beta or biases, and leaves XLA to Keras' "auto" (which is
-off on CPU-only machines, where it made a conv net 4x slower).
+off on CPU-only machines, where it made a conv net 4x slower). With ``reg=`` it reads a
+`Regularization`'s loss and optimizer fields, and ``sam`` makes `fit` take
+sharpness-aware minimization steps (`sam_train_step`).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import keras
@@ -24,10 +27,19 @@ from regkit._checks import (
     check_positive_float,
     check_strategy,
 )
-from regkit.introspect import output_kind
+from regkit.config import Regularization
+from regkit.introspect import output_kind, seed_generators
 from regkit.regularization import exclude_from_decay
 
-__all__ = ["OPTIMIZERS", "Labels", "OptimizerName", "compile_model", "output_kind"]
+__all__ = [
+    "OPTIMIZERS",
+    "Labels",
+    "OptimizerName",
+    "compile_model",
+    "output_kind",
+    "sam_train_step",
+    "uses_sam",
+]
 
 #: Optimizer names `compile_model` accepts.
 OptimizerName = Literal["adam", "adamw", "sgd", "rmsprop"]
@@ -87,6 +99,7 @@ def _loss_and_accuracy(
 def compile_model(
     model: keras.Model,
     *,
+    reg: Regularization | str | Mapping[str, Any] | None = None,
     optimizer: OptimizerName | keras.optimizers.Optimizer = "adam",
     learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = _DEFAULT_LR,
     weight_decay: float = 0.0,
@@ -110,6 +123,15 @@ def compile_model(
     ``accuracy`` (sparse, categorical or binary to match), so History keys are
     ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy``.
 
+    A `Regularization` given as ``reg`` supplies ``weight_decay`` and ``label_smoothing``
+    (an explicit keyword that differs from reg's value is a ValueError naming both) and
+    ``sam``/``sam_adaptive``: with ``sam > 0`` the model's `fit` takes sharpness-aware
+    minimization steps (`sam_train_step`; TensorFlow backend, one replica). Its other
+    training fields act elsewhere: ``l2_sp`` through `apply_regularization` (before this
+    call), ``ema`` and ``swa`` through `regkit.callbacks.averaging_callbacks`. The model
+    still saves to ``.keras`` and reloads as a plain model; compiling it again without SAM
+    removes the SAM step.
+
     Weight decay is decoupled (applied by the optimizer, not added to the loss). It is
     never applied to BatchNorm/LayerNorm/GroupNorm gamma and beta or to any bias:
     `optimizer.exclude_from_weight_decay` receives those variables (also for an optimizer
@@ -119,6 +141,8 @@ def compile_model(
 
     Args:
         model: A built single-output functional or Sequential model.
+        reg: A `Regularization`, preset name or dict whose training fields to use; None
+            (default) uses the keywords alone.
         optimizer: ``"adam"``, ``"adamw"``, ``"sgd"``, ``"rmsprop"`` or an optimizer
             instance. An instance is used as given: `learning_rate`, `weight_decay` and
             `momentum` must then stay at their defaults (set them on the instance); its
@@ -147,8 +171,9 @@ def compile_model(
     Raises:
         ValueError: An unknown optimizer or labels name (the valid ones are listed), an
             out-of-range number, label smoothing with sparse labels, an optimizer instance
-            combined with `learning_rate`/`weight_decay`/`momentum`, or a model whose
-            output kind cannot be determined.
+            combined with `learning_rate`/`weight_decay`/`momentum`, a model whose
+            output kind cannot be determined, a keyword that conflicts with `reg`, or
+            SAM on another backend than TensorFlow or under several replicas.
         TypeError: `model` is not a keras.Model, `metrics` is not a list, `strategy` is
             not a strategy, or a number argument has the wrong type.
 
@@ -161,10 +186,24 @@ def compile_model(
         >>> model = compile_model(model, optimizer="sgd", learning_rate=0.1, weight_decay=5e-4)
         >>> model.loss.get_config()["from_logits"]
         True
+        >>> model = compile_model(model, reg=Regularization(sam=0.05, weight_decay=5e-4))
+        >>> uses_sam(model)
+        True
     """
     model = check_keras_model("model", model)
+    recipe = Regularization.coerce(reg)
+    weight_decay = _merge("weight_decay", weight_decay, 0.0, recipe.weight_decay)
+    label_smoothing = _merge("label_smoothing", label_smoothing, 0.0, recipe.label_smoothing)
+    if recipe.sam:
+        _check_sam_possible(model, strategy)
+    if recipe.ema and getattr(optimizer, "use_ema", False):
+        raise ValueError(
+            "Invalid value for argument `optimizer`: it keeps Keras' own weight average "
+            "(`use_ema=True`) and `reg.ema` asks for regkit's; use one. Received: "
+            f"optimizer={optimizer!r} with reg.ema={recipe.ema!r}"
+        )
     with _strategy_scope(model, strategy):
-        return _compile(
+        model = _compile(
             model,
             optimizer=optimizer,
             learning_rate=learning_rate,
@@ -177,6 +216,20 @@ def compile_model(
             jit_compile=jit_compile,
             steps_per_execution=steps_per_execution,
         )
+    _set_train_step(model, recipe.sam, recipe.sam_adaptive)
+    return model
+
+
+def _merge(arg: str, value: Any, default: Any, from_reg: Any) -> Any:
+    """The value of a keyword that `reg` can also set; a conflict is a ValueError."""
+    if not _differs(value, default):
+        return from_reg
+    if _differs(from_reg, default) and _differs(value, from_reg):
+        raise ValueError(
+            f"Invalid value for argument `{arg}`: it conflicts with `reg.{arg}`; set it in "
+            f"one place. Received: {arg}={value!r} with reg.{arg}={from_reg!r}"
+        )
+    return value
 
 
 def _differs(value: Any, default: Any) -> bool:
@@ -273,3 +326,138 @@ def _compile(
         steps_per_execution=steps_per_execution,
     )
     return model
+
+
+# ------------------------------------------------------------------------------------ SAM
+# Added to ||g|| (and ||w * g||) so a zero gradient perturbs nothing instead of dividing by 0.
+_SAM_EPSILON = 1e-12
+
+
+def _check_sam_possible(model: keras.Model, strategy: Any | None) -> None:
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
+        raise ValueError(
+            "Invalid value for argument `reg`: SAM (`sam` > 0) takes its two-pass steps on "
+            "the TensorFlow backend only; use KERAS_BACKEND=tensorflow or set `sam=0`. "
+            f"Received: reg.sam > 0 on the {backend!r} backend"
+        )
+    if check_strategy("strategy", strategy) is None:
+        strategy = getattr(model, "distribute_strategy", None)
+    replicas = int(getattr(strategy, "num_replicas_in_sync", 1) or 1)
+    if replicas > 1:
+        raise ValueError(
+            "Invalid value for argument `reg`: SAM is not supported under a tf.distribute "
+            "strategy with several replicas (each would perturb the shared weights with "
+            "its own gradient); train on one device or set `sam=0`. Received: reg.sam > 0 "
+            f"with {replicas} replicas"
+        )
+
+
+def _set_train_step(model: keras.Model, rho: float, adaptive: bool) -> None:
+    """Installs (rho > 0) or removes the SAM step on this model instance only."""
+    if "train_step" in vars(model):
+        object.__delattr__(model, "train_step")
+    if rho:
+        step = functools.partial(sam_train_step, model, rho=rho, adaptive=adaptive)
+        step.regkit_sam = (rho, adaptive)  # type: ignore[attr-defined]
+        object.__setattr__(model, "train_step", step)  # not tracked, never saved
+    model.train_function = None
+
+
+def uses_sam(model: keras.Model) -> bool:
+    """Whether `compile_model` installed a SAM step on `model` (its `fit` takes SAM steps).
+
+    Example:
+        >>> uses_sam(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+        False
+    """
+    return hasattr(vars(model).get("train_step"), "regkit_sam")
+
+
+def _loss_scale(optimizer: Any) -> Any:
+    """The factor `optimizer.scale_loss` multiplies the loss by (1 without loss scaling)."""
+    import tensorflow as tf
+
+    return tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
+
+
+def sam_train_step(model: keras.Model, data: Any, *, rho: float, adaptive: bool = False) -> Any:
+    """One sharpness-aware minimization step (Foret et al. 2021) on the TensorFlow backend.
+
+    `compile_model(model, reg=Regularization(sam=rho))` installs this as the model's
+    `train_step`; call it yourself only in a custom loop. The step:
+
+    1. computes the loss at the weights ``w`` (with `model.losses`, e.g. L2 and L2-SP) and
+       its gradient ``g``, unscaled when the optimizer scales the loss (mixed precision);
+    2. moves to ``w + e`` with ``e = rho * g / ||g||`` (``||g||`` the global norm over all
+       trainable variables), or for ASAM (``adaptive=True``, Kwon et al. 2021)
+       ``e = rho * w**2 * g / ||w * g||``; a non-finite ``g`` perturbs nothing;
+    3. computes the gradient of the loss there, restores ``w`` exactly and lets the
+       optimizer apply that gradient at ``w`` (so clipping, loss-scale handling and weight
+       decay act on the final gradient).
+
+    The second forward pass does not move BatchNorm's moving statistics: they are put
+    back to their values after the first pass (updated once per step). The reported loss
+    and metrics are those of the first pass, at ``w``. Dropout draws new masks in the
+    second pass.
+
+    Args:
+        model: A compiled single-output Keras model (TensorFlow backend).
+        data: One batch as `fit` passes it: ``(x, y)`` or ``(x, y, sample_weight)``.
+        rho: The neighbourhood radius (> 0).
+        adaptive: ASAM's weight-scaled perturbation.
+
+    Returns:
+        The metric results, as `keras.Model.train_step` returns them.
+    """
+    import tensorflow as tf
+
+    x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+    variables = list(model.trainable_variables)
+    optimizer = model.optimizer
+    seeds = {id(g.state) for g in seed_generators(model)}
+    statistics = [v for v in model.non_trainable_variables if id(v) not in seeds]
+
+    with tf.GradientTape() as tape:
+        y_pred = model(x, training=True)
+        loss = model.compute_loss(
+            x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=True
+        )
+        tracker = getattr(model, "_loss_tracker", None)  # Keras' "loss" metric
+        if tracker is not None:
+            batch = tf.shape(next(t for t in tf.nest.flatten(x) if t is not None))[0]
+            tracker.update_state(loss, sample_weight=batch)
+        scaled = optimizer.scale_loss(loss)
+    if not variables:
+        return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
+    grads = tape.gradient(scaled, variables)
+    scale = _loss_scale(optimizer)
+    grads = [
+        tf.zeros_like(v, dtype=tf.float32) if g is None else tf.cast(g, tf.float32) / scale
+        for g, v in zip(grads, variables, strict=True)
+    ]
+    weights = [tf.identity(tf.cast(v, tf.float32)) for v in variables]
+    if adaptive:
+        directions = [tf.square(w) * g for w, g in zip(weights, grads, strict=True)]
+        norm = tf.linalg.global_norm([w * g for w, g in zip(weights, grads, strict=True)])
+    else:
+        directions = grads
+        norm = tf.linalg.global_norm(grads)
+    factor = tf.where(tf.math.is_finite(norm), rho / (norm + _SAM_EPSILON), 0.0)
+    kept = [tf.identity(v) for v in statistics]
+    for v, w, d in zip(variables, weights, directions, strict=True):
+        v.assign(tf.cast(w + factor * d, v.dtype))
+
+    with tf.GradientTape() as tape:
+        y_far = model(x, training=True)
+        far = model.compute_loss(x=x, y=y, y_pred=y_far, sample_weight=sample_weight, training=True)
+        far = optimizer.scale_loss(far)
+    far_grads = tape.gradient(far, variables)
+    for v, w in zip(variables, weights, strict=True):
+        v.assign(tf.cast(w, v.dtype))
+    for v, value in zip(statistics, kept, strict=True):
+        v.assign(value)
+    optimizer.apply_gradients(
+        [(g, v) for g, v in zip(far_grads, variables, strict=True) if g is not None]
+    )
+    return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
