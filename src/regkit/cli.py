@@ -39,7 +39,11 @@ from typing import Any
 from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
-from regkit.experiments.plan import MODELS
+from regkit.device import describe
+from regkit.experiments.comparison import run_comparison
+from regkit.experiments.ledger import StudyFolderError
+from regkit.experiments.plan import MODELS, plan_comparison
+from regkit.experiments.records import Variant
 from regkit.experiments.specs import load_study, parse_sweep, parse_variants
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
@@ -458,8 +462,6 @@ def _file_value(key: str, value: Any) -> Any:
     if key == "augment" and isinstance(value, str):
         return _augment(value)
     if key == "variants" and isinstance(value, dict):
-        from regkit.experiments.results import Variant
-
         return {name: Variant(**kw) for name, kw in value.items()}
     return value
 
@@ -479,9 +481,6 @@ def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
 
 
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from regkit.experiments.plan import plan_comparison
-    from regkit.experiments.runner import run_comparison
-
     kwargs, from_file, study = _study_settings(args, parser)
     out = kwargs["out_dir"] or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
     kwargs["out_dir"] = out = Path(out)
@@ -509,8 +508,6 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
             f"{c['batch_size']}, seeds {','.join(map(str, plan.seeds))} | output {out}",
             flush=True,
         )
-    from regkit.experiments.ledger import StudyFolderError
-
     try:
         report = run_comparison(plan)
     except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
@@ -531,8 +528,6 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
 
 
 def _cmd_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from regkit.device import describe
-
     print(describe())
     return 0
 

@@ -97,7 +97,7 @@ def no_training(monkeypatch, tmp_path):
     def planned(plan):
         raise PlannedError
 
-    monkeypatch.setattr("regkit.experiments.runner.run_comparison", planned)
+    monkeypatch.setattr("regkit.cli.run_comparison", planned)
     monkeypatch.chdir(tmp_path)  # a default --out lands in the scratch folder
 
 

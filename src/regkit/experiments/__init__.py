@@ -23,9 +23,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from regkit.config import Regularization
+from regkit.device import versions
+from regkit.experiments.comparison import run_comparison
 from regkit.experiments.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_comparison
 from regkit.experiments.results import METRICS, Report, RunResult, Variant
-from regkit.experiments.runner import run_comparison
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -51,15 +52,13 @@ def kernel_norm(model: Any) -> float:
         >>> kernel_norm(model) > 0
         True
     """
-    from regkit.introspect import total_kernel_norm
+    from regkit.introspect import total_kernel_norm  # defers Keras (heavy)
 
     return total_kernel_norm(model)
 
 
 def package_versions() -> dict[str, str]:
     """Python, platform and package versions (0.1 name of `regkit.device.versions`)."""
-    from regkit.device import versions
-
     return versions()
 
 

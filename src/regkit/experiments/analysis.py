@@ -20,6 +20,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from regkit.experiments.records import ACCURACY_KEYS
 from regkit.experiments.stats import ci95, mean, paired_difference
 
 __all__ = [
@@ -29,10 +30,7 @@ __all__ = [
     "intervals",
     "reference_comparison",
     "run_warnings",
-    "statistics_lines",
-    "sweep_lines",
     "sweep_points",
-    "warning_lines",
 ]
 
 #: A penalty above this share of the loss at the best epoch gets a warning.
@@ -42,8 +40,7 @@ GROWTH_LIMIT = 100.0
 #: Training accuracy still at chance after this many epochs gets one.
 CHANCE_EPOCHS = 3
 
-_ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
-_INTERVAL_METRICS = ("val_accuracy", "test_accuracy", "generalization_gap")
+INTERVAL_METRICS = ("val_accuracy", "test_accuracy", "generalization_gap")
 
 
 def _finite(values: Iterable[Any]) -> list[float]:
@@ -54,7 +51,7 @@ def _finite(values: Iterable[Any]) -> list[float]:
     return out
 
 
-def _ok_values(runs: Sequence[Any], metric: str) -> list[float]:
+def ok_values(runs: Sequence[Any], metric: str) -> list[float]:
     pool = (
         runs
         if metric in ("params", "epochs_run", "wall_time")
@@ -72,7 +69,7 @@ def intervals(runs: Sequence[Any], metrics: Sequence[str]) -> dict[str, list[flo
     """
     out: dict[str, list[float] | None] = {}
     for metric in metrics:
-        interval = ci95(_ok_values(runs, metric))
+        interval = ci95(ok_values(runs, metric))
         out[metric] = None if interval is None else [interval[0], interval[1]]
     return out
 
@@ -113,80 +110,6 @@ def reference_comparison(
     }
 
 
-def _interval_text(values: Sequence[float], digits: int = 4) -> str:
-    centre = mean(values)
-    if centre is None:
-        return "—"
-    interval = ci95(values)
-    if interval is None:
-        return f"{centre:.{digits}f}"
-    return f"{centre:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
-
-
-def _verdict(comparison: Mapping[str, Any] | None) -> str:
-    if comparison is None:
-        return "no seed where both ran"
-    diff = comparison["mean_diff"]
-    interval = comparison["ci95"]
-    if interval is None:
-        return f"{diff:+.4f} (one seed: no interval can be given)"
-    lo, hi = interval
-    text = f"{diff:+.4f} [{lo:+.4f}, {hi:+.4f}], p = {comparison['p_value']:.3g}"
-    if lo <= 0 <= hi:
-        return f"{text}: not distinguishable from zero at {comparison['seeds']} seeds"
-    better = "higher" if diff > 0 else "lower"
-    return f"{text}: {better} than the reference"
-
-
-def statistics_lines(report: Any) -> list[str]:
-    """The report's "Statistics over seeds" section (markdown lines).
-
-    With one seed it says plainly that no interval can be given.
-    """
-    names = list(report.variants)
-    lines = ["## Statistics over seeds", ""]
-    if len(report.seeds) < 2:
-        lines += [
-            "One seed: no confidence interval can be given, and a difference between "
-            "variants cannot be told from seed noise. Run several seeds (e.g. "
-            "`--seeds 0,1,2`) for 95% intervals and a paired comparison with the reference.",
-            "",
-        ]
-        return lines
-    reference = names[0]
-    ref_runs = report.runs_for(reference)
-    rows = [
-        [
-            "Variant",
-            "Val acc [95% CI]",
-            "Test acc [95% CI]",
-            "Gap [95% CI]",
-            f"Test acc vs {reference} (paired)",
-        ]
-    ]
-    for name in names:
-        runs = report.runs_for(name)
-        row = [name, *(_interval_text(_ok_values(runs, m)) for m in _INTERVAL_METRICS)]
-        if name == reference:
-            row.append("reference")
-        else:
-            row.append(_verdict(reference_comparison(reference, ref_runs, runs)))
-        rows.append(row)
-    from regkit.experiments.tables import align_table
-
-    lines += [
-        align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
-        "",
-        f"Mean [Student-t 95% confidence interval] over the `ok` runs of seeds "
-        f"{', '.join(map(str, report.seeds))}. The last column is the mean difference in "
-        "test accuracy over the same seeds, its 95% interval and a paired t-test p-value; "
-        "an interval that contains 0 means the difference is not distinguishable from "
-        "seed noise at this number of seeds.",
-        "",
-    ]
-    return lines
-
-
 # ---------------------------------------------------------------------------- sweeps
 def sweep_points(report: Any) -> list[dict[str, Any]]:
     """One point per swept variant: its base, swept values and figures over seeds.
@@ -209,8 +132,8 @@ def sweep_points(report: Any) -> list[dict[str, Any]]:
             "values": dict(info.get("values") or {}),
             "diverged": sum(r.status != "ok" for r in runs),
         }
-        for metric in _INTERVAL_METRICS:
-            values = _ok_values(runs, metric)
+        for metric in INTERVAL_METRICS:
+            values = ok_values(runs, metric)
             interval = ci95(values)
             point[metric] = {
                 "mean": mean(values),
@@ -221,44 +144,9 @@ def sweep_points(report: Any) -> list[dict[str, Any]]:
     return points
 
 
-def sweep_lines(report: Any) -> list[str]:
-    """The report's sweep table (markdown lines); empty without a sweep."""
-    points = sweep_points(report)
-    if not points:
-        return []
-    fields = list((report.config.get("sweep") or {}).get("fields") or points[0]["values"])
-    header = ["Base", *fields, "Val acc [95% CI]", "Test acc [95% CI]", "Gap [95% CI]", "Runs"]
-    rows = [header]
-    for p in points:
-        row = [str(p["base"]), *(_value_text(p["values"].get(f)) for f in fields)]
-        row += [_interval_text(p[m]["values"]) for m in _INTERVAL_METRICS]
-        seeds = len(report.runs_for(p["variant"]))
-        row.append(f"{seeds - p['diverged']}/{seeds} ok")
-        rows.append(row)
-    from regkit.experiments.tables import align_table
-
-    return [
-        f"## Sweep over {', '.join(fields)}",
-        "",
-        align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
-        "",
-        "Each row is one base variant with the swept value; mean [95% CI] over the seeds "
-        "that ran `ok` (`sweep.png` plots the same).",
-        "",
-    ]
-
-
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
 # ---------------------------------------------------------------------------- warnings
 def _accuracy_key(history: Mapping[str, Sequence[float]]) -> str | None:
-    return next((k for k in _ACCURACY_KEYS if k in history), None)
+    return next((k for k in ACCURACY_KEYS if k in history), None)
 
 
 def _growth(values: Sequence[float]) -> tuple[float, float, float] | None:
@@ -385,23 +273,6 @@ def _effective_lr_warnings(history: Mapping[str, Sequence[float]], *, penalty: b
     return []
 
 
-def warning_lines(report: Any, warnings_of: Any) -> list[str]:
-    """The report's "Warnings" section (markdown lines); empty when no run has any.
-
-    Args:
-        report: The `Report`.
-        warnings_of: A callable `run -> list[str]`.
-    """
-    items = []
-    for name in report.variants:
-        for run in report.runs_for(name):
-            for text in warnings_of(run):
-                items.append(f"- **{name}**, seed {run.seed}: {text}")
-    if not items:
-        return []
-    return ["## Warnings", "", *items, ""]
-
-
 # ---------------------------------------------------------------------------- the report
 def warnings_for(report: Any, run: Any) -> list[str]:
     """`run_warnings` for one run of `report`, with its variant's settings and class count."""
@@ -413,13 +284,6 @@ def warnings_for(report: Any, run: Any) -> list[str]:
         batch_norm=bool(reg is not None and (reg.batch_norm or reg.head_batch_norm)),
         penalty=bool(reg is not None and reg.has_penalty),
     )
-
-
-def annotate(report: Any) -> None:
-    """Sets every run's `warnings` (derived from its history: the same on every call)."""
-    for run in report.runs:
-        if hasattr(run, "warnings"):
-            run.warnings = warnings_for(report, run)
 
 
 def add_statistics(report: Any, variants: dict[str, Any], metrics: Sequence[str]) -> None:
@@ -447,15 +311,6 @@ def add_statistics(report: Any, variants: dict[str, Any], metrics: Sequence[str]
                 run.warnings = list(data["warnings"])
 
 
-def report_sections(report: Any) -> list[str]:
-    """The markdown sections after the main table: statistics, sweep, warnings."""
-    return [
-        *statistics_lines(report),
-        *sweep_lines(report),
-        *warning_lines(report, lambda run: warnings_for(report, run)),
-    ]
-
-
 def status_cell(report: Any, name: str) -> str:
     """A variant's status, with the number of warnings its runs carry ("ok, 2 warnings")."""
     status = report.status(name)
@@ -463,62 +318,3 @@ def status_cell(report: Any, name: str) -> str:
     if count:
         status += f", {count} warning{'s' if count > 1 else ''}"
     return status
-
-
-#: The terminal table's columns: (metric, header, kind); report.md has the full table.
-TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("val_accuracy", "Val acc", "acc"),
-    ("generalization_gap", "Gap", "gap"),
-    ("test_accuracy", "Test acc", "acc"),
-    ("reg_loss_share", "Penalty", "pct"),
-    ("best_epoch", "Best", "int"),
-)
-
-
-def _compact(value: float | None, std: float | None, kind: str, several: bool) -> str:
-    if value is None:
-        return "—"
-    text = {
-        "acc": f"{value:.4f}",
-        "gap": f"{value:+.4f}",
-        "pct": f"{100 * value:.0f}%",
-        "int": f"{value:.0f}" if not several or not std else f"{value:.1f}",
-    }[kind]
-    if several and std:
-        spread = {"acc": f"{std:.4f}", "gap": f"{std:.4f}", "pct": f"{100 * std:.0f}%"}.get(
-            kind, f"{std:.1f}"
-        )
-        if spread.strip("0.%"):  # a spread that rounds to zero is not shown
-            text += "±" + spread
-    return text
-
-
-def terminal_table(report: Any, *, width: int = 24) -> str:
-    """The report as a plain table that fits a terminal (about 100-120 characters).
-
-    Variant, validation and test accuracy, gap, penalty share, best epoch and status
-    (mean ± std over seeds); the wide table with every figure is in report.md.
-    """
-    from regkit.experiments.tables import shorten
-
-    summary = report.summary()
-    several = len(report.seeds) > 1
-    rows = [["Variant", *(h for _, h, _ in TERMINAL_COLUMNS), "Status"]]
-    for name, entry in summary.items():
-        row = [shorten(name, width)]
-        for metric, _, kind in TERMINAL_COLUMNS:
-            row.append(_compact(entry["mean"][metric], entry["std"][metric], kind, several))
-        row.append(shorten(status_cell(report, name), 36))
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    last = len(widths) - 1
-    lines = []
-    for r, row in enumerate(rows):
-        cells = [
-            text.ljust(widths[i]) if i in (0, last) else text.rjust(widths[i])
-            for i, text in enumerate(row)
-        ]
-        lines.append("  ".join(cells).rstrip())
-        if r == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)

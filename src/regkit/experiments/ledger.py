@@ -35,7 +35,9 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit._io import FolderBusyError, FolderLock, atomic_write_text
-from regkit.experiments.results import REPORT_FORMAT, RunResult, Variant, jsonable
+from regkit.experiments.build import build_from_config
+from regkit.experiments.records import REPORT_FORMAT, RunResult, Variant, jsonable
+from regkit.experiments.specs import folder_name
 
 __all__ = [
     "BACKUP_DIR",
@@ -88,8 +90,6 @@ def _refuse(out_dir: Path, why: str, how: str = "") -> StudyFolderError:
 
 def run_folder(out_dir: Path, name: str, seed: int) -> Path:
     """Where the run of variant `name` with `seed` lives: `out_dir/<folder>/seed<k>`."""
-    from regkit.experiments.plan import folder_name
-
     return Path(out_dir) / folder_name(name) / f"seed{int(seed)}"
 
 
@@ -422,9 +422,6 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
 
 def load_run_model(report: Any, variant: str, seed: int) -> Any:
     """`Report.load_model`: one run's best model, rebuilt, compiled and loaded."""
-    from regkit.experiments.plan import folder_name
-    from regkit.experiments.runner import build_from_config
-
     runs = [r for r in report.runs_for(variant) if r.seed == seed]
     if not runs:
         seeds = [r.seed for r in report.runs_for(variant)]

@@ -35,7 +35,10 @@ from typing import Any
 
 from regkit._io import atomic_write_text
 from regkit.experiments.ledger import ERROR_FILE, RunSlot, Study, remove_partial_files, write_result
-from regkit.experiments.results import Report, RunResult
+from regkit.experiments.plan import plan_comparison
+from regkit.experiments.records import RunResult, Variant
+from regkit.experiments.results import Report
+from regkit.experiments.runner import quiet_retracing, record, run_one, save_partial, say_for
 
 __all__ = [
     "capacity",
@@ -175,9 +178,6 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     threads = task.get("threads")
     if threads:
         _size_thread_pools(threads)
-    from regkit.experiments.plan import plan_comparison
-    from regkit.experiments.results import Variant
-    from regkit.experiments.runner import quiet_retracing, run_one
 
     variant = Variant.from_dict(task["variant"])
     plan = plan_comparison(
@@ -279,7 +279,6 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
         KeyboardInterrupt: after stopping the workers.
         Exception: a run's exception when `plan.on_error == "raise"`.
     """
-    from regkit.experiments.runner import record, say_for
 
     say = say_for(plan)
     slots = study.slots()
@@ -376,7 +375,6 @@ def _collect(
     plan: Any, study: Study, slot: RunSlot, future: Future[Any], start: float, report: Report
 ) -> RunResult:
     """A finished task's RunResult, recorded in its folder; a failure as a failed run."""
-    from regkit.experiments.runner import save_partial
 
     exc = future.exception()
     if exc is None:

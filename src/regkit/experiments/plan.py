@@ -17,7 +17,6 @@ import dataclasses
 import importlib.util
 import math
 import os
-import re
 import sys
 import tempfile
 import warnings
@@ -38,15 +37,18 @@ from regkit._checks import (
 )
 from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
-from regkit.experiments.results import Variant, jsonable
+from regkit.data.augment import Augment
+from regkit.device import strategy as default_strategy
+from regkit.experiments.records import Variant, jsonable
 from regkit.experiments.specs import (
     RESERVED_NAMES,
     VariantSpec,
     expand_sweep,
+    folder_name,
     parse_spec,
     parse_variants,
 )
-from regkit.experiments.study_config import StudyConfig
+from regkit.experiments.study_config import MODELS, ON_ERROR, StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -59,10 +61,6 @@ __all__ = [
     "plan_comparison",
 ]
 
-#: Model names `compare(model=...)` and `regkit compare --model` accept.
-MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2")
-#: What `compare(on_error=...)` accepts.
-ON_ERROR: tuple[str, ...] = ("raise", "record")
 # Datasets whose classes change under a horizontal flip (digits, letters).
 _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_cropped"})
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
@@ -118,11 +116,6 @@ class Plan:
 
 
 # ---------------------------------------------------------------------------- variants
-def folder_name(name: str) -> str:
-    """A variant name as a folder name (odd characters replaced by `_`)."""
-    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name) or "variant"
-
-
 def coerce_variants(
     variants: Mapping[str, Variant | Regularization | str | Mapping[str, Any] | None]
     | Sequence[str]
@@ -257,8 +250,6 @@ def default_augment(dataset: str) -> dict[str, Any]:
 
 
 def _coerce_augment(augment: Any, dataset_name: str) -> Any:
-    from regkit.data.augment import Augment
-
     if augment is True:
         return Augment(**default_augment(dataset_name))
     aug = Augment.coerce(augment)
@@ -555,7 +546,7 @@ def _check_parallel(s: StudyConfig) -> tuple[int, Any]:
 
 
 def _check_optimizers(names: Sequence[Any]) -> None:
-    from regkit.training import OPTIMIZERS
+    from regkit.training import OPTIMIZERS  # defers Keras (heavy)
 
     for opt_name in names:
         if not isinstance(opt_name, str):
@@ -573,6 +564,7 @@ def _check_optimizers(names: Sequence[Any]) -> None:
 def _load_splits(
     dataset: Any, data_dir: Any, download: bool | None, image_size: Any = None
 ) -> tuple[Any, str]:
+    # defers the data loaders (NumPy, scikit-learn, tfds: heavy) until data is loaded
     from regkit.data.datasets import load_dataset
     from regkit.data.folders import is_image_folder
 
@@ -603,8 +595,6 @@ def _coerce_strategy(strategy: Any) -> Any:
     import tensorflow as tf
 
     if strategy is None:
-        from regkit.device import strategy as default_strategy
-
         return default_strategy()
     if not isinstance(strategy, tf.distribute.Strategy):
         raise TypeError(

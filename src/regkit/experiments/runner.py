@@ -1,4 +1,8 @@
-"""The runner: one run (`run_one`) and the comparison loop over runs (`run_comparison`).
+"""One run: `run_one` builds, compiles, fits and evaluates one (variant, seed).
+
+`run_slot` runs one ledger slot (reusing or resuming what the study folder holds) and
+`run_sequentially` runs a study's slots one after the other (`regkit.experiments.parallel`
+runs them on workers; `regkit.experiments.comparison.run_comparison` picks one).
 
 Each run builds a fresh model from its variant's `Regularization`, trains it with
 `regkit.callbacks.standard_callbacks` (best-only checkpoint, early stopping, CSV log,
@@ -7,7 +11,8 @@ the test split. TensorFlow and Keras are imported when a run starts.
 
 Example:
     >>> from regkit.experiments.plan import plan_comparison
-    >>> report = run_comparison(plan_comparison(["baseline"], epochs=1))  # doctest: +SKIP
+    >>> plan = plan_comparison(["baseline"], epochs=1)  # doctest: +SKIP
+    >>> result = run_one(plan, "baseline", plan.variants["baseline"], 0, tmp)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import contextlib
 import logging
 import math
 import shutil
-import tempfile
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -25,6 +29,7 @@ from typing import Any
 
 from regkit._io import atomic_write_text
 from regkit.experiments.analysis import warnings_for
+from regkit.experiments.build import build_model
 from regkit.experiments.ledger import (
     BACKUP_DIR,
     CHECKPOINT_NAME,
@@ -37,13 +42,13 @@ from regkit.experiments.ledger import (
 )
 from regkit.experiments.plan import Plan
 from regkit.experiments.results import ACCURACY_KEYS, Report, RunResult, Variant
+from regkit.plots import load_history
 
 __all__ = [
     "CHECKPOINT_NAME",
     "build_and_compile",
-    "build_from_config",
-    "run_comparison",
     "run_one",
+    "run_sequentially",
 ]
 _EPOCH_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "reg_loss_share", "learning_rate")
 
@@ -55,48 +60,6 @@ def _check_free_space(path: Path, needed: int) -> None:
             f"Not enough free space in {path}: {free / 2**20:.0f} MiB free, about "
             f"{needed / 2**20:.0f} MiB needed for checkpoints and logs."
         )
-
-
-def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
-    """Rebuilds and compiles a run's model from a report's `config` (for `load_model`).
-
-    Raises:
-        ValueError: the report's model was a callable, which cannot be rebuilt by name.
-    """
-    from regkit.experiments.plan import MODELS
-
-    if config.get("model") not in MODELS:
-        raise ValueError(
-            f"Cannot rebuild model {config.get('model')!r}: only the named models "
-            f"({', '.join(MODELS)}) can be rebuilt from a report; build yours and call "
-            "model.load_weights(<run folder>/best.weights.h5)."
-        )
-    augment = config.get("augment") or {}
-    plan = Plan(
-        variants={},
-        model=config["model"],
-        model_kwargs=dict(config.get("model_kwargs") or {}),
-        splits=None,
-        dataset_name=str(config.get("dataset")),
-        epochs=1,
-        batch_size=int(config.get("batch_size") or 32),
-        seeds=(0,),
-        augment=None,
-        image_size=None,
-        input_shape=tuple(config["input_shape"]),
-        out_dir=None,
-        learning_rate=float(config.get("learning_rate") or 1e-3),
-        optimizer=str(config.get("optimizer") or "adam"),
-        patience=1,
-        run_eagerly=False,
-        callbacks=[],
-        verbose=0,
-        on_error="raise",
-        plots=False,
-        config=dict(config),
-    )
-    one_hot = bool(augment.get("mixup") or augment.get("cutmix"))
-    return _build_and_compile_in_scope(plan, variant, int(config["num_classes"]), one_hot)
 
 
 def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
@@ -115,39 +78,23 @@ def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
     """
     scope = plan.strategy.scope() if plan.strategy is not None else contextlib.nullcontext()
     with scope:
-        return _build_and_compile_in_scope(plan, variant, num_classes, plan.one_hot)
-
-
-def _build_and_compile_in_scope(
-    plan: Plan, variant: Variant, num_classes: int, one_hot: bool
-) -> Any:
-    from regkit.training import compile_model
-
-    reg = variant.reg
-    if isinstance(plan.model, str):
-        from regkit.models import build_cnn, build_mobilenet_v2
-
-        if plan.model == "cnn":
-            model = build_cnn(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
-        else:
-            model = build_mobilenet_v2(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
-    else:
-        model = plan.model(plan.input_shape, num_classes, reg=reg, **plan.model_kwargs)
-    model = compile_model(
-        model,
-        optimizer=variant.optimizer or plan.optimizer,
-        learning_rate=variant.learning_rate or plan.learning_rate,
-        weight_decay=reg.weight_decay,
-        labels="one_hot" if one_hot else "sparse",
-    )
-    model.run_eagerly = plan.run_eagerly
-    return model
+        return build_model(
+            plan.model,
+            plan.model_kwargs,
+            plan.input_shape,
+            num_classes,
+            variant,
+            optimizer=plan.optimizer,
+            learning_rate=plan.learning_rate,
+            one_hot=plan.one_hot,
+            run_eagerly=plan.run_eagerly,
+        )
 
 
 def _pipelines(plan: Plan, seed: int, epoch: Any, model: Any) -> tuple[Any, Any, Any]:
     """Train, validation and test pipelines; the training pass of epoch e (read from the
     `epoch` variable) shuffles and augments as a function of (seed, e) only."""
-    from regkit.data.pipeline import image_pipeline
+    from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
 
     common: dict[str, Any] = {
         "batch_size": plan.batch_size,
@@ -230,6 +177,7 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     import keras
     import tensorflow as tf
 
+    # defers Keras and TensorFlow (heavy) until a run trains
     from regkit.callbacks import EpochSeeding, standard_callbacks
     from regkit.introspect import total_kernel_norm
 
@@ -277,8 +225,6 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     )
     history: Mapping[str, Sequence[float]] = fitted.history
     if resumed and csv_path.exists():  # History holds only the resumed epochs
-        from regkit.plots import load_history
-
         history = load_history(csv_path)[1]
     if checkpoint.exists():  # the best epoch's weights, whatever stopped training
         model.load_weights(checkpoint)
@@ -319,62 +265,11 @@ def quiet_retracing() -> Any:
         logger.removeFilter(drop)
 
 
-def run_comparison(plan: Plan) -> Report:
-    """Runs every (seed, variant) of `plan` and returns the `Report`.
-
-    With `plan.out_dir`, the folder is locked for the whole study and checked before any
-    training (`regkit.experiments.ledger.Study`): finished runs with the same settings
-    are reused, interrupted ones resumed, and other settings refused. `report.json` /
-    `report.md` are rewritten after every run (a crash keeps what finished) and the plots
-    are drawn at the end.
-
-    Args:
-        plan: What `plan_comparison` checked.
-
-    Returns:
-        The complete `Report`.
-
-    Raises:
-        regkit.experiments.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
-            folder is in use, holds runs with other settings, or holds symlinks.
-        OSError: the report itself cannot be written.
-        Exception: the first failed run's exception when `plan.on_error == "raise"` (after
-            saving the partial report).
-    """
-    report = Report(
-        variants=plan.variants,
-        config=plan.config,
-        seeds=plan.seeds,
-        complete=False,
-        directory=plan.out_dir,
-    )
-    tmp: tempfile.TemporaryDirectory[str] | None = None
-    workdir = plan.out_dir
-    if workdir is None:
-        tmp = tempfile.TemporaryDirectory(prefix="regkit-compare-")
-        workdir = Path(tmp.name)
-    try:
-        with Study(plan, restart=plan.restart, workdir=workdir) as study:
-            if plan.jobs > 1 or plan.executor is not None:
-                from regkit.experiments.parallel import run_in_parallel
-
-                run_in_parallel(plan, study, report)
-            else:
-                _run_sequentially(plan, study, report)
-            report.complete = True
-            if plan.out_dir is not None:
-                report.save(plan.out_dir, plots=plan.plots)
-    finally:
-        if tmp is not None:
-            tmp.cleanup()
-    return report
-
-
 def say_for(plan: Plan) -> Any:
     return (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
 
 
-def _run_sequentially(plan: Plan, study: Study, report: Report) -> None:
+def run_sequentially(plan: Plan, study: Study, report: Report) -> None:
     say = say_for(plan)
     slots = study.slots()
     for index, slot in enumerate(slots, 1):

@@ -34,6 +34,7 @@ import dataclasses
 import itertools
 import math
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -50,6 +51,7 @@ __all__ = [
     "Study",
     "VariantSpec",
     "expand_sweep",
+    "folder_name",
     "format_value",
     "load_study",
     "parse_spec",
@@ -674,3 +676,8 @@ def _study_variants(value: Any, file: Path, arg: str) -> dict[str, VariantSpec]:
         raise ValueError(
             f"Invalid value for argument `{arg}`: study file {str(file)!r}: {exc}"
         ) from None
+
+
+def folder_name(name: str) -> str:
+    """A variant name as a folder name (odd characters replaced by `_`)."""
+    return re.sub(r"[^A-Za-z0-9_.+-]", "_", name) or "variant"

@@ -24,7 +24,12 @@ from typing import Any
 
 from regkit._checks import check_bool, check_positive_float, check_positive_int
 
-__all__ = ["StudyConfig", "about"]
+__all__ = ["MODELS", "ON_ERROR", "StudyConfig", "about"]
+
+#: Model names `compare(model=...)` and `regkit compare --model` accept.
+MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2")
+#: What `compare(on_error=...)` accepts.
+ON_ERROR: tuple[str, ...] = ("raise", "record")
 
 
 def _optional_positive_int(name: str, value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""A report as text: its table rows (mean ± std cells), configuration line and notes.
+"""A report as text: its tables (mean ± std cells), configuration line, notes and the
+statistics, sweep and warnings sections, and the terminal table.
 
 The functions take a `regkit.experiments.Report`; `Report.to_markdown` and `str(report)`
 put them together.
@@ -6,18 +7,35 @@ put them together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from regkit.data.augment import Augment
+from regkit.experiments.analysis import (
+    INTERVAL_METRICS,
+    ok_values,
+    reference_comparison,
+    status_cell,
+    sweep_points,
+    warnings_for,
+)
+from regkit.experiments.stats import ci95, mean
 
 __all__ = [
     "COLUMNS",
+    "TERMINAL_COLUMNS",
     "align_table",
     "config_line",
     "describe_augment",
     "format_cell",
     "report_notes",
+    "report_sections",
     "shorten",
+    "statistics_lines",
+    "sweep_lines",
     "table_rows",
+    "terminal_table",
+    "warning_lines",
 ]
 
 
@@ -113,8 +131,6 @@ def table_rows(report: Any) -> list[list[str]]:
         row = [name, entry["description"]]
         for metric, _, kind in COLUMNS:
             row.append(format_cell(entry["mean"][metric], entry["std"][metric], kind, several))
-        from regkit.experiments.analysis import status_cell
-
         status = status_cell(report, name)  # "ok, 2 warnings": never `ok` without a word
         errors = [r.error for r in report.runs_for(name) if r.error]
         if errors:
@@ -174,10 +190,197 @@ def report_notes(report: Any) -> list[str]:
 def describe_augment(augment: Any) -> str:
     """A report's augmentation setting (an `Augment`'s fields as a dict) in words."""
     if isinstance(augment, Mapping):
-        from regkit.data.augment import Augment
-
         try:
             return Augment.coerce(dict(augment)).describe()  # type: ignore[union-attr]
         except (TypeError, ValueError):  # a report from another version: show the fields
             return ", ".join(f"{k}={v}" for k, v in augment.items())
     return str(augment)
+
+
+# ---------------------------------------------------------------------------- sections
+def _interval_text(values: Sequence[float], digits: int = 4) -> str:
+    centre = mean(values)
+    if centre is None:
+        return "—"
+    interval = ci95(values)
+    if interval is None:
+        return f"{centre:.{digits}f}"
+    return f"{centre:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
+
+
+def _verdict(comparison: Mapping[str, Any] | None) -> str:
+    if comparison is None:
+        return "no seed where both ran"
+    diff = comparison["mean_diff"]
+    interval = comparison["ci95"]
+    if interval is None:
+        return f"{diff:+.4f} (one seed: no interval can be given)"
+    lo, hi = interval
+    text = f"{diff:+.4f} [{lo:+.4f}, {hi:+.4f}], p = {comparison['p_value']:.3g}"
+    if lo <= 0 <= hi:
+        return f"{text}: not distinguishable from zero at {comparison['seeds']} seeds"
+    better = "higher" if diff > 0 else "lower"
+    return f"{text}: {better} than the reference"
+
+
+def statistics_lines(report: Any) -> list[str]:
+    """The report's "Statistics over seeds" section (markdown lines).
+
+    With one seed it says plainly that no interval can be given.
+    """
+    names = list(report.variants)
+    lines = ["## Statistics over seeds", ""]
+    if len(report.seeds) < 2:
+        lines += [
+            "One seed: no confidence interval can be given, and a difference between "
+            "variants cannot be told from seed noise. Run several seeds (e.g. "
+            "`--seeds 0,1,2`) for 95% intervals and a paired comparison with the reference.",
+            "",
+        ]
+        return lines
+    reference = names[0]
+    ref_runs = report.runs_for(reference)
+    rows = [
+        [
+            "Variant",
+            "Val acc [95% CI]",
+            "Test acc [95% CI]",
+            "Gap [95% CI]",
+            f"Test acc vs {reference} (paired)",
+        ]
+    ]
+    for name in names:
+        runs = report.runs_for(name)
+        row = [name, *(_interval_text(ok_values(runs, m)) for m in INTERVAL_METRICS)]
+        if name == reference:
+            row.append("reference")
+        else:
+            row.append(_verdict(reference_comparison(reference, ref_runs, runs)))
+        rows.append(row)
+    lines += [
+        align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
+        "",
+        f"Mean [Student-t 95% confidence interval] over the `ok` runs of seeds "
+        f"{', '.join(map(str, report.seeds))}. The last column is the mean difference in "
+        "test accuracy over the same seeds, its 95% interval and a paired t-test p-value; "
+        "an interval that contains 0 means the difference is not distinguishable from "
+        "seed noise at this number of seeds.",
+        "",
+    ]
+    return lines
+
+
+def sweep_lines(report: Any) -> list[str]:
+    """The report's sweep table (markdown lines); empty without a sweep."""
+    points = sweep_points(report)
+    if not points:
+        return []
+    fields = list((report.config.get("sweep") or {}).get("fields") or points[0]["values"])
+    header = ["Base", *fields, "Val acc [95% CI]", "Test acc [95% CI]", "Gap [95% CI]", "Runs"]
+    rows = [header]
+    for p in points:
+        row = [str(p["base"]), *(_value_text(p["values"].get(f)) for f in fields)]
+        row += [_interval_text(p[m]["values"]) for m in INTERVAL_METRICS]
+        seeds = len(report.runs_for(p["variant"]))
+        row.append(f"{seeds - p['diverged']}/{seeds} ok")
+        rows.append(row)
+    return [
+        f"## Sweep over {', '.join(fields)}",
+        "",
+        align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
+        "",
+        "Each row is one base variant with the swept value; mean [95% CI] over the seeds "
+        "that ran `ok` (`sweep.png` plots the same).",
+        "",
+    ]
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def warning_lines(report: Any, warnings_of: Any) -> list[str]:
+    """The report's "Warnings" section (markdown lines); empty when no run has any.
+
+    Args:
+        report: The `Report`.
+        warnings_of: A callable `run -> list[str]`.
+    """
+    items = []
+    for name in report.variants:
+        for run in report.runs_for(name):
+            for text in warnings_of(run):
+                items.append(f"- **{name}**, seed {run.seed}: {text}")
+    if not items:
+        return []
+    return ["## Warnings", "", *items, ""]
+
+
+def report_sections(report: Any) -> list[str]:
+    """The markdown sections after the main table: statistics, sweep, warnings."""
+    return [
+        *statistics_lines(report),
+        *sweep_lines(report),
+        *warning_lines(report, lambda run: warnings_for(report, run)),
+    ]
+
+
+#: The terminal table's columns: (metric, header, kind); report.md has the full table.
+TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("val_accuracy", "Val acc", "acc"),
+    ("generalization_gap", "Gap", "gap"),
+    ("test_accuracy", "Test acc", "acc"),
+    ("reg_loss_share", "Penalty", "pct"),
+    ("best_epoch", "Best", "int"),
+)
+
+
+def _compact(value: float | None, std: float | None, kind: str, several: bool) -> str:
+    if value is None:
+        return "—"
+    text = {
+        "acc": f"{value:.4f}",
+        "gap": f"{value:+.4f}",
+        "pct": f"{100 * value:.0f}%",
+        "int": f"{value:.0f}" if not several or not std else f"{value:.1f}",
+    }[kind]
+    if several and std:
+        spread = {"acc": f"{std:.4f}", "gap": f"{std:.4f}", "pct": f"{100 * std:.0f}%"}.get(
+            kind, f"{std:.1f}"
+        )
+        if spread.strip("0.%"):  # a spread that rounds to zero is not shown
+            text += "±" + spread
+    return text
+
+
+def terminal_table(report: Any, *, width: int = 24) -> str:
+    """The report as a plain table that fits a terminal (about 100-120 characters).
+
+    Variant, validation and test accuracy, gap, penalty share, best epoch and status
+    (mean ± std over seeds); the wide table with every figure is in report.md.
+    """
+    summary = report.summary()
+    several = len(report.seeds) > 1
+    rows = [["Variant", *(h for _, h, _ in TERMINAL_COLUMNS), "Status"]]
+    for name, entry in summary.items():
+        row = [shorten(name, width)]
+        for metric, _, kind in TERMINAL_COLUMNS:
+            row.append(_compact(entry["mean"][metric], entry["std"][metric], kind, several))
+        row.append(shorten(status_cell(report, name), 36))
+        rows.append(row)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    last = len(widths) - 1
+    lines = []
+    for r, row in enumerate(rows):
+        cells = [
+            text.ljust(widths[i]) if i in (0, last) else text.rjust(widths[i])
+            for i, text in enumerate(row)
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if r == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,96 @@
+"""Building one variant's model: the single place a study creates and compiles a model.
+
+`build_model` takes everything explicitly (no plan), so that the runner (through its
+plan) and the ledger (through a report's config, for `Report.load_model`) build a model
+the same way. Keras, the model builders and `compile_model` are imported inside the
+functions, so that reading a report stays free of TensorFlow.
+
+Example:
+    >>> model = build_model("cnn", {}, (8, 8, 1), 10, Variant("l2"),
+    ...                     optimizer="adam", learning_rate=1e-3)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from regkit.experiments.records import Variant
+from regkit.experiments.study_config import MODELS
+
+__all__ = ["build_from_config", "build_model"]
+
+
+def build_model(
+    model: str | Callable[..., Any],
+    model_kwargs: Mapping[str, Any],
+    input_shape: Sequence[int],
+    num_classes: int,
+    variant: Variant,
+    *,
+    optimizer: str,
+    learning_rate: float,
+    one_hot: bool = False,
+    run_eagerly: bool = False,
+) -> Any:
+    """Builds and compiles `variant`'s model (call it inside a strategy's scope, if any).
+
+    Args:
+        model: A name in `MODELS` or a builder `(input_shape, num_classes, reg=...)`.
+        model_kwargs: Extra builder arguments.
+        input_shape: The model's input shape.
+        num_classes: Classes of the output layer.
+        variant: Its `Regularization` and its optimizer/learning-rate overrides.
+        optimizer: The study's optimizer (the variant's own wins).
+        learning_rate: The study's learning rate (the variant's own wins).
+        one_hot: Labels are one-hot (MixUp/CutMix).
+        run_eagerly: Keras' `run_eagerly`.
+
+    Returns:
+        A compiled `keras.Model`.
+    """
+    from regkit.training import compile_model  # defers Keras/TensorFlow (heavy)
+
+    reg = variant.reg
+    shape = tuple(input_shape)
+    if isinstance(model, str):
+        from regkit.models import build_cnn, build_mobilenet_v2  # defers Keras (heavy)
+
+        builder = build_cnn if model == "cnn" else build_mobilenet_v2
+        built = builder(shape, num_classes, reg=reg, **model_kwargs)
+    else:
+        built = model(shape, num_classes, reg=reg, **model_kwargs)
+    built = compile_model(
+        built,
+        optimizer=variant.optimizer or optimizer,
+        learning_rate=variant.learning_rate or learning_rate,
+        weight_decay=reg.weight_decay,
+        labels="one_hot" if one_hot else "sparse",
+    )
+    built.run_eagerly = run_eagerly
+    return built
+
+
+def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
+    """Rebuilds and compiles a run's model from a report's `config` (for `load_model`).
+
+    Raises:
+        ValueError: the report's model was a callable, which cannot be rebuilt by name.
+    """
+    if config.get("model") not in MODELS:
+        raise ValueError(
+            f"Cannot rebuild model {config.get('model')!r}: only the named models "
+            f"({', '.join(MODELS)}) can be rebuilt from a report; build yours and call "
+            "model.load_weights(<run folder>/best.weights.h5)."
+        )
+    augment = config.get("augment") or {}
+    return build_model(
+        config["model"],
+        dict(config.get("model_kwargs") or {}),
+        config["input_shape"],
+        int(config["num_classes"]),
+        variant,
+        optimizer=str(config.get("optimizer") or "adam"),
+        learning_rate=float(config.get("learning_rate") or 1e-3),
+        one_hot=bool(augment.get("mixup") or augment.get("cutmix")),
+    )

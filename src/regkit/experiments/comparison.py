@@ -1,0 +1,72 @@
+"""A whole study: `run_comparison` runs every (variant, seed) of a checked `Plan`.
+
+The top of the experiments chain: it opens the study folder (`ledger.Study`), runs the
+slots one after the other (`runner.run_sequentially`) or on workers
+(`parallel.run_in_parallel`), and saves the `Report`.
+
+Example:
+    >>> from regkit.experiments.plan import plan_comparison
+    >>> report = run_comparison(plan_comparison(["baseline"], epochs=1))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from regkit.experiments.ledger import Study
+from regkit.experiments.parallel import run_in_parallel
+from regkit.experiments.plan import Plan
+from regkit.experiments.results import Report
+from regkit.experiments.runner import run_sequentially
+
+__all__ = ["run_comparison"]
+
+
+def run_comparison(plan: Plan) -> Report:
+    """Runs every (seed, variant) of `plan` and returns the `Report`.
+
+    With `plan.out_dir`, the folder is locked for the whole study and checked before any
+    training (`regkit.experiments.ledger.Study`): finished runs with the same settings
+    are reused, interrupted ones resumed, and other settings refused. `report.json` /
+    `report.md` are rewritten after every run (a crash keeps what finished) and the plots
+    are drawn at the end.
+
+    Args:
+        plan: What `plan_comparison` checked.
+
+    Returns:
+        The complete `Report`.
+
+    Raises:
+        regkit.experiments.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
+            folder is in use, holds runs with other settings, or holds symlinks.
+        OSError: the report itself cannot be written.
+        Exception: the first failed run's exception when `plan.on_error == "raise"` (after
+            saving the partial report).
+    """
+    report = Report(
+        variants=plan.variants,
+        config=plan.config,
+        seeds=plan.seeds,
+        complete=False,
+        directory=plan.out_dir,
+    )
+    tmp: tempfile.TemporaryDirectory[str] | None = None
+    workdir = plan.out_dir
+    if workdir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="regkit-compare-")
+        workdir = Path(tmp.name)
+    try:
+        with Study(plan, restart=plan.restart, workdir=workdir) as study:
+            if plan.jobs > 1 or plan.executor is not None:
+                run_in_parallel(plan, study, report)
+            else:
+                run_sequentially(plan, study, report)
+            report.complete = True
+            if plan.out_dir is not None:
+                report.save(plan.out_dir, plots=plan.plots)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    return report

@@ -1,0 +1,344 @@
+"""The records of a study: `Variant` (one arm), `RunResult` (one run) and their JSON form.
+
+Plain data with no regkit dependency above `regkit.config`: the ledger, the report and
+the planner all read and write these.
+
+Example:
+    >>> Variant("l2").describe()
+    'l2=0.0005'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from regkit._checks import invalid
+from regkit.config import Regularization
+
+__all__ = [
+    "ACCURACY_KEYS",
+    "METRICS",
+    "ORIGINS",
+    "REPORT_FORMAT",
+    "STATUSES",
+    "RunResult",
+    "Variant",
+    "finite",
+    "jsonable",
+]
+
+#: Figures reported per run and per variant, in report order.
+METRICS: tuple[str, ...] = (
+    "params",
+    "epochs_run",
+    "best_epoch",
+    "train_accuracy",
+    "val_accuracy",
+    "generalization_gap",
+    "test_accuracy",
+    "train_loss",
+    "val_loss",
+    "test_loss",
+    "reg_loss_share",
+    "weight_norm",
+    "wall_time",
+)
+
+STATUSES: tuple[str, ...] = ("ok", "diverged", "failed")
+#: The format version `report.json` files carry (`"regkit_report"`).
+REPORT_FORMAT = 1
+#: Where a run's figures come from: trained now, resumed from an interrupted run, or
+#: reused from a finished run with the same settings in the study folder.
+ORIGINS: tuple[str, ...] = ("trained", "resumed", "reused")
+#: History keys that hold accuracy, in the order they are looked for.
+ACCURACY_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "categorical_accuracy")
+
+
+def finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+# ---------------------------------------------------------------------------- variants
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One arm of a comparison: a `Regularization` plus optional training overrides.
+
+    Args:
+        reg: The regularization (a `Regularization`, a preset name, a dict or None).
+            Its `weight_decay` is applied by the optimizer through `compile_model`.
+        learning_rate: Overrides `compare`'s `learning_rate` for this variant only.
+        optimizer: Overrides `compare`'s `optimizer` (a Keras optimizer name such as
+            `"sgd"`) for this variant only.
+
+    Raises:
+        ValueError: `learning_rate` is not a finite float > 0, or `reg` is an unknown
+            preset or has an unknown field.
+        TypeError: `reg` or `optimizer` has the wrong type.
+
+    Example:
+        >>> Variant("all").reg.dropout
+        0.25
+        >>> Variant("baseline", learning_rate=10.0).describe()
+        'none, learning_rate=10'
+    """
+
+    reg: Regularization = dataclasses.field(default_factory=Regularization)
+    learning_rate: float | None = None
+    optimizer: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reg", Regularization.coerce(self.reg))
+        if self.learning_rate is not None:
+            if not finite(self.learning_rate) or self.learning_rate <= 0:
+                raise invalid("learning_rate", "a finite float > 0", self.learning_rate)
+            object.__setattr__(self, "learning_rate", float(self.learning_rate))
+        if self.optimizer is not None and not isinstance(self.optimizer, str):
+            raise TypeError(
+                "Invalid type for argument `optimizer`: expected an optimizer name (str) or "
+                f"None. Received: optimizer={self.optimizer!r} of type "
+                f"{type(self.optimizer).__name__}"
+            )
+
+    @classmethod
+    def coerce(cls, value: Variant | Regularization | str | Mapping[str, Any] | None) -> Variant:
+        """Accepts a `Variant`, or anything `Regularization.coerce` accepts.
+
+        Raises:
+            ValueError: an unknown preset name or field.
+            TypeError: anything else.
+        """
+        if isinstance(value, Variant):
+            return value
+        return cls(reg=Regularization.coerce(value))
+
+    def describe(self) -> str:
+        """The regularization summary plus any training override."""
+        parts = [self.reg.describe()]
+        if self.optimizer is not None:
+            parts.append(f"optimizer={self.optimizer}")
+        if self.learning_rate is not None:
+            parts.append(f"learning_rate={self.learning_rate:g}")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the inverse of `from_dict`)."""
+        return {
+            "regularization": self.reg.to_dict(),
+            "description": self.describe(),
+            "learning_rate": self.learning_rate,
+            "optimizer": self.optimizer,
+        }
+
+    @classmethod
+    def from_dict(cls, config: Mapping[str, Any]) -> Variant:
+        """Rebuilds a `Variant` written by `to_dict`."""
+        return cls(
+            reg=Regularization.from_dict(config.get("regularization", {})),
+            learning_rate=config.get("learning_rate"),
+            optimizer=config.get("optimizer"),
+        )
+
+
+# ---------------------------------------------------------------------------- results
+@dataclasses.dataclass
+class RunResult:
+    """What one variant trained with one seed gave.
+
+    Figures are taken at the best epoch (lowest validation loss among finite values),
+    which is the epoch whose weights the best-only checkpoint holds; `test_*` figures come
+    from evaluating those restored weights on the test split. `best_epoch` is 1-based.
+
+    Attributes:
+        variant: The variant's name.
+        seed: The seed it ran with.
+        status: `"ok"`, `"diverged"` (a loss went NaN/inf) or `"failed"` (an exception).
+        diverged_epoch: The first epoch (1-based) with a non-finite loss, if any.
+        error: `"ExceptionType: message"` for a failed run.
+        history: Keras' per-epoch logs (`loss`, `val_accuracy`, `reg_loss_share`,
+            `<layer>_kernel_norm`, ...).
+        origin: `"trained"`, `"resumed"` (an interrupted run continued) or `"reused"`
+            (a finished run with identical settings, read back from the study folder).
+        warnings: Notes on figures that look fine but may mislead.
+    """
+
+    variant: str
+    seed: int
+    status: str = "ok"
+    params: int | None = None
+    epochs_run: int | None = None
+    best_epoch: int | None = None
+    train_accuracy: float | None = None
+    val_accuracy: float | None = None
+    generalization_gap: float | None = None
+    test_accuracy: float | None = None
+    train_loss: float | None = None
+    val_loss: float | None = None
+    test_loss: float | None = None
+    reg_loss_share: float | None = None
+    weight_norm: float | None = None
+    wall_time: float | None = None
+    diverged_epoch: int | None = None
+    error: str | None = None
+    history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
+    origin: str = "trained"
+    warnings: list[str] = dataclasses.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise invalid("status", f"one of {', '.join(STATUSES)}", self.status)
+        if self.origin not in ORIGINS:
+            raise invalid("origin", f"one of {', '.join(ORIGINS)}", self.origin)
+
+    @classmethod
+    def from_history(
+        cls,
+        variant: str,
+        seed: int,
+        history: Mapping[str, Sequence[float]],
+        *,
+        params: int | None = None,
+        test_accuracy: float | None = None,
+        test_loss: float | None = None,
+        weight_norm: float | None = None,
+        wall_time: float | None = None,
+        monitor: str = "val_loss",
+    ) -> RunResult:
+        """Derives every per-run figure from a Keras history dict.
+
+        Args:
+            variant: The variant's name.
+            seed: The seed.
+            history: `keras.callbacks.History.history` (lists of per-epoch floats).
+            params: The model's parameter count.
+            test_accuracy: Accuracy of the restored best weights on the test split.
+            test_loss: Loss of the restored best weights on the test split.
+            weight_norm: Global L2 norm of the conv/dense kernels at the end.
+            wall_time: Seconds spent training and evaluating.
+            monitor: The history key whose minimum picks the best epoch; falls back to
+                `"loss"` when the key is missing.
+
+        Returns:
+            A `RunResult`; `status` is `"diverged"` when `loss`, `val_loss` or a
+            `<layer>_kernel_norm` holds a NaN/inf value.
+
+        Example:
+            >>> r = RunResult.from_history("baseline", 0, {
+            ...     "loss": [1.0, 0.5], "val_loss": [1.1, 0.9],
+            ...     "accuracy": [0.6, 0.9], "val_accuracy": [0.5, 0.7]})
+            >>> r.best_epoch, round(r.generalization_gap, 2)
+            (2, 0.2)
+        """
+        hist = {str(k): [float(v) for v in values] for k, values in history.items()}
+        losses = hist.get("loss", [])
+        epochs_run = max((len(v) for v in hist.values()), default=0)
+        diverged_epoch = None
+        # a clipped cross-entropy can stay finite while the weights overflow, so
+        # WeightNormLogger's norms count too
+        watched = ["loss", "val_loss", *(k for k in hist if k.endswith("_kernel_norm"))]
+        for key in watched:
+            for index, value in enumerate(hist.get(key, [])):
+                if not math.isfinite(value):
+                    epoch = index + 1
+                    diverged_epoch = epoch if diverged_epoch is None else min(diverged_epoch, epoch)
+                    break
+        monitored = hist.get(monitor) or losses
+        finite = [(v, i) for i, v in enumerate(monitored) if math.isfinite(v)]
+        if diverged_epoch is not None:
+            # weights after the first non-finite epoch are never the ones reported
+            finite = [(v, i) for v, i in finite if i + 1 < diverged_epoch]
+        best = min(finite)[1] if finite else None
+
+        def at_best(key: str) -> float | None:
+            values = hist.get(key)
+            if best is None or not values or best >= len(values):
+                return None
+            value = values[best]
+            return value if math.isfinite(value) else None
+
+        acc_key = next((k for k in ACCURACY_KEYS if k in hist), None)
+        train_acc = at_best(acc_key) if acc_key else None
+        val_acc = at_best(f"val_{acc_key}") if acc_key else None
+        gap = train_acc - val_acc if train_acc is not None and val_acc is not None else None
+
+        def clean(value: float | None) -> float | None:
+            return float(value) if value is not None and math.isfinite(value) else None
+
+        return cls(
+            variant=variant,
+            seed=int(seed),
+            status="diverged" if diverged_epoch is not None else "ok",
+            params=None if params is None else int(params),
+            epochs_run=epochs_run,
+            best_epoch=None if best is None else best + 1,
+            train_accuracy=train_acc,
+            val_accuracy=val_acc,
+            generalization_gap=gap,
+            test_accuracy=clean(test_accuracy),
+            train_loss=at_best("loss"),
+            val_loss=at_best("val_loss"),
+            test_loss=clean(test_loss),
+            reg_loss_share=at_best("reg_loss_share"),
+            weight_norm=clean(weight_norm),
+            wall_time=clean(wall_time),
+            diverged_epoch=diverged_epoch,
+            history=hist,
+        )
+
+    @classmethod
+    def failed(
+        cls, variant: str, seed: int, exc: BaseException, *, wall_time: float | None = None
+    ) -> RunResult:
+        """A run that raised `exc`."""
+        message = f"{type(exc).__name__}: {exc}".strip()
+        return cls(
+            variant=variant, seed=int(seed), status="failed", error=message, wall_time=wall_time
+        )
+
+    def weight_norm_history(self) -> list[float]:
+        """Per-epoch global kernel norm, from `WeightNormLogger`'s `<layer>_kernel_norm` logs."""
+        keys = [k for k in self.history if k.endswith("_kernel_norm") and not k.startswith("val_")]
+        if not keys:
+            return []
+        epochs = min(len(self.history[k]) for k in keys)
+        return [math.sqrt(sum(self.history[k][e] ** 2 for k in keys)) for e in range(epochs)]
+
+    def to_dict(self, *, include_history: bool = True) -> dict[str, Any]:
+        """JSON-ready dict (non-finite history values become None)."""
+        data = dataclasses.asdict(self)
+        if include_history:
+            data["history"] = {
+                k: [v if math.isfinite(v) else None for v in values]
+                for k, values in self.history.items()
+            }
+        else:
+            data.pop("history")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
+        """Inverse of `to_dict` (None in a history becomes NaN)."""
+        fields = {f.name for f in dataclasses.fields(cls)}
+        kwargs = {k: v for k, v in data.items() if k in fields}
+        kwargs["history"] = {
+            k: [math.nan if v is None else float(v) for v in values]
+            for k, values in (data.get("history") or {}).items()
+        }
+        return cls(**kwargs)
+
+
+def jsonable(value: Any) -> Any:
+    """`value` with tuples as lists, NaN/inf as None and anything else odd as its repr."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return jsonable(dataclasses.asdict(value))
+    return repr(value)
