@@ -271,3 +271,78 @@ def test_batches_of_files_are_resized_whole_as_tf_image_resize_would(tmp_path):
     direct = aug.apply(canvas, seed=(4, 5), value_range=(0, 255), sizes=sizes, out_size=(8, 8))
     reference = aug.apply(tf.stack(small), seed=(4, 5), value_range=(0, 255))
     np.testing.assert_allclose(direct.numpy(), reference.numpy(), atol=1e-5)
+
+
+# ----------------------------------------------------------------------------------------
+# Bad files (issue 22): named at load, or skipped and counted; non-images listed
+
+
+def _with_bad_files(root: Path) -> dict[str, Path]:
+    """Two classes of six good images, plus a truncated JPEG, a PNG whose image data is
+    corrupt (its header is intact), a text file named .jpg and a plain text file."""
+    _folder(root, {"a": 6, "b": 6})
+    good_jpeg = (root / "a" / "000.jpg").read_bytes()
+    good_png = (root / "b" / "001.png").read_bytes()
+    bad = {
+        "truncated": root / "a" / "truncated.jpg",
+        "corrupt": root / "b" / "corrupt.png",
+        "text_jpg": root / "b" / "words.jpg",
+    }
+    bad["truncated"].write_bytes(good_jpeg[: len(good_jpeg) // 2])
+    damaged = bytearray(good_png)
+    damaged[60:90] = bytes(30)  # inside the IDAT chunk, after the 33-byte header
+    bad["corrupt"].write_bytes(bytes(damaged))
+    bad["text_jpg"].write_text("this is text, not a JPEG")
+    (root / "a" / "notes.txt").write_text("not an image")
+    return bad
+
+
+def test_a_corrupt_or_truncated_image_is_named_at_load(tmp_path):
+    bad = _with_bad_files(tmp_path)
+    bad["text_jpg"].unlink()
+    with pytest.warns(UserWarning), pytest.raises(ValueError) as info:
+        load_dataset(tmp_path)
+    text = str(info.value)
+    assert text.startswith("Invalid value for argument `name`: expected a folder of readable")
+    assert repr(str(bad["truncated"])) in text and "bad_images='skip'" in text
+    assert "{{function_node" not in text
+    bad["truncated"].unlink()
+    with (
+        pytest.warns(UserWarning),
+        pytest.raises(ValueError, match=r"corrupt\.png' does not decode"),
+    ):
+        load_dataset(tmp_path)
+
+
+def test_bad_images_skip_counts_them_and_warns_about_other_files(tmp_path):
+    bad = _with_bad_files(tmp_path)
+    with pytest.warns(UserWarning) as caught:
+        splits = load_dataset(tmp_path, bad_images="skip", validation_split=0.25)
+    messages = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert len(messages) == 1 and repr(str(tmp_path / "a" / "notes.txt")) in messages[0]
+    assert "1 file(s)" in messages[0] and "not images" in messages[0]
+    assert splits.skipped == tuple(str(bad[k]) for k in ("truncated", "corrupt", "text_jpg"))
+    assert splits.num_skipped == 3 and "skipped=3" in repr(splits)
+    assert sum(splits.num_examples.values()) == 12
+    assert splits.take(2).skipped == splits.skipped
+    # Nothing left in the splits fails to decode, as plain tf.data or in the pipeline.
+    for key in ("train", "validation", "test"):
+        assert len(list(getattr(splits, key))) == splits.num_examples[key]
+    batches = image_pipeline(splits.train, batch_size=12, training=False)
+    assert sum(int(images.shape[0]) for images, _ in batches) == splits.num_examples["train"]
+
+
+def test_bad_images_is_validated_and_a_class_of_only_bad_files_is_named(tmp_path):
+    _folder(tmp_path / "ok", {"a": 2, "b": 2})
+    for value in ("ignore", None, True, ["skip"]):
+        with pytest.raises(ValueError, match=r"argument `bad_images`: expected one of 'raise'"):
+            load_dataset(tmp_path / "ok", bad_images=value)
+    with pytest.raises(ValueError, match="argument `bad_images`"):
+        load_dataset("digits", bad_images="nope")
+    assert load_dataset("digits", bad_images="skip").skipped == ()
+    hollow = tmp_path / "hollow"
+    _folder(hollow, {"a": 3})
+    (hollow / "b").mkdir()
+    (hollow / "b" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(ValueError, match=r"class folder .*b' holds none once its 1 unreadable"):
+        load_dataset(hollow, bad_images="skip")

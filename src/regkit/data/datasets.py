@@ -21,11 +21,11 @@ import os
 
 import numpy as np
 
-from regkit._checks import check_fraction, check_path, check_seed, invalid
+from regkit._checks import check_choice, check_fraction, check_path, check_seed, invalid
 from regkit.data.arrays import MAX_CLASSES, ArrayData, from_arrays
 from regkit.data.catalog import BUILTIN_DATASETS, CIFAR_SETS
 from regkit.data.cifar import load_cifar
-from regkit.data.folders import is_image_folder, load_folder
+from regkit.data.folders import BAD_IMAGES, is_image_folder, load_folder
 from regkit.data.splits import SPLIT_KEYS, DatasetSplits, carve_splits
 from regkit.data.tfds_sets import load_tfds
 
@@ -53,6 +53,7 @@ def load_dataset(
     seed: int = 0,
     download: bool | None = None,
     image_size: int | tuple[int, int] | None = None,
+    bad_images: str = "raise",
 ) -> DatasetSplits:
     """Loads a classification data set as train / validation / test tf.data splits.
 
@@ -72,8 +73,10 @@ def load_dataset(
       subfolder names. `train/`, `validation/` and `test/` subfolders (each holding class
       subfolders) are used when present; otherwise a stratified 20% of each class is the
       test split (fixed) and `validation_split` of the rest, drawn with `seed`, the
-      validation split. Images of varying size need `image_size`. Only headers are read
-      here; `image_pipeline` decodes the files straight to its size (see
+      validation split. Images of varying size need `image_size`. Every image is checked
+      here (header and one decode), so a corrupt or truncated file is named at load, and
+      files in class folders that are not images are listed in a `UserWarning`;
+      `image_pipeline` decodes the files straight to its size (see
       `regkit.data.folders`).
 
     The validation split is carved from the training data: for in-memory sets with
@@ -93,6 +96,10 @@ def load_dataset(
             needs the network). `False`: never download.
         image_size: For folders only: `(height, width)` (or one int for square) the images
             are resized to, needed when their sizes vary.
+        bad_images: For folders: `"raise"` (default) raises a ValueError naming the first
+            file that cannot be read as an image (corrupt, truncated, not an image);
+            `"skip"` leaves such files out and lists them in the result's `skipped`
+            (`num_skipped` counts them). Other data sets have no such files.
 
     Returns:
         A `DatasetSplits`.
@@ -100,9 +107,10 @@ def load_dataset(
     Raises:
         ValueError: Unknown `name` (the message lists the built-in names), bad
             `validation_split` or `seed`; for folders, naming `name`: an empty folder, a
-            single class, a file that is not a readable image (named); naming
-            `image_size`: images of varying size without it (or `image_size` for a data
-            set that is not a folder).
+            single class, a file that is not a readable image (named, unless
+            `bad_images="skip"`); naming `image_size`: images of varying size without it
+            (or `image_size` for a data set that is not a folder); naming `bad_images`: a
+            value other than `"raise"` or `"skip"`.
         FileNotFoundError: The data is not where it should be and may not (or could not)
             be downloaded; the message names the missing files, where to put them and,
             for tfds, the `tfds build` command.
@@ -125,11 +133,16 @@ def load_dataset(
         raise invalid("download", "None, True or False", download)
     if data_dir is not None:
         check_path("data_dir", data_dir)
+    check_choice("bad_images", bad_images, BAD_IMAGES)
     if folder:
         if not 0 <= seed < 2**32:
             raise invalid("seed", "an int in [0, 2**32) (NumPy's random state)", seed)
         return load_folder(
-            name, validation_split=validation_split, seed=seed, image_size=image_size
+            name,
+            validation_split=validation_split,
+            seed=seed,
+            image_size=image_size,
+            bad_images=bad_images,
         )
     if image_size is not None:
         raise invalid(

@@ -8,28 +8,43 @@ out as Keras' `image_dataset_from_directory` expects::
 or, with its own splits, `my_images/train/<class>/...`, `my_images/test/<class>/...` and
 optionally `my_images/validation/<class>/...`. Class names are the sorted subfolder
 names. Images may be JPEG, PNG, BMP or GIF (the first frame), directly inside their class
-folder; other files (and deeper folders) are ignored.
+folder; other files in a class folder are listed in a `UserWarning` (hidden files, such as
+`.DS_Store`, and deeper folders are ignored).
 
-At load time only the files' headers are read (format, size, colour), so that a file that
-is not a readable image is named at once and sizes that vary are known before training.
-The pixels are decoded by TensorFlow when the data is iterated: `image_pipeline` decodes
-the files straight to its output size (JPEG with DCT scaling, see `regkit.data.decode`).
+At load time every image is checked: its header is read (format, size, colour) and it is
+decoded once, in parallel (a JPEG at 1/8 scale, which still reads all its data), so that a
+corrupt, truncated or unreadable file is named at once (or, with `bad_images="skip"`,
+left out and counted in `DatasetSplits.skipped`), never met as a TensorFlow error in the
+middle of training. The pixels are decoded again when the data is iterated:
+`image_pipeline` decodes the files straight to its output size (JPEG with DCT scaling, see
+`regkit.data.decode`).
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from regkit._checks import check_image_size, invalid
+from regkit._checks import check_choice, check_image_size, invalid
 from regkit.data.splits import DatasetSplits
 
-__all__ = ["IMAGE_EXTENSIONS", "TEST_FRACTION", "ImageHeader", "is_image_folder", "load_folder"]
+__all__ = [
+    "BAD_IMAGES",
+    "IMAGE_EXTENSIONS",
+    "TEST_FRACTION",
+    "ImageHeader",
+    "is_image_folder",
+    "load_folder",
+]
+
+#: What `load_dataset(folder, bad_images=...)` does with a file it cannot read as an image.
+BAD_IMAGES = ("raise", "skip")
 
 #: File extensions read as images (case-insensitive).
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
@@ -134,21 +149,26 @@ def _parse_jpeg(data: bytes) -> tuple[str, int, int, bool]:
         i += 1 + length
 
 
-def _images_in(folder: Path) -> list[Path]:
-    """The image files directly inside `folder` (not in its subfolders)."""
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file() and not p.name.startswith(".")
-    )
+def _images_in(folder: Path, others: list[Path]) -> list[Path]:
+    """The image files directly inside `folder` (not in its subfolders); its other visible
+    files are appended to `others`."""
+    images: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or not path.is_file():
+            continue
+        (images if path.suffix.lower() in IMAGE_EXTENSIONS else others).append(path)
+    return images
 
 
 def _class_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
-def _scan(folder: Path, root: Path, classes: Sequence[str] | None) -> tuple[list[Path], list[int]]:
-    """The image files and labels of a folder of class subfolders."""
+def _scan(
+    folder: Path, root: Path, classes: Sequence[str] | None, others: list[Path]
+) -> tuple[list[Path], list[int]]:
+    """The image files and labels of a folder of class subfolders (files that are not
+    images are appended to `others`)."""
     found = _class_folders(folder)
     names = [p.name for p in found] if classes is None else list(classes)
     if classes is not None:
@@ -162,7 +182,7 @@ def _scan(folder: Path, root: Path, classes: Sequence[str] | None) -> tuple[list
     files: list[Path] = []
     labels: list[int] = []
     for label, name in enumerate(names):
-        images = _images_in(folder / name) if (folder / name).is_dir() else []
+        images = _images_in(folder / name, others) if (folder / name).is_dir() else []
         if not images and classes is None:
             raise invalid(
                 "name",
@@ -192,32 +212,38 @@ def load_folder(
     validation_split: float,
     seed: int,
     image_size: Any = None,
+    bad_images: str = "raise",
 ) -> DatasetSplits:
     """A folder of class subfolders as `DatasetSplits` (see `regkit.data.load_dataset`).
 
     Without `train/` and `test/` subfolders, a stratified `TEST_FRACTION` (20%) of each class
     is the test split (fixed, whatever `seed`) and `validation_split` of the rest, drawn
     with `seed`, the validation split. With them, `validation/` is used when present, else
-    carved from `train/` the same way.
+    carved from `train/` the same way. Every image is checked first (header, then one
+    decode); with `bad_images="skip"` the files that fail are left out before the splits
+    are drawn and listed in the result's `skipped`.
 
     Raises:
         ValueError: Naming `name`: a missing or empty folder, a single class, a file that is
-            not a readable image (named); naming `image_size`: images of varying size
-            without it.
+            not a readable image (named; unless `bad_images="skip"`), a class left without
+            readable images; naming `image_size`: images of varying size without it; naming
+            `bad_images`: a value other than `"raise"` or `"skip"`.
     """
     size = check_image_size("image_size", image_size)
+    check_choice("bad_images", bad_images, BAD_IMAGES)
     root = _expand(path)
     if not root.is_dir():
         raise invalid("name", "an existing folder of class subfolders", str(root))
     parts: dict[str, tuple[list[Path], list[int]]] = {}
+    others: list[Path] = []
     if (root / "train").is_dir():
-        train_files, train_labels = _scan(root / "train", root, None)
+        train_files, train_labels = _scan(root / "train", root, None, others)
         classes = [p.name for p in _class_folders(root / "train")]
         for split in ("validation", "test"):
             if (root / split).is_dir():
-                parts[split] = _scan(root / split, root, classes)
+                parts[split] = _scan(root / split, root, classes, others)
     else:
-        train_files, train_labels = _scan(root, root, None)
+        train_files, train_labels = _scan(root, root, None, others)
         classes = [p.name for p in _class_folders(root)]
     if len(classes) < 2:
         raise invalid(
@@ -226,17 +252,130 @@ def load_folder(
             "nothing)",
             f"{str(root)!r} with {'only ' + repr(classes[0]) if classes else 'no class folders'}",
         )
-    files, labels = np.array(train_files, dtype=object), np.array(train_labels, dtype=np.int64)
+    _warn_about(others, root)
+    parts["train"] = (train_files, train_labels)
+    headers, skipped = _check_images(
+        [p for files, _ in parts.values() for p in files], root, bad_images
+    )
+    if skipped:
+        bad = set(skipped)
+        for key, (files, labels) in parts.items():
+            kept = [(f, label) for f, label in zip(files, labels, strict=True) if f not in bad]
+            parts[key] = ([f for f, _ in kept], [label for _, label in kept])
+        base = root / "train" if (root / "train").is_dir() else root
+        empty = sorted(set(range(len(classes))) - set(parts["train"][1]))
+        if empty:
+            raise invalid(
+                "name",
+                "a folder whose class subfolders each hold readable images",
+                f"{str(root)!r}, whose class folder {str(base / classes[empty[0]])!r} holds "
+                f"none once its {len(skipped)} unreadable file(s) are skipped",
+            )
+    pool = np.array(parts["train"][0], dtype=object)
+    pool_labels = np.array(parts["train"][1], dtype=np.int64)
     if "test" not in parts and not (root / "train").is_dir():
-        keep, held = _stratified(labels, TEST_FRACTION, 0)
-        parts["test"] = (list(files[held]), list(labels[held]))
-        files, labels = files[keep], labels[keep]
+        keep, held = _stratified(pool_labels, TEST_FRACTION, 0)
+        parts["test"] = (list(pool[held]), list(pool_labels[held]))
+        pool, pool_labels = pool[keep], pool_labels[keep]
     if "validation" not in parts and validation_split > 0:
-        keep, held = _stratified(labels, validation_split, seed)
-        parts["validation"] = (list(files[held]), list(labels[held]))
-        files, labels = files[keep], labels[keep]
-    parts["train"] = (list(files), list(labels))
-    return _splits(root, classes, parts, size)
+        keep, held = _stratified(pool_labels, validation_split, seed)
+        parts["validation"] = (list(pool[held]), list(pool_labels[held]))
+        pool, pool_labels = pool[keep], pool_labels[keep]
+    parts["train"] = (list(pool), list(pool_labels))
+    return _splits(root, classes, parts, size, headers, tuple(str(p) for p in skipped))
+
+
+#: At most this many file names are listed in a warning or an error.
+_LISTED = 10
+
+
+def _listing(paths: Sequence[Path]) -> str:
+    names = ", ".join(repr(str(p)) for p in paths[:_LISTED])
+    return names + (f" and {len(paths) - _LISTED} more" if len(paths) > _LISTED else "")
+
+
+def _warn_about(others: Sequence[Path], root: Path) -> None:
+    """A `UserWarning` listing the files in class folders that are not images."""
+    if not others:
+        return
+    warnings.warn(
+        f"{len(others)} file(s) in the class folders of {str(root)!r} are not images "
+        f"({', '.join(e.lstrip('.') for e in IMAGE_EXTENSIONS)}) and are not used: "
+        f"{_listing(others)}",
+        UserWarning,
+        stacklevel=4,
+    )
+
+
+def _check_images(
+    files: Sequence[Path], root: Path, bad_images: str
+) -> tuple[dict[Path, ImageHeader], list[Path]]:
+    """Each file's header, and the files that cannot be read as images: their header does
+    not parse, or they do not decode. With `bad_images="raise"` the first such file (in
+    folder order) raises; with `"skip"` they are returned.
+
+    Raises:
+        ValueError: Naming the folder and the file, with the reason.
+    """
+    headers: dict[Path, ImageHeader] = {}
+    bad: dict[Path, str] = {}
+    for path in files:
+        try:
+            headers[path] = ImageHeader.read(path, root)
+        except ValueError as error:
+            if bad_images == "raise":
+                raise ValueError(f"{error}; pass bad_images='skip' to skip such files") from None
+            bad[path] = str(error)
+    readable = [p for p in files if p in headers]
+    for path in _undecodable(readable):
+        if bad_images == "raise":
+            raise ValueError(
+                f"Invalid value for argument `name`: expected a folder of readable images "
+                f"(JPEG, PNG, BMP or GIF). Received: name={str(root)!r}, whose file "
+                f"{str(path)!r} does not decode ({_decode_error(path)}); pass "
+                "bad_images='skip' to skip such files"
+            )
+        bad[path] = "does not decode"
+        del headers[path]
+    return headers, [p for p in files if p in bad]
+
+
+def _undecodable(files: Sequence[Path]) -> list[Path]:
+    """The files TensorFlow fails to decode, in their order: one parallel tf.data pass
+    (JPEGs at 1/8 scale: the whole file is still read and entropy-decoded)."""
+    if not files:
+        return []
+    # Imported here: TensorFlow, which reading the folder's names and headers needs not.
+    import tensorflow as tf
+
+    def decode(index: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        data = tf.io.read_file(path)
+        shape = tf.cond(
+            tf.io.is_jpeg(data),
+            lambda: tf.shape(tf.io.decode_jpeg(data, ratio=8)),
+            lambda: tf.shape(tf.io.decode_image(data, expand_animations=False)),
+        )
+        # The shape is an output: a decode only depended on would be optimised away.
+        return index, shape
+
+    indices = tf.range(len(files), dtype=tf.int64)
+    paths = tf.constant([str(p) for p in files], dtype=tf.string)
+    dataset = tf.data.Dataset.from_tensor_slices((indices, paths))
+    dataset = dataset.map(decode, num_parallel_calls=tf.data.AUTOTUNE).ignore_errors()
+    decoded = {int(i) for i, _ in dataset.as_numpy_iterator()}
+    return [path for i, path in enumerate(files) if i not in decoded]
+
+
+def _decode_error(path: Path) -> str:
+    """TensorFlow's reason for not decoding `path`, without its op prefix."""
+    import tensorflow as tf
+
+    try:
+        tf.io.decode_image(tf.io.read_file(str(path)), expand_animations=False)
+    except (tf.errors.OpError, ValueError) as error:
+        message = getattr(error, "message", str(error))
+        return message.split("}}")[-1].strip().splitlines()[0]
+    return "it fails inside a tf.data pipeline"
 
 
 def _splits(
@@ -244,9 +383,10 @@ def _splits(
     classes: Sequence[str],
     parts: dict[str, tuple[list[Path], list[int]]],
     size: tuple[int, int] | None,
+    headers: dict[Path, ImageHeader],
+    skipped: tuple[str, ...],
 ) -> DatasetSplits:
-    headers = {key: [ImageHeader.read(p, root) for p in files] for key, (files, _) in parts.items()}
-    every = [h for hs in headers.values() for h in hs]
+    every = [headers[p] for files, _ in parts.values() for p in files]
     shapes = sorted({(h.height, h.width) for h in every})
     if size is None and len(shapes) > 1:
         raise invalid(
@@ -276,6 +416,7 @@ def _splits(
         num_examples={key: len(parts[key][0]) if key in parts else 0 for key in _SPLIT_FOLDERS},
         arrays=None,
         name=str(root),
+        skipped=skipped,
     )
 
 

@@ -46,6 +46,9 @@ class DatasetSplits:
         arrays: The raw `ArrayData` per split for in-memory sets (digits, CIFAR), else
             `None`.
         name: The data set's name.
+        skipped: The files `load_dataset(folder, bad_images="skip")` left out because they
+            could not be read as images (corrupt, truncated or not images at all), as
+            strings; `num_skipped` counts them. Empty for every other data set.
 
     Example:
         >>> from regkit.data import load_dataset
@@ -63,6 +66,12 @@ class DatasetSplits:
     num_examples: Mapping[str, int | None]
     arrays: Mapping[str, ArrayData] | None = None
     name: str = ""
+    skipped: tuple[str, ...] = ()
+
+    @property
+    def num_skipped(self) -> int:
+        """How many unreadable image files were skipped while loading (see `skipped`)."""
+        return len(self.skipped)
 
     def take(self, limit: int) -> DatasetSplits:
         """New splits holding at most the first `limit` examples of each split.
@@ -118,6 +127,8 @@ class DatasetSplits:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{k}={v}" for k, v in self.num_examples.items())
+        if self.skipped:
+            counts += f", skipped={len(self.skipped)}"
         return (
             f"DatasetSplits(name={self.name!r}, image_shape={self.image_shape}, "
             f"num_classes={self.num_classes}, {counts})"
