@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from regkit import Regularization, conv_block, dense_head, inverted_residual
+from regkit.blocks import residual_block
+from regkit.layers import DropBlock2D, DropPath
 
 
 def _layers(outputs, inputs):
@@ -233,3 +235,83 @@ def test_conv_block_rejects_flat_input_and_tiny_maps():
         conv_block(keras.Input((1, 1, 3)), 4)
     with pytest.raises(TypeError, match="argument `x`"):
         conv_block(np.zeros((1, 8, 8, 3)).tolist(), 4)
+
+
+# ------------------------------------------------------------- issue 20: the structural ones
+def test_conv_block_puts_drop_block_where_spatial_dropout_goes():
+    inputs = keras.Input((16, 16, 3))
+    reg = Regularization(drop_block=0.1, drop_block_size=3, spatial_dropout=0.1, dropout=0.2)
+    x = conv_block(inputs, 4, convs=1, reg=reg, name="b")
+    names = [layer.name for layer in _layers(x, inputs)]
+    assert names == ["b_conv1", "b_pool", "b_dropblock", "b_spatial_dropout", "b_dropout"]
+    block = _layers(x, inputs)[2]
+    assert isinstance(block, DropBlock2D) and (block.rate, block.block_size) == (0.1, 3)
+
+
+def test_inverted_residual_drop_path_sits_on_the_branch_of_a_skip_only():
+    inputs = keras.Input((8, 8, 8))
+    x = inverted_residual(inputs, 8, expansion=2, reg=Regularization(drop_path=0.3), name="s")
+    layers = _layers(x, inputs)
+    drop = [layer for layer in layers if isinstance(layer, DropPath)]
+    assert [(d.name, d.rate) for d in drop] == [("s_droppath", 0.3)]
+    add = layers[-1]
+    assert add.name == "s_add"
+    # the add takes the block's input and the dropped branch
+    parents = {t._keras_history[0].name for t in add._inbound_nodes[0].input_tensors}
+    assert parents == {"s_droppath", keras.Model(inputs, x).layers[0].name}
+    y = inverted_residual(inputs, 16, expansion=2, reg=Regularization(drop_path=0.3), name="p")
+    assert not any(isinstance(layer, DropPath) for layer in _layers(y, inputs))  # no skip
+    z = inverted_residual(inputs, 8, expansion=2, reg="bn", drop_path=0.1, name="o")
+    assert [d.rate for d in _layers(z, inputs) if isinstance(d, DropPath)] == [0.1]
+
+
+def test_residual_block_identity_and_projection_shortcuts():
+    inputs = keras.Input((8, 8, 4))
+    x = residual_block(inputs, 4, reg=Regularization(l2=1e-4, drop_path=0.2), name="r")
+    names = [layer.name for layer in _layers(x, inputs)]
+    assert sorted(names) == sorted(
+        ["r_conv1", "r_bn1", "r_relu1", "r_conv2", "r_bn2", "r_droppath", "r_add", "r_relu2"]
+    )
+    y = residual_block(inputs, 8, stride=2, name="q")
+    names = {layer.name for layer in _layers(y, inputs)}
+    assert {"q_shortcut_conv", "q_shortcut_bn"} <= names and "q_droppath" not in names
+    assert tuple(y.shape) == (None, 4, 4, 8)
+    model = keras.Model(inputs, x)
+    assert len(model.losses) == 2  # both convolutions, no bias anywhere
+    assert not model.get_layer("r_conv1").use_bias
+
+
+def test_residual_block_computes_relu_of_branch_plus_shortcut():
+    inputs = keras.Input((4, 4, 2))
+    model = keras.Model(inputs, residual_block(inputs, 2, name="r"))
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype("float32") for w in model.get_weights()])
+    x = rng.normal(size=(1, 4, 4, 2)).astype("float32")
+    branch = keras.Model(inputs, model.get_layer("r_bn2").output)
+    expected = np.maximum(x + branch.predict(x, verbose=0), 0)
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda x: residual_block(x, 4, drop_path=1.0),
+            "Invalid value for argument `drop_path`: expected a float in [0, 1). "
+            "Received: drop_path=1.0",
+        ),
+        (
+            lambda x: inverted_residual(x, 3, drop_path=-0.1),
+            "Invalid value for argument `drop_path`: expected a float in [0, 1). "
+            "Received: drop_path=-0.1",
+        ),
+        (
+            lambda x: residual_block(x, 4, stride=3),
+            "Invalid value for argument `stride`: expected one of 1, 2. Received: stride=3",
+        ),
+    ],
+)
+def test_structural_block_errors_name_the_argument(call, message):
+    with pytest.raises(ValueError) as err:
+        call(keras.Input((8, 8, 3)))
+    assert str(err.value) == message

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import seed_models
-from regkit import Regularization, build_cnn, build_mobilenet_v2
+from regkit import Regularization, build_cnn, build_mobilenet_v2, build_resnet
+from regkit.layers import DropBlock2D, DropPath
 from regkit.models import MOBILENET_V2_STAGES, InvertedResidualSpec
 
 
@@ -435,3 +436,100 @@ def test_sizes_no_machine_holds_are_refused_up_front(call, arg):
     with pytest.raises(ValueError, match=f"`{arg}`"):
         call()
     assert time.perf_counter() - start < 2.0
+
+
+# ------------------------------------------------------------- issue 20: the structural ones
+def test_mobilenet_v2_drop_path_on_its_10_skips_at_linear_rates():
+    model = build_mobilenet_v2((32, 32, 3), 10, reg=Regularization(batch_norm=True, drop_path=0.2))
+    drops = [layer for layer in model.layers if isinstance(layer, DropPath)]
+    adds = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Add)]
+    assert len(drops) == len(adds) == 10
+    assert [d.name.replace("_droppath", "_add") for d in drops] == adds
+    assert [d.rate for d in drops] == pytest.approx([0.2 * i / 10 for i in range(1, 11)])
+    assert drops[0].name == "mobilenet_v2_block2_droppath"
+    assert model.count_params() == 2_270_794  # as without drop path (Keras applications count)
+
+
+@pytest.mark.slow
+def test_mobilenet_v2_inference_equals_the_same_weights_without_drop_path():
+    reg = Regularization(batch_norm=True)
+    plain = build_mobilenet_v2((32, 32, 3), 3, alpha=0.35, reg=reg)
+    dropped = build_mobilenet_v2(
+        (32, 32, 3), 3, alpha=0.35, reg=Regularization(batch_norm=True, drop_path=0.5)
+    )
+    for layer in plain.layers:
+        dropped.get_layer(layer.name).set_weights(layer.get_weights())
+    x = np.random.default_rng(0).uniform(size=(2, 32, 32, 3)).astype("float32")
+    np.testing.assert_array_equal(dropped.predict(x, verbose=0), plain.predict(x, verbose=0))
+
+
+def test_build_cnn_drop_block_after_every_block_and_identity_at_inference():
+    def build(reg):
+        return build_cnn((16, 16, 3), 3, filters=(4, 8), convs_per_block=1, dense_units=(), reg=reg)
+
+    dropped = build(Regularization(drop_block=0.2, drop_block_size=3, drop_path=0.3))
+    plain = build(Regularization())
+    blocks = [layer for layer in dropped.layers if isinstance(layer, DropBlock2D)]
+    assert [(b.name, b.rate, b.block_size) for b in blocks] == [
+        ("cnn_block1_dropblock", 0.2, 3),
+        ("cnn_block2_dropblock", 0.2, 3),
+    ]
+    assert not any(isinstance(layer, DropPath) for layer in dropped.layers)  # no skip in a CNN
+    assert [layer.name for layer in dropped.layers if layer not in blocks] == [
+        layer.name for layer in plain.layers
+    ]
+    dropped.set_weights(plain.get_weights())
+    x = np.random.default_rng(0).uniform(size=(2, 16, 16, 3)).astype("float32")
+    np.testing.assert_array_equal(dropped.predict(x, verbose=0), plain.predict(x, verbose=0))
+
+
+UINT8_BUILDERS = {
+    "cnn": lambda: build_cnn(
+        (8, 8, 3), 3, filters=(4,), dense_units=(), reg="all", include_preprocessing=True
+    ),
+    "mobilenet_v2": lambda: build_mobilenet_v2(
+        (32, 32, 3), 3, alpha=0.35, reg="bn", include_preprocessing=True
+    ),
+    "resnet": lambda: build_resnet(
+        (8, 8, 3),
+        3,
+        depth=8,
+        width=4,
+        reg=Regularization(drop_path=0.2, drop_block=0.1),
+        include_preprocessing=True,
+    ),
+}
+
+
+def _export_uint8(model, folder):
+    import tensorflow as tf
+
+    shape = (None, *model.input_shape[1:])
+    model.export(str(folder), input_signature=[tf.TensorSpec(shape, tf.uint8)], verbose=False)
+    return tf.saved_model.load(str(folder))
+
+
+@pytest.mark.slow  # 15-75 s each: an export and a TFLite conversion
+@pytest.mark.parametrize("builder", list(UINT8_BUILDERS))
+def test_include_preprocessing_models_serve_uint8_as_savedmodel_and_tflite(tmp_path, builder):
+    import tensorflow as tf
+
+    model = UINT8_BUILDERS[builder]()
+    size = model.input_shape[1:]
+    pixels = np.random.default_rng(0).integers(0, 256, size=(2, *size), dtype=np.uint8)
+    expected = model.predict(pixels.astype("float32"), verbose=0)
+    np.testing.assert_array_equal(model.predict(pixels, verbose=0), expected)
+
+    served = _export_uint8(model, tmp_path / "served")
+    np.testing.assert_allclose(served.serve(tf.constant(pixels)).numpy(), expected, atol=1e-5)
+
+    flat = tf.lite.TFLiteConverter.from_saved_model(str(tmp_path / "served")).convert()
+    interpreter = tf.lite.Interpreter(model_content=flat)
+    (entry,) = interpreter.get_input_details()
+    assert entry["dtype"] == np.uint8
+    interpreter.resize_tensor_input(entry["index"], pixels.shape)
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(entry["index"], pixels)
+    interpreter.invoke()
+    out = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(out, expected, atol=1e-4)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from regkit import Regularization, build_cnn, build_mobilenet_v2
+from regkit import Regularization, build_cnn, build_mobilenet_v2, build_resnet
 from regkit.config import PRESETS
 from regkit.regularization import regularization_loss
 
@@ -129,3 +129,65 @@ def test_load_model_names_a_bad_path(tmp_path):
         load_model(tmp_path / "model.weights.h5")
     with pytest.raises(TypeError, match="`path`"):
         load_model(None)
+
+
+# ------------------------------------------------- issue 20: models holding regkit.layers
+STRUCTURAL = Regularization(l2=1e-4, batch_norm=True, drop_path=0.2, drop_block=0.1)
+STRUCTURAL_BUILDERS = {
+    "cnn": lambda: build_cnn((16, 16, 3), 5, filters=(4, 8), dense_units=(), reg=STRUCTURAL),
+    "mobilenet_v2": lambda: build_mobilenet_v2((32, 32, 3), 5, alpha=0.35, reg=STRUCTURAL),
+    "resnet": lambda: build_resnet((16, 16, 3), 5, depth=8, width=4, reg=STRUCTURAL),
+}
+
+
+@pytest.mark.parametrize(
+    "builder",
+    [
+        pytest.param(b, marks=pytest.mark.slow) if b == "mobilenet_v2" else b
+        for b in STRUCTURAL_BUILDERS
+    ],
+)
+def test_models_with_drop_path_and_drop_block_round_trip_exactly(tmp_path, builder):
+    import regkit
+
+    model = STRUCTURAL_BUILDERS[builder]()
+    assert any("drop" in type(layer).__name__.lower() for layer in model.layers)
+    _perturb(model)
+    path = tmp_path / f"{builder}.keras"
+    model.save(path)
+    x = np.random.default_rng(0).uniform(size=(2, *model.input_shape[1:])).astype("float32")
+    expected = model.predict(x, verbose=0)
+    for loaded in (regkit.load_model(path), keras.saving.load_model(path)):
+        np.testing.assert_array_equal(loaded.predict(x, verbose=0), expected)
+        assert [layer.get_config() for layer in loaded.layers] == [
+            layer.get_config() for layer in model.layers
+        ]
+
+
+@pytest.mark.slow  # two fresh Python processes that import TensorFlow
+def test_keras_load_model_needs_regkit_layers_imported_and_says_so(tmp_path):
+    import subprocess
+    import sys
+
+    model = STRUCTURAL_BUILDERS["resnet"]()
+    path = tmp_path / "resnet.keras"
+    model.save(path)
+    script = (
+        "import sys, keras\n"
+        "try:\n"
+        "    keras.saving.load_model(sys.argv[1])\n"
+        "except TypeError as e:\n"
+        "    print('KERAS FAILED:', e)\n"
+        "import regkit\n"
+        "regkit.load_model(sys.argv[1])\n"
+        "keras.saving.load_model(sys.argv[1])\n"
+        "print('BOTH LOADED')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "KERAS FAILED:" in result.stdout
+    assert "Could not locate class 'DropPath'" in result.stdout
+    assert "'module': 'regkit.layers'" in result.stdout  # Keras names what to import
+    assert "BOTH LOADED" in result.stdout
