@@ -35,9 +35,11 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit._io import FolderBusyError, FolderLock, atomic_write_text
+from regkit.config import Regularization
 from regkit.experiments.build import build_from_config
 from regkit.experiments.records import REPORT_FORMAT, RunResult, Variant, jsonable
 from regkit.experiments.specs import folder_name
+from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "BACKUP_DIR",
@@ -124,7 +126,39 @@ def run_settings(plan: Any, name: str, variant: Variant, seed: int) -> dict[str,
         "augment": config["augment"],
         "bn_momentum": variant.reg.bn_momentum,
     }
+    study = getattr(plan, "study", None)
+    for name in StudyConfig.invalidating():  # a new setting is recorded by its field alone
+        if name not in settings and study is not None:
+            settings[name] = getattr(study, name)
     return json.loads(json.dumps(jsonable(settings)))  # as it reads back from disk
+
+
+def setting_defaults() -> dict[str, Any]:
+    """What a run folder written before a setting or field existed counts it as.
+
+    A 0.2 run folder's settings lack the 0.3 `Regularization` fields and any newer study
+    setting: those count as their defaults, so its finished runs are reused.
+    """
+    return json.loads(
+        json.dumps(
+            jsonable(
+                {
+                    **{f.name: f.default for f in dataclasses.fields(StudyConfig)},
+                    "regularization": Regularization().to_dict(),
+                }
+            )
+        )
+    )
+
+
+def with_defaults(old: Any, defaults: Any) -> Any:
+    """`old` settings with every key it lacks taken from `defaults` (recursively)."""
+    if not isinstance(old, dict) or not isinstance(defaults, dict):
+        return old
+    filled = {k: with_defaults(v, defaults.get(k)) for k, v in old.items()}
+    for key, value in defaults.items():
+        filled.setdefault(key, value)
+    return filled
 
 
 def _differences(old: Any, new: Any, prefix: str = "") -> list[str]:
@@ -300,6 +334,9 @@ class Study:
             old = json.loads(settings_path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             return [f"{settings_path} is unreadable ({type(exc).__name__})"]
+        if isinstance(old, dict):
+            defaults = setting_defaults()
+            old = with_defaults(old, {k: v for k, v in defaults.items() if k in slot.settings})
         diff = _differences(old, slot.settings)
         if diff:
             return diff

@@ -80,6 +80,7 @@ class Plan:
         out_dir: The output folder (created and writable), or None.
         config: The JSON-ready settings a `Report` records.
         strategy: The `tf.distribute.Strategy` models are built under.
+        study: The `StudyConfig` as given (what the ledger reads a new setting from).
     """
 
     variants: dict[str, Variant]
@@ -108,6 +109,7 @@ class Plan:
     jobs: int = 1
     executor: Any = None
     source: dict[str, Any] = dataclasses.field(default_factory=dict)
+    study: StudyConfig | None = None
 
     @property
     def one_hot(self) -> bool:
@@ -498,6 +500,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         restart=check_bool("restart", s.restart),
         jobs=jobs,
         executor=executor,
+        study=s,
         source={
             "dataset": str(s.dataset) if isinstance(s.dataset, (str, os.PathLike)) else None,
             "data_dir": None if s.data_dir is None else str(s.data_dir),
