@@ -5,6 +5,9 @@
   rates of kernels followed by BatchNorm.
 - Training state (`regkit.callbacks.state`): `AtomicModelCheckpoint`,
   `ResumableCSVLogger` and `TrainingStateBackup`, safe to kill at any moment.
+- Weight averaging (`regkit.callbacks.averaging`): `EMA`, `SWA` (with an exact BatchNorm
+  recomputation, `recompute_batch_norm`) and `averaging_callbacks`, which builds the one
+  a `Regularization` asks for (``ema``, ``swa``).
 - `standard_callbacks` returns seed 001's set (best-only checkpoint, EarlyStopping with
   restore_best_weights, ReduceLROnPlateau) plus TerminateOnNaN, CSVLogger and
   BackupAndRestore, arranged so that a run killed at any moment resumes from its last
@@ -19,6 +22,7 @@ list order.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Literal
 
 import keras
@@ -33,6 +37,13 @@ from regkit._checks import (
     check_path,
     invalid,
 )
+from regkit.callbacks.averaging import (
+    EMA,
+    SWA,
+    averaged_variables,
+    averaging_callbacks,
+    recompute_batch_norm,
+)
 from regkit.callbacks.monitors import RegularizationMonitor, WeightNormLogger
 from regkit.callbacks.state import (
     AtomicModelCheckpoint,
@@ -45,14 +56,19 @@ from regkit.introspect import kernels_followed_by_batch_norm
 from regkit.plots import plot_history
 
 __all__ = [
+    "EMA",
+    "SWA",
     "AtomicModelCheckpoint",
     "EpochSeeding",
     "RegularizationMonitor",
     "ResumableCSVLogger",
     "TrainingStateBackup",
     "WeightNormLogger",
+    "averaged_variables",
+    "averaging_callbacks",
     "kernels_followed_by_batch_norm",
     "plot_history",
+    "recompute_batch_norm",
     "standard_callbacks",
 ]
 
@@ -71,6 +87,7 @@ def standard_callbacks(
     verbose: Literal[0, 1] = 1,
     weight_norms: bool = False,
     reg_monitor: bool = False,
+    averaging: Sequence[keras.callbacks.Callback] = (),
 ) -> list[keras.callbacks.Callback]:
     """Seed 001's callbacks, made safe to kill: checkpoint, early stop, LR decay, backup.
 
@@ -85,6 +102,13 @@ def standard_callbacks(
     5. `keras.callbacks.TerminateOnNaN()`.
     6. `ResumableCSVLogger` (a `CSVLogger`) at `csv_path`.
     7. `TrainingStateBackup` (a `BackupAndRestore`) at `backup_dir`.
+
+    Weight averaging (``averaging=averaging_callbacks(reg, ...)``): an `EMA` goes just
+    before the checkpoint, so validation, the checkpoint and early stopping's best weights
+    are averages; an `SWA` goes after ReduceLROnPlateau (its average replaces early
+    stopping's restored weights when training ends) and, unless it has a `save_path`,
+    saves its result over the best-only checkpoint. Both are tracked by the backup, so
+    a resumed run continues the same averages.
 
     If the process dies mid-training, calling `fit` again with the same callbacks setup
     resumes at the first unfinished epoch, with weights, optimizer state, learning rate,
@@ -105,12 +129,15 @@ def standard_callbacks(
         verbose: Verbosity of the checkpoint, early stopping and LR decay messages.
         weight_norms: Prepend a `WeightNormLogger`.
         reg_monitor: Prepend a `RegularizationMonitor`.
+        averaging: `EMA` and/or `SWA` callbacks to place (see above), e.g.
+            ``averaging_callbacks(reg, epochs=..., train_data=...)``.
 
     Returns:
         The list of callbacks to pass to `model.fit`.
 
     Raises:
         ValueError: A checkpoint path with another suffix, or an out-of-range argument.
+        TypeError: `averaging` holds something else than `EMA`/`SWA` callbacks.
 
     Example:
         >>> cbs = standard_callbacks("runs/cnn/best.keras", weight_norms=True)
@@ -167,6 +194,18 @@ def standard_callbacks(
         min_lr=min_lr,
         verbose=verbose,
     )
+    averaging = list(averaging)
+    for cb in averaging:
+        if not isinstance(cb, (EMA, SWA)):
+            raise TypeError(
+                "Invalid type for argument `averaging`: expected EMA or SWA callbacks "
+                f"(see `averaging_callbacks`). Received: {cb!r} of type {type(cb).__name__}"
+            )
+    before = [cb for cb in averaging if isinstance(cb, EMA)]
+    after = [cb for cb in averaging if isinstance(cb, SWA)]
+    for cb in after:
+        if cb.save_path is None:
+            cb.save_path = path
     loggers: list[keras.callbacks.Callback] = []
     if reg_monitor:
         loggers.append(RegularizationMonitor())
@@ -174,10 +213,14 @@ def standard_callbacks(
         loggers.append(WeightNormLogger())
     return [
         *loggers,
+        *before,
         checkpoint,
         early_stopping,
         reduce_lr,
+        *after,
         keras.callbacks.TerminateOnNaN(),
         ResumableCSVLogger(csv_file),
-        TrainingStateBackup(backup, tracked=[checkpoint, early_stopping, reduce_lr]),
+        TrainingStateBackup(
+            backup, tracked=[checkpoint, early_stopping, reduce_lr, *before, *after]
+        ),
     ]

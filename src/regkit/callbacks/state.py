@@ -48,8 +48,8 @@ _BACKUP_FILE = re.compile(
     (?:\.partial-)?epoch\d{5,}_batch\d{6,}\.weights\.h5
     | training_metadata\.json(?:\.bkp)?
     | latest\.weights\.h5(?:\.bkp)?
-    | regkit_best_weights_\d+\.npz(?:\.bkp)?
-    | \.(?:training_metadata\.json|regkit_best_weights_\d+\.npz)\.\d+\.tmp
+    | regkit_(?:best_weights|average)_\d+\.npz(?:\.bkp)?
+    | \.(?:training_metadata\.json|regkit_(?:best_weights|average)_\d+\.npz)\.\d+\.tmp
     """,
     re.VERBOSE,
 )
@@ -252,6 +252,11 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     last in the callback list, so it saves after the others have updated for the epoch. The
     backup folder is deleted when training finishes.
 
+    A tracked weight-averaging callback (`regkit.callbacks.EMA`, `regkit.callbacks.SWA`:
+    anything with ``averaging_state``, ``set_averaging_state`` and ``training_weights``)
+    has its averages saved beside the record and restored with it, and the weights saved
+    are its training weights even while the model shows the averages.
+
     Args:
         backup_dir: Folder for the backup; used by this callback only.
         tracked: Callbacks whose state is saved and restored.
@@ -282,6 +287,9 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     def _best_weights_path(self, index: int) -> Path:
         return Path(self.backup_dir) / f"regkit_best_weights_{index}.npz"
 
+    def _average_path(self, index: int) -> Path:
+        return Path(self.backup_dir) / f"regkit_average_{index}.npz"
+
     # ---------------------------------------------------------------- saving
     def _save_model(self) -> None:
         backup = Path(self.backup_dir)
@@ -290,7 +298,11 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         weights = backup / name
         partial = weights.with_name(f".partial-{name}")
         partial.unlink(missing_ok=True)  # a file (or planted link) there is never written into
-        self.model.save_weights(partial, overwrite=True)
+        with contextlib.ExitStack() as stack:  # averaging callbacks: the training weights
+            for cb in self.tracked:
+                if callable(getattr(cb, "training_weights", None)):
+                    stack.enter_context(cb.training_weights())
+            self.model.save_weights(partial, overwrite=True)
         fsync_file(partial)
         os.replace(partial, weights)
         record = {
@@ -351,6 +363,12 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                     _write_keeping_previous(self._best_weights_path(index), buffer.getvalue())
                     self._saved_best_epoch[index] = best_epoch
                 state["best_weights_epoch"] = best_epoch
+            if callable(getattr(cb, "averaging_state", None)):
+                arrays = dict(cb.averaging_state())
+                buffer = io.BytesIO()
+                np.savez(buffer, backup_epoch=np.int64(self._current_epoch), **arrays)
+                _write_keeping_previous(self._average_path(index), buffer.getvalue())
+                state["averaging_epoch"] = int(self._current_epoch)
             states.append(state)
         return states
 
@@ -393,6 +411,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         _remove_stale_temps(self._record_path)
         for index in range(len(self.tracked)):
             _remove_stale_temps(self._best_weights_path(index))
+            _remove_stale_temps(self._average_path(index))
         super().on_train_begin(logs)
         self._restore_pending = True
         self._saved_best_epoch = {}
@@ -437,6 +456,29 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
                 cb.best_weights = self._load_best_weights(index, best_epoch)
                 if cb.best_weights is not None:
                     self._saved_best_epoch[index] = best_epoch
+            if "averaging_epoch" in state and callable(getattr(cb, "set_averaging_state", None)):
+                arrays = self._load_average(index, int(state["averaging_epoch"]))
+                if arrays is None:
+                    warnings.warn(
+                        f"The weight averages of {type(cb).__name__} for epoch "
+                        f"{int(state['averaging_epoch']) + 1} are missing from the backup; "
+                        "averaging starts over.",
+                        stacklevel=3,
+                    )
+                else:
+                    cb.set_averaging_state(arrays)
+
+    def _load_average(self, index: int, epoch: int) -> dict[str, np.ndarray] | None:
+        path = self._average_path(index)
+        for candidate in (path, _previous(path)):
+            try:
+                with np.load(candidate) as data:
+                    if int(data["backup_epoch"]) != epoch:
+                        continue
+                    return {k: data[k] for k in data.files if k != "backup_epoch"}
+            except (OSError, ValueError, KeyError):
+                continue
+        return None
 
 
 def epoch_seed(seed: int, epoch: int, index: int = 0) -> int:
