@@ -41,7 +41,7 @@ bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 # Issue 24's league table: every regularizer on Fashion-MNIST (docs/results.md), offline from
-# Debian's copy (sudo apt-get install -y dataset-fashion-mnist) or Keras' cache. About 40
+# Debian's copy (sudo apt-get install -y dataset-fashion-mnist) or Keras' cache. About 45
 # minutes on 2 CPU cores; rerunning reuses finished runs (add --restart to start over).
 .PHONY: benchmark-regularizers
 benchmark-regularizers: $(STAMP)
