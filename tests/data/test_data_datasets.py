@@ -641,3 +641,156 @@ def test_single_class_labels_name_the_labels():
         from_arrays(x, [0, 0, 0, 0], num_classes=1)
     # A part of a larger set may hold one class when the class count is given.
     assert from_arrays(x, [3, 3, 3, 3], num_classes=10).num_classes == 10
+
+
+# ----------------------------------------------------------------------------------------
+# Fashion-MNIST and MNIST through regkit.data.idx (issue 24), from small IDX files
+
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat")
+IDX_STEMS = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def _write_idx_set(folder: Path, n_train: int = 20, n_test: int = 6) -> tuple:
+    """The four IDX files (gzipped, uint8) of a tiny set whose image i has pixel (0, 0) = i,
+    so a test can follow each image; labels 0-4 only (the class count must still be 10)."""
+    import gzip
+
+    folder.mkdir(parents=True, exist_ok=True)
+    x_train = np.zeros((n_train, 28, 28), np.uint8)
+    x_train[:, 0, 0] = np.arange(n_train)
+    x_train[:, 27, 27] = 255
+    x_test = np.full((n_test, 28, 28), 9, np.uint8)
+    x_test[:, 0, 0] = 200 + np.arange(n_test)
+    y_train = (np.arange(n_train) % 5).astype(np.uint8)
+    y_test = (np.arange(n_test) % 5).astype(np.uint8)
+    for stem, array in zip(IDX_STEMS, (x_train, y_train, x_test, y_test), strict=True):
+        header = bytes([0, 0, 0x08, array.ndim])
+        dims = b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+        (folder / f"{stem}.gz").write_bytes(gzip.compress(header + dims + array.tobytes()))
+    return (x_train, y_train), (x_test, y_test)
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "Fashion-MNIST", "mnist"])
+def test_fashion_mnist_and_mnist_load_like_the_other_sets(tmp_path, empty_keras_home, name):
+    (_, y_train), (x_test, _) = _write_idx_set(tmp_path / "idx")
+    splits = load_dataset(name, data_dir=tmp_path / "idx", download=False, seed=1)
+    key = name.lower().replace("-", "_")
+    assert splits.name == key and splits.image_shape == (28, 28, 1) and splits.num_classes == 10
+    assert splits.class_names[:5] == (FASHION_NAMES if key == "fashion_mnist" else tuple("01234"))
+    assert dict(splits.num_examples) == {"train": 16, "validation": 4, "test": 6}
+    arrays = splits.arrays
+    assert arrays["train"].images.dtype == np.uint8 and arrays["train"].value_range == (0, 255)
+    # Validation carved from train with the seed, as for digits and CIFAR; test is t10k.
+    carved = np.concatenate([arrays["train"].images, arrays["validation"].images])[:, 0, 0, 0]
+    np.testing.assert_array_equal(np.sort(carved), np.arange(20))
+    labels = np.concatenate([arrays["train"].labels, arrays["validation"].labels])
+    np.testing.assert_array_equal(labels, y_train[carved])
+    np.testing.assert_array_equal(arrays["test"].images[:, 0, 0, 0], x_test[:, 0, 0])
+    other = load_dataset(name, data_dir=tmp_path / "idx", download=False, seed=2)
+    assert not np.array_equal(other.arrays["validation"].images, arrays["validation"].images)
+    images, _ = next(iter(image_pipeline(splits.train, batch_size=16, training=False)))
+    assert images.shape == (16, 28, 28, 1) and float(images.numpy().max()) == 1.0
+
+
+def test_fashion_mnist_missing_offline_says_where(tmp_path, empty_keras_home, monkeypatch):
+    from regkit.data import idx
+
+    monkeypatch.setitem(idx.SYSTEM_DIRS, "fashion_mnist", tmp_path / "no-debian-copy")
+    with pytest.raises(FileNotFoundError) as info:
+        load_dataset("fashion_mnist", data_dir=tmp_path, download=False)
+    assert "train-images-idx3-ubyte" in str(info.value)
+    with pytest.raises(ValueError, match=r"'cifar100', 'fashion_mnist', 'mnist'"):
+        load_dataset("no_such_set_xyz")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not Path("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian's Fashion-MNIST is not installed (apt-get install -y dataset-fashion-mnist)",
+)
+def test_real_fashion_mnist_from_debians_files(empty_keras_home):
+    splits = load_dataset("fashion_mnist", download=False)
+    assert dict(splits.num_examples) == {"train": 48000, "validation": 12000, "test": 10000}
+    assert splits.class_names[9] == "Ankle boot" and splits.image_shape == (28, 28, 1)
+    test_labels = splits.arrays["test"].labels
+    np.testing.assert_array_equal(np.bincount(test_labels), [1000] * 10)
+
+
+# ----------------------------------------------------------------------------------------
+# DatasetSplits.from_arrays: arrays as keras.datasets.*.load_data() hands them out
+
+
+def _keras_like(n_train: int = 30, n_test: int = 10, shape=(8, 8, 3), classes: int = 3):
+    rng = np.random.default_rng(0)
+    x_train = rng.integers(0, 256, (n_train, *shape), dtype=np.uint8)
+    x_test = rng.integers(0, 256, (n_test, *shape), dtype=np.uint8)
+    y_train = (np.arange(n_train) % classes).astype(np.uint8)[:, None]  # CIFAR's (n, 1)
+    y_test = (np.arange(n_test) % classes).astype(np.uint8)[:, None]
+    return (x_train, y_train), (x_test, y_test)
+
+
+def test_from_arrays_carves_validation_as_the_built_in_sets():
+    from sklearn.model_selection import train_test_split
+
+    data = _keras_like()
+    splits = DatasetSplits.from_arrays(data, validation_split=0.3, seed=5, name="mine")
+    assert splits.name == "mine" and splits.image_shape == (8, 8, 3) and splits.num_classes == 3
+    assert dict(splits.num_examples) == {"train": 21, "validation": 9, "test": 10}
+    x_tr, x_val, _, _ = train_test_split(data[0][0], data[0][1], test_size=0.3, random_state=5)
+    np.testing.assert_array_equal(splits.arrays["validation"].images, x_val)
+    np.testing.assert_array_equal(splits.arrays["train"].images, x_tr)
+    np.testing.assert_array_equal(splits.arrays["test"].labels, data[1][1][:, 0])
+    assert splits.class_names == ("0", "1", "2") and splits.validation is not None
+    none = DatasetSplits.from_arrays(data, validation_split=0)
+    assert none.validation is None and none.num_examples["train"] == 30
+    # Grey (n, 28, 28) images, MNIST's shape, get a channel axis; names and ranges pass on.
+    (x, y), (xt, yt) = _keras_like(shape=(6, 6), classes=2)
+    grey = DatasetSplits.from_arrays(
+        ((x / 255.0, y[:, 0]), (xt / 255.0, yt[:, 0])), class_names=["no", "yes"]
+    )
+    assert grey.image_shape == (6, 6, 1) and grey.class_names == ("no", "yes")
+    assert grey.arrays["test"].value_range == (0.0, 1.0)
+    # The test split may lack a class; the count comes from both splits.
+    assert DatasetSplits.from_arrays(((x, y % 2), (xt, yt * 0 + 2))).num_classes == 3
+
+
+def test_from_arrays_errors_name_data_and_the_array():
+    (x, y), (xt, yt) = _keras_like()
+    bad_float = xt.astype(np.float32) / 255.0
+    bad_float[0, 0, 0, 0] = np.nan
+    cases = [
+        ((x, y), "argument `data`: expected ((x_train, y_train), (x_test, y_test))"),
+        (((x, y), (xt, yt), (xt, yt)), "Received: data='tuple of 3 item(s)'"),
+        ("digits", "Received: data='str'"),
+        (((x, y[:-1]), (xt, yt)), "argument `data` (x_train and y_train): expected the same"),
+        (((x[:, 0, 0], y), (xt, yt)), "argument `data` (x_train): expected an array of images"),
+        (((x, y), (bad_float, yt)), "argument `data` (x_test): expected finite pixel values"),
+        (((x, y), (xt * 0 + 300.0, yt)), "argument `data` (x_test): expected pixel values in"),
+        (((x, y), (xt[:, :4], yt)), "argument `data`: expected train and test images of one"),
+        (((x, y.astype(float) + 0.5), (xt, yt)), "argument `data` (y_train): expected integer"),
+    ]
+    for data, message in cases:
+        with pytest.raises(ValueError) as info:
+            DatasetSplits.from_arrays(data)
+        assert message in str(info.value), (message, str(info.value))
+    good = _keras_like()
+    for kwargs, message in [
+        ({"validation_split": 1.0}, "argument `validation_split`: expected a float in [0, 1)"),
+        ({"seed": -1}, "argument `seed`"),
+        ({"class_names": ["a", "b"]}, "argument `class_names`: expected 3 names"),
+        ({"value_range": (0, 1)}, "argument `data` (x_train): expected pixel values in [0, 1]"),
+    ]:
+        with pytest.raises(ValueError) as info:
+            DatasetSplits.from_arrays(good, **kwargs)
+        assert message in str(info.value), (message, str(info.value))
+    with pytest.raises(TypeError, match="argument `class_names`"):
+        DatasetSplits.from_arrays(good, class_names="abc")
+    with pytest.raises(
+        ValueError, match=r"argument `data` \(y_test\): expected labels in \[0, 3\)"
+    ):
+        DatasetSplits.from_arrays(((x, y), (xt, yt + 7)), num_classes=3)

@@ -23,9 +23,10 @@ import numpy as np
 
 from regkit._checks import check_choice, check_fraction, check_path, check_seed, invalid
 from regkit.data.arrays import MAX_CLASSES, ArrayData, from_arrays
-from regkit.data.catalog import BUILTIN_DATASETS, CIFAR_SETS
+from regkit.data.catalog import BUILTIN_DATASETS, CIFAR_SETS, IDX_DATASETS
 from regkit.data.cifar import load_cifar
 from regkit.data.folders import BAD_IMAGES, is_image_folder, load_folder
+from regkit.data.idx import CLASS_NAMES, load_idx_arrays
 from regkit.data.splits import SPLIT_KEYS, DatasetSplits, carve_splits
 from regkit.data.tfds_sets import load_tfds
 
@@ -65,6 +66,13 @@ def load_dataset(
       (`cifar-10-batches-py/`; for CIFAR-100 `cifar-100-python`), else from Keras' cache
       (`$KERAS_HOME/datasets`, default `~/.keras/datasets`), else downloaded there by
       `keras.utils.get_file` (unless `download=False`).
+    * `"fashion_mnist"`, `"mnist"`: 60,000 + 10,000 grey 28x28 images, as uint8 0-255
+      with shape (28, 28, 1) (Fashion-MNIST's ten class names in `class_names`), read by
+      `regkit.data.idx` from `data_dir` when it holds the four IDX files (or, for MNIST,
+      Keras' `mnist.npz`), else from Keras' cache, else from the folder Debian's
+      `dataset-fashion-mnist` package installs (`/usr/share/datasets/fashion-mnist/`),
+      else downloaded by Keras (unless `download=False`). These names no longer reach
+      tensorflow-datasets.
     * Any tensorflow-datasets name, e.g. `"imagenette/160px"`, from its prepared copy in
       `data_dir` (tfds' default when `None`). Its `test` split is the set's `"test"` split,
       or its `"validation"` split when it has no test split (as seed 001 evaluates).
@@ -86,14 +94,15 @@ def load_dataset(
     shuffled at preparation) train split, `train[n - k:]`, which does not depend on `seed`.
 
     Args:
-        name: `"digits"`, `"cifar10"`, `"cifar100"` or a tensorflow-datasets name.
+        name: `"digits"`, `"cifar10"`, `"cifar100"`, `"fashion_mnist"`, `"mnist"`, a
+            tensorflow-datasets name or a folder (see above).
         data_dir: Where the data lies (see above).
         validation_split: Fraction of the training data held out for validation, in
             [0, 1); 0 gives `validation=None`.
         seed: Random state of the validation carve for in-memory sets.
-        download: `None` (default): download CIFAR through Keras when it is absent, never
-            tfds sets. `True`: also download and prepare tfds sets (this can take long and
-            needs the network). `False`: never download.
+        download: `None` (default): download CIFAR, Fashion-MNIST and MNIST through Keras
+            when they are absent, never tfds sets. `True`: also download and prepare tfds
+            sets (this can take long and needs the network). `False`: never download.
         image_size: For folders only: `(height, width)` (or one int for square) the images
             are resized to, needed when their sizes vary.
         bad_images: For folders: `"raise"` (default) raises a ValueError naming the first
@@ -113,7 +122,7 @@ def load_dataset(
             value other than `"raise"` or `"skip"`.
         FileNotFoundError: The data is not where it should be and may not (or could not)
             be downloaded; the message names the missing files, where to put them and,
-            for tfds, the `tfds build` command.
+            for tfds, the `tfds build` command (for Fashion-MNIST, the apt package).
 
     Example:
         >>> splits = load_dataset("digits", validation_split=0.2, seed=0)
@@ -160,6 +169,17 @@ def load_dataset(
     if key in CIFAR_SETS:
         train, test = load_cifar(key, data_dir, download)
         return carve_splits(key, train, test, validation_split, seed)
+    idx_key = name.lower().replace("-", "_")
+    if idx_key in IDX_DATASETS:
+        names = CLASS_NAMES[idx_key]
+        return DatasetSplits.from_arrays(
+            load_idx_arrays(idx_key, data_dir=data_dir, download=download),
+            validation_split=validation_split,
+            seed=seed,
+            class_names=names,
+            num_classes=len(names),
+            name=idx_key,
+        )
     return load_tfds(name, data_dir, validation_split, download)
 
 

@@ -8,11 +8,13 @@ does). TensorFlow and scikit-learn are imported only inside the functions that n
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from regkit._checks import check_count
-from regkit.data.arrays import ArrayData
+import numpy as np
+
+from regkit._checks import check_count, check_fraction, check_seed, invalid
+from regkit.data.arrays import ArrayData, from_arrays
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
@@ -72,6 +74,80 @@ class DatasetSplits:
     def num_skipped(self) -> int:
         """How many unreadable image files were skipped while loading (see `skipped`)."""
         return len(self.skipped)
+
+    @classmethod
+    def from_arrays(
+        cls,
+        data: Any,
+        *,
+        validation_split: float = 0.2,
+        seed: int = 0,
+        class_names: Sequence[str] | None = None,
+        value_range: tuple[float, float] | None = None,
+        num_classes: int | None = None,
+        name: str = "",
+    ) -> DatasetSplits:
+        """Splits of NumPy arrays as Keras hands them out, validation carved from train.
+
+        `data` is `((x_train, y_train), (x_test, y_test))`, the shape of every
+        `keras.datasets.*.load_data()` of images: grey images `(n, height, width)` (MNIST,
+        Fashion-MNIST) get a channel axis, colour images are `(n, height, width,
+        channels)`; labels `(n,)` or `(n, 1)` (CIFAR). The validation split is carved
+        from train as for the built-in sets, with
+        `sklearn.model_selection.train_test_split(test_size=validation_split,
+        random_state=seed)`; the test arrays are the test split.
+
+        Args:
+            data: `((x_train, y_train), (x_test, y_test))`.
+            validation_split: Fraction of the training arrays held out for validation, in
+                [0, 1); 0 gives `validation=None`.
+            seed: Random state of the validation carve, an int in [0, 2**32).
+            class_names: One name per class (default: `"0"`, `"1"`, ...).
+            value_range: `(low, high)` of the pixels, as for `regkit.data.from_arrays`
+                (guessed only where unambiguous: uint8 is 0-255, floats within [0, 1] are
+                [0, 1]); the test images must lie in the same range.
+            num_classes: Class count (default: the largest label of either split plus 1,
+                or the number of `class_names` when that is larger).
+            name: The data set's name (reports show it).
+
+        Returns:
+            A `DatasetSplits` whose splits hold the arrays in memory.
+
+        Raises:
+            ValueError: Naming `data` (and which array, e.g. `x_test`): not two
+                `(x, y)` pairs, images that are not `(n, height, width[, channels])`,
+                empty, NaN/inf or outside the value range, labels that are not integers in
+                `[0, num_classes)` shaped `(n,)` or `(n, 1)`, an `x` and `y` of different
+                lengths, train and test images of different shapes; or naming
+                `validation_split`, `seed`, `class_names`, `value_range` or `num_classes`.
+            TypeError: `class_names` that is not a sequence of names.
+
+        Example:
+            >>> import numpy as np
+            >>> x = np.zeros((10, 28, 28), np.uint8)
+            >>> y = np.arange(10) % 2
+            >>> splits = DatasetSplits.from_arrays(((x, y), (x[:4], y[:4])))
+            >>> splits.image_shape, splits.num_examples
+            ((28, 28, 1), {'train': 8, 'validation': 2, 'test': 4})
+        """
+        validation_split = check_fraction("validation_split", validation_split)
+        seed = check_seed("seed", seed)
+        if not 0 <= seed < 2**32:
+            raise invalid("seed", "an int in [0, 2**32) (NumPy's random state)", seed)
+        (x_train, y_train), (x_test, y_test) = _pairs(data)
+        names = None if class_names is None else _names(class_names)
+        if num_classes is None:
+            counts = [_class_count(y_train, y_test), None if names is None else len(names)]
+            num_classes = max((c for c in counts if c is not None), default=None)
+        train = _part("train", x_train, y_train, num_classes, value_range, names)
+        test = _part("test", x_test, y_test, num_classes, train.value_range, names)
+        if train.image_shape != test.image_shape:
+            raise invalid(
+                "data",
+                "train and test images of one shape",
+                f"x_train of shape {train.images.shape} and x_test of shape {test.images.shape}",
+            )
+        return carve_splits(name, train, test, validation_split, seed)
 
     def take(self, limit: int) -> DatasetSplits:
         """New splits holding at most the first `limit` examples of each split.
@@ -171,3 +247,87 @@ def carve_splits(
         arrays=parts,
         name=name,
     )
+
+
+_DATA_SHAPE = "((x_train, y_train), (x_test, y_test)) as keras.datasets.*.load_data() returns"
+
+
+def _pairs(data: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+    """`data` unpacked into its two `(x, y)` pairs, or a ValueError naming `data`."""
+    ok = isinstance(data, (tuple, list)) and len(data) == 2
+    ok = ok and all(isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in data)
+    if not ok:
+        shape = type(data).__name__
+        if isinstance(data, (tuple, list)):
+            shape += f" of {len(data)} item(s)"
+        raise invalid("data", _DATA_SHAPE, shape)
+    (x_train, y_train), (x_test, y_test) = data
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _names(class_names: Any) -> tuple[str, ...]:
+    if isinstance(class_names, (str, bytes)) or not isinstance(class_names, Sequence):
+        raise TypeError(
+            "Invalid type for argument `class_names`: expected a sequence of names. "
+            f"Received: class_names={class_names!r} of type {type(class_names).__name__}"
+        )
+    return tuple(str(n) for n in class_names)
+
+
+def _class_count(*labels: Any) -> int | None:
+    """The largest integer label of all `labels` plus 1; `None` when that cannot be told
+    (`from_arrays` then names the bad labels)."""
+    try:
+        arrays = [np.asarray(y) for y in labels]
+        if not all(a.size and np.issubdtype(a.dtype, np.number) for a in arrays):
+            return None
+        if not all(np.isfinite(a).all() for a in arrays):
+            return None
+        return int(max(a.max() for a in arrays)) + 1
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _part(
+    split: str,
+    x: Any,
+    y: Any,
+    num_classes: int | None,
+    value_range: tuple[float, float] | None,
+    class_names: tuple[str, ...] | None,
+) -> ArrayData:
+    """`from_arrays` on one pair; grey `(n, h, w)` images get a channel axis, and errors
+    about `x` or `y` name `data` and the array (`x_train`, `y_test`, ...)."""
+    try:
+        if getattr(x, "ndim", None) == 3:  # grey images, as MNIST's load_data() gives
+            x = np.asarray(x)[..., None]
+        return from_arrays(
+            x, y, num_classes=num_classes, value_range=value_range, class_names=class_names
+        )
+    except (ValueError, TypeError) as error:
+        raise _renamed(error, split) from None
+
+
+def _renamed(error: Exception, split: str) -> Exception:
+    """`from_arrays`' error about `x` or `y` as one about `data`'s `x_<split>` or
+    `y_<split>`; any other error as it is."""
+    message = str(error)
+    x, y = f"x_{split}", f"y_{split}"
+    heads = {
+        "Invalid value for argument `x`:": (f"Invalid value for argument `data` ({x}):", "x"),
+        "Invalid value for argument `y`:": (f"Invalid value for argument `data` ({y}):", "y"),
+        "Invalid value for arguments `x` and `y`:": (
+            f"Invalid value for argument `data` ({x} and {y}):",
+            "",
+        ),
+    }
+    for head, (new_head, arg) in heads.items():
+        if message.startswith(head):
+            message = new_head + message[len(head) :]
+            if arg:
+                message = message.replace(
+                    f"Received: {arg}=", f"Received: {x if arg == 'x' else y}="
+                )
+            message = message.replace("len(x)", f"len({x})").replace("len(y)", f"len({y})")
+            return type(error)(message)
+    return error
