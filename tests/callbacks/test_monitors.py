@@ -344,3 +344,19 @@ def test_progress_line_can_show_the_figures(capsys):
     assert "conv_kernel_norm" in model.history.history
     with pytest.raises(TypeError, match="`progress_line`"):
         WeightNormLogger(progress_line="yes")
+
+
+def test_regularization_monitor_counts_the_l2_sp_pull():
+    from regkit import Regularization, apply_regularization
+    from regkit.callbacks import RegularizationMonitor
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="fc")])
+    apply_regularization(model, Regularization(l2_sp=0.5))
+    kernel = model.get_layer("fc").kernel
+    kernel.assign(kernel.numpy() + 0.1)  # 6 entries, each 0.1 away from w0
+    monitor = RegularizationMonitor(effective_lr=False)
+    monitor.set_model(model)
+    logs = {"loss": 1.0}
+    monitor.on_epoch_end(0, logs)
+    assert logs["reg_loss"] == pytest.approx(0.5 * 6 * 0.01, rel=1e-5)
+    assert logs["reg_loss_share"] == pytest.approx(0.03, rel=1e-5)

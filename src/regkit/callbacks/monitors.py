@@ -203,7 +203,7 @@ class RegularizationMonitor(keras.callbacks.Callback):
 
     Adds to the epoch logs (hence to `History` and `CSVLogger`):
 
-    - ``reg_loss``: the sum of `model.losses` (the L1/L2 penalties) at the end of the
+    - ``reg_loss``: the sum of `model.losses` (L1/L2 and L2-SP penalties) at the end of the
       epoch, with the end-of-epoch weights.
     - ``reg_loss_share``: ``reg_loss / logs["loss"]``. Keras' reported training ``loss``
       already includes the penalties (it is the epoch mean of data loss + penalty), so
