@@ -1,5 +1,6 @@
 """The examples run: every seed script in its --smoke mode (offline, embedded digits), in
-this process (TensorFlow is already loaded), and the notebook on a real Jupyter kernel."""
+this process (TensorFlow is already loaded), and the notebook: its cells in this process in
+the default tier, on a real Jupyter kernel in the slow tier."""
 
 from __future__ import annotations
 
@@ -66,6 +67,25 @@ def test_examples_give_argparse_help(script, capsys):
     assert "--dataset" in out and "--smoke" in out
 
 
+NOTEBOOK = EXAMPLES / "compose_blocks.ipynb"
+NOTEBOOK_SAYS = (
+    "residual add present: True",
+    "reloaded without custom_objects: predictions match",
+    "| regularized",
+)
+
+
+def _exec_cells(path: Path) -> None:
+    """Runs the notebook's code cells, in order, in this process (TensorFlow is loaded)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "__main__"}
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, str(path), "exec"), namespace)
+
+
 def _run_notebook(path: Path, workdir: Path):
     """Executes the notebook on the venv's `python3` kernel (jupyter_client launches
     `python` in a kernelspec as this interpreter). Falls back to running the code cells
@@ -80,10 +100,7 @@ def _run_notebook(path: Path, workdir: Path):
         import nbclient
     except Exception as exc:  # no kernel available: still check the code itself
         warnings.warn(f"no Jupyter kernel ({exc}); running the cells with exec", stacklevel=2)
-        namespace: dict = {"__name__": "__main__"}
-        for cell in nb.cells:
-            if cell.cell_type == "code":
-                exec(compile(cell.source, str(path), "exec"), namespace)
+        _exec_cells(path)
         return None
     client = nbclient.NotebookClient(
         nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(workdir)}}
@@ -92,9 +109,31 @@ def _run_notebook(path: Path, workdir: Path):
     return nb
 
 
+def _check_notebook_source() -> None:
+    import nbformat
+
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    source = "\n".join(cell.source for cell in nb.cells)
+    for block in ("conv_block(", "inverted_residual(", "dense_head("):
+        assert block in source
+
+
+def test_compose_blocks_notebook_cells_run(tmp_path, monkeypatch, capsys):
+    """Default tier: the notebook's cells, in order, in this process (a Jupyter kernel
+    would import TensorFlow again; the slow tier runs it on one)."""
+    pytest.importorskip("nbformat")
+    monkeypatch.chdir(tmp_path)
+    _exec_cells(NOTEBOOK)
+    text = capsys.readouterr().out
+    for line in NOTEBOOK_SAYS:
+        assert line in text
+    _check_notebook_source()
+
+
+@pytest.mark.slow
 def test_compose_blocks_notebook_executes(tmp_path):
     pytest.importorskip("nbformat")
-    nb = _run_notebook(EXAMPLES / "compose_blocks.ipynb", tmp_path)
+    nb = _run_notebook(NOTEBOOK, tmp_path)
     if nb is None:
         return
     text = "\n".join(
@@ -103,12 +142,9 @@ def test_compose_blocks_notebook_executes(tmp_path):
         if cell.cell_type == "code"
         for output in cell.outputs
     )
-    assert "residual add present: True" in text
-    assert "reloaded without custom_objects: predictions match" in text
-    assert "| regularized" in text
-    source = "\n".join(cell.source for cell in nb.cells)
-    for block in ("conv_block(", "inverted_residual(", "dense_head("):
-        assert block in source
+    for line in NOTEBOOK_SAYS:
+        assert line in text
+    _check_notebook_source()
 
 
 def _gen_api_docs():
