@@ -111,8 +111,9 @@ class DropPath(keras.layers.Layer):
         keep = 1.0 - self.rate
         shape = (keras.ops.shape(inputs)[0],) + (1,) * (len(inputs.shape) - 1)
         draw = keras.random.uniform(shape, seed=self.seed_generator, dtype="float32")
-        mask = keras.ops.cast(draw < keep, inputs.dtype)
-        return inputs * mask / keras.ops.cast(keep, inputs.dtype)
+        # one (batch, 1, ..., 1) factor, 0 or 1/keep, so the full-size tensor is touched once
+        scale = keras.ops.cast(draw < keep, "float32") / keep
+        return inputs * keras.ops.cast(scale, inputs.dtype)
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
