@@ -16,16 +16,15 @@ import pytest
 from regkit.experiments.stats import (
     METRIC_BOUNDS,
     ci95,
-    collapse_cause,
     comparison_words,
     holm,
     mean,
-    no_better_than_majority,
     paired_difference,
     sample_std,
     seeds_to_resolve,
     t_critical,
 )
+from regkit.experiments.verdicts import collapse_cause, no_better_than_majority
 
 T_975_DF2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))  # 4.3027
 

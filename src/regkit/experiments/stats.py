@@ -1,4 +1,4 @@
-"""Statistics over seeds: means, intervals, paired tests, Holm's correction and collapse.
+"""Statistics over seeds: means, intervals, paired tests and Holm's correction.
 
 A study trains each variant once per seed. These functions say how far a figure can be
 trusted from that handful of runs:
@@ -10,8 +10,8 @@ trusted from that handful of runs:
   paired t-test, and says how fine a difference these seeds could resolve.
 - `holm` adjusts the p-values of several comparisons against one reference.
 - `comparison_words` turns a comparison into the report's words.
-- `no_better_than_majority` and `collapse_cause` are the verdict on a run that learned
-  nothing: the test and the likely cause.
+- The verdict on a run that learned nothing (the test and its likely cause) lives beside
+  this module, in `regkit.experiments.verdicts`.
 
 Every function takes plain floats or lists of floats; scipy is imported only by the
 functions that need a distribution.
@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from regkit._checks import check_finite_float, check_positive_int, invalid
@@ -41,11 +41,9 @@ __all__ = [
     "METRIC_BOUNDS",
     "PairedDifference",
     "ci95",
-    "collapse_cause",
     "comparison_words",
     "holm",
     "mean",
-    "no_better_than_majority",
     "paired_difference",
     "sample_std",
     "seeds_to_resolve",
@@ -489,7 +487,7 @@ def _arrays() -> tuple[type, ...]:
     return (np.ndarray,)
 
 
-def _about(value: float) -> str:
+def approx_text(value: float) -> str:
     """`value` to two significant figures, without exponent: 0.021, 0.0063, 12, 1,200."""
     value = abs(value)
     if value == 0:
@@ -553,8 +551,8 @@ def comparison_words(
     if seeds < 2 or ci95 is None:
         return "one seed: no interval can be given"
     lo, hi = (check_finite_float("ci95", end) for end in ci95)
-    raw = None if p_value is None else _probability("p_value", p_value)
-    adjusted = None if p_adjusted is None else _probability("p_adjusted", p_adjusted)
+    raw = None if p_value is None else check_probability("p_value", p_value)
+    adjusted = None if p_adjusted is None else check_probability("p_adjusted", p_adjusted)
     alone = raw < level if raw is not None else (lo > 0 or hi < 0)
     significant = alone if adjusted is None else adjusted < level
     if significant and diff != 0:
@@ -562,7 +560,9 @@ def comparison_words(
     text = f"not distinguishable from zero at {seeds} seeds"
     if adjusted is not None and alone and diff != 0:
         shown = "" if raw is None else f", p = {raw:.2g} alone"
-        return f"{text} after Holm's adjustment for the other comparisons ({_about(diff)}{shown})"
+        return (
+            f"{text} after Holm's adjustment for the other comparisons ({approx_text(diff)}{shown})"
+        )
     if detectable is None:
         return text
     half = check_finite_float("detectable", detectable)
@@ -571,167 +571,18 @@ def comparison_words(
     if seeds_needed is None and half > 0 and diff != 0:
         std = half * math.sqrt(seeds) / t_critical(seeds - 1)
         seeds_needed = seeds_to_resolve(diff, std)
-    parts = [f"could detect differences of about {_about(half)}"]
+    parts = [f"could detect differences of about {approx_text(half)}"]
     if seeds_needed is not None and diff != 0:
         count = check_positive_int("seeds_needed", seeds_needed)
-        parts.append(f"about {count:,} seeds would resolve {_about(diff)}")
+        parts.append(f"about {count:,} seeds would resolve {approx_text(diff)}")
     elif diff != 0:
         parts.append(f"more than {MAX_SEEDS_TO_RESOLVE:,} seeds would be needed to resolve it")
     return f"{text} ({'; '.join(parts)})"
 
 
-def _probability(arg: str, value: Any) -> float:
+def check_probability(arg: str, value: Any) -> float:
+    """`value` as a float in [0, 1], or a ValueError naming `arg`."""
     number = check_finite_float(arg, value)
     if not 0.0 <= number <= 1.0:
         raise invalid(arg, "a float in [0, 1]", value)
     return number
-
-
-# ---------------------------------------------------------------------------- collapse
-def no_better_than_majority(
-    best_accuracy: float, majority_fraction: float, n: int, *, alpha: float = 0.05
-) -> bool:
-    """Whether a run's best validation accuracy is no better than always guessing one class.
-
-    Always answering the most frequent class is right on `majority_fraction` of the `n`
-    validation examples. The run counts as no better when an exact one-sided binomial test
-    does not reject "the model is right with probability `majority_fraction`": with
-    ``k = round(best_accuracy * n)`` correct answers, True when
-    ``P(X >= k) >= alpha`` for ``X ~ Binomial(n, majority_fraction)``. Why exact: the
-    validation sets of small studies hold a few hundred examples and the majority share of
-    a ten-class set is about 0.1, where the normal approximation
-    ``majority + z * sqrt(p (1 - p) / n)`` is off by a few examples; the exact tail costs
-    nothing. The best accuracy is the largest over epochs, an optimistic figure, so the
-    test errs towards calling a run ok rather than collapsed.
-
-    Args:
-        best_accuracy: The run's best validation accuracy, in [0, 1].
-        majority_fraction: The share of the most frequent class among the validation
-            examples, in (0, 1].
-        n: The number of validation examples.
-        alpha: The test's significance level, in (0, 1).
-
-    Returns:
-        True when the accuracy is not significantly above the majority share.
-
-    Raises:
-        ValueError: a figure is out of range or not finite.
-        TypeError: a figure is not a number.
-
-    Example:
-        >>> no_better_than_majority(0.103, 0.101, 360)  # chance on ten digits
-        True
-        >>> no_better_than_majority(0.15, 0.101, 360)  # 54 right where 36 are expected
-        False
-    """
-    accuracy = _probability("best_accuracy", best_accuracy)
-    majority = _probability("majority_fraction", majority_fraction)
-    if majority == 0:
-        raise invalid("majority_fraction", "a float in (0, 1]", majority_fraction)
-    count = check_positive_int("n", n)
-    level = check_finite_float("alpha", alpha)
-    if not 0 < level < 1:
-        raise invalid("alpha", "a float in (0, 1)", alpha)
-    correct = round(accuracy * count)
-    if correct <= majority * count:
-        return True
-    from scipy import stats as sps
-
-    tail = float(sps.binom.sf(correct - 1, count, majority))  # P(X >= correct)
-    return tail >= level
-
-
-def _figure(figures: Mapping[str, Any], key: str) -> float | None:
-    value = figures.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid type for argument `figures`: expected floats. "
-            f"Received: figures[{key!r}]={value!r} of type {type(value).__name__}"
-        )
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
-def collapse_cause(figures: Mapping[str, float]) -> str:
-    """The likely cause of a collapse, from the figures a run measured.
-
-    Every key is optional (missing, None or NaN means not measured); the first cause the
-    figures support is named, in this order:
-
-    1. The penalty dominates the loss (L2 too strong): `reg_loss_share` >= 0.5 (the
-       penalties' share of the training loss, best taken as its largest over epochs), or
-       the weights shrank to under 5% of their starting norm (`weight_norm` over
-       `initial_weight_norm`). A penalty that crushed the weights no longer shows a large
-       share once they are small, so the shrinkage is evidence on its own. With
-       `adaptive` = 1 (Adam and its kin) the message adds that the step size then no
-       longer depends on the strength, so stronger penalties follow the same path.
-    2. The effective learning rate blew up: `effective_lr_ratio` >= 100 (the final
-       effective learning rate over the initial one, e.g. ``lr / |w|^2`` for weights
-       behind batch normalization).
-    3. Constant predictions: `prediction_share` >= 0.99 (the share of validation examples
-       given the most common predicted class).
-    4. Uniform outputs: `train_loss` within 2% of ``ln(num_classes)``, the loss of
-       predicting every class with the same probability.
-
-    Args:
-        figures: A mapping of floats, keys among `reg_loss_share`, `weight_norm`,
-            `initial_weight_norm`, `adaptive`, `effective_lr_ratio`, `prediction_share`,
-            `train_loss`, `num_classes`; other keys are ignored.
-
-    Returns:
-        A sentence naming the likely cause, with the figures behind it.
-
-    Raises:
-        TypeError: `figures` is not a mapping or holds a value that is not a number.
-
-    Example:
-        >>> collapse_cause({"reg_loss_share": 0.97, "weight_norm": 0.14,
-        ...                 "initial_weight_norm": 26.0})
-        'the penalty dominates the loss (L2 too strong): penalty share 97%, weight norm 26 -> 0.14'
-    """
-    if not isinstance(figures, Mapping):
-        raise TypeError(
-            "Invalid type for argument `figures`: expected a mapping of floats. "
-            f"Received: figures={figures!r} of type {type(figures).__name__}"
-        )
-    share = _figure(figures, "reg_loss_share")
-    norm = _figure(figures, "weight_norm")
-    start = _figure(figures, "initial_weight_norm")
-    adaptive = _figure(figures, "adaptive")
-    lr_ratio = _figure(figures, "effective_lr_ratio")
-    constant = _figure(figures, "prediction_share")
-    loss = _figure(figures, "train_loss")
-    classes = _figure(figures, "num_classes")
-
-    shrank = norm is not None and start is not None and start > 0 and norm < 0.05 * start
-    if (share is not None and share >= 0.5) or shrank:
-        evidence = []
-        if share is not None:
-            evidence.append(f"penalty share {share:.0%}")
-        if norm is not None and start is not None:
-            evidence.append(f"weight norm {_about(start)} -> {_about(norm)}")
-        text = "the penalty dominates the loss (L2 too strong): " + ", ".join(evidence)
-        if adaptive:
-            text += (
-                "; under an adaptive optimizer (Adam) the step no longer depends on the "
-                "penalty's strength once its gradient dominates, so stronger penalties "
-                "follow the same path"
-            )
-        return text
-    if lr_ratio is not None and lr_ratio >= 100:
-        return (
-            f"the effective learning rate blew up ({_about(lr_ratio)} times its start): "
-            "try a smaller learning rate or weaker weight decay"
-        )
-    if constant is not None and constant >= 0.99:
-        return f"constant predictions: {constant:.0%} of validation examples get one class"
-    if loss is not None and classes is not None and classes >= 2:
-        uniform = math.log(classes)
-        if abs(loss - uniform) <= 0.02 * uniform:
-            return (
-                f"uniform outputs: the training loss stays at ln({classes:g}) = "
-                f"{uniform:.3f}, every class predicted with the same probability"
-            )
-    return "no cause stands out in the measured figures"
