@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from regkit._checks import invalid
+from regkit._version import __version__
 
 __all__ = ["DeviceReport", "describe", "info", "setup", "strategy", "versions"]
 
@@ -273,8 +274,6 @@ def versions() -> dict[str, str]:
         ['keras', 'numpy', 'platform']
     """
     from importlib import metadata
-
-    from regkit._version import __version__
 
     found = {
         "python": platform.python_version(),
