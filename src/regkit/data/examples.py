@@ -43,12 +43,18 @@ def cache_stage(source: Source, options: PipelineOptions) -> Source:
 
 
 def example_stage(
-    source: Source, options: PipelineOptions, plan: StagePlan, pass_seed: Any = None
+    source: Source,
+    options: PipelineOptions,
+    plan: StagePlan,
+    pass_seed: Any = None,
+    randaugment: RandAugmentStage | None = None,
 ) -> tf.data.Dataset:
     """Batches of `(images, labels)` in the source's value range (or [0, 1] after
     RandAugment), decoded and resized when they must be; shuffled when asked.
 
-    `pass_seed` (a stateless seed tensor) makes the shuffle order a function of it alone.
+    `pass_seed` (a stateless seed tensor) makes the shuffle order, and RandAugment's draws,
+    a function of it alone; `randaugment` is the `RandAugmentStage` to use (made here when
+    `None`; passes that follow an epoch share one, made outside them).
     """
     if source.arrays is not None and not plan.per_example:
         return _array_batches(source.arrays, options, plan, pass_seed)
@@ -67,6 +73,9 @@ def example_stage(
     dataset = _shuffle(dataset, plan.shuffle_buffer, options.seed, pass_seed)
     if plan.per_example:
         dataset = _prepare_examples(dataset, source, options, plan)
+        if plan.randaugment and options.augment is not None:
+            stage = randaugment if randaugment is not None else RandAugmentStage(options)
+            dataset = stage.apply(dataset, pass_seed)
     return dataset.batch(
         options.batch_size, drop_remainder=options.drop_remainder, num_parallel_calls=_AUTOTUNE
     )
@@ -218,15 +227,49 @@ def _prepare_examples(
         # it fuses with the augmentation (rounding back to uint8 here measured slower).
         return tf.image.resize(image, size, method="bilinear")
 
-    dataset = dataset.map(
-        lambda image, label: (prepare(image), label), num_parallel_calls=_AUTOTUNE
-    )
-    if plan.randaugment and options.augment is not None:
-        layer = options.augment.randaugment_layer(options.seed)
-        # Keras' layer advances a stateful seed: only a sequential map keeps the order of
-        # its draws, and so the output, fixed for a given seed.
-        dataset = dataset.map(
-            lambda image, label: (tf.clip_by_value(layer(image, training=True), 0.0, 1.0), label),
-            num_parallel_calls=None if options.seed is not None else _AUTOTUNE,
-        )
-    return dataset
+    return dataset.map(lambda image, label: (prepare(image), label), num_parallel_calls=_AUTOTUNE)
+
+
+class RandAugmentStage:
+    """Keras' `RandAugment` layer run on one image at a time, and how its draws are seeded.
+
+    The layer draws from a stateful seed generator. Without a pass seed it runs as a
+    sequential map, which keeps the order of its draws, and so its output, fixed for a
+    given `seed` (and in parallel, unseeded, without one). With a pass seed (passes that
+    follow an epoch variable) the generator's state is set before each image to a function
+    of (pass seed, position in the pass), so a pass repeats exactly whatever ran before it.
+
+    Args:
+        options: The pipeline's options; `options.augment` has `randaugment` on.
+    """
+
+    def __init__(self, options: PipelineOptions) -> None:
+        if options.augment is None:  # pragma: no cover - the caller checks
+            raise invalid("augment", "an Augment with randaugment=True", None)
+        self.seed = options.seed
+        self.layer = options.augment.randaugment_layer(options.seed)
+        # The generator the layer draws from inside tf.data, which is a TensorFlow one
+        # whatever Keras' backend (Keras creates it on first use: made here, outside any
+        # tf.data function, so that it can be reset per image).
+        self.generator = self.layer._get_seed_generator("tensorflow")
+
+    def _augment(self, image: tf.Tensor) -> tf.Tensor:
+        return tf.clip_by_value(self.layer(image, training=True), 0.0, 1.0)
+
+    def apply(self, dataset: tf.data.Dataset, pass_seed: Any = None) -> tf.data.Dataset:
+        """`dataset`'s `(image, label)` pairs with their images augmented."""
+        if pass_seed is None:
+            return dataset.map(
+                lambda image, label: (self._augment(image), label),
+                num_parallel_calls=None if self.seed is not None else _AUTOTUNE,
+            )
+        state = self.generator.state
+
+        def seeded(index: tf.Tensor, example: Any) -> Any:
+            image, label = example
+            draws = tf.random.experimental.stateless_fold_in(pass_seed, index)
+            reset = state.assign(tf.cast(draws % (2**31 - 1), state.dtype))
+            with tf.control_dependencies([reset]):
+                return self._augment(tf.identity(image)), label
+
+        return dataset.enumerate().map(seeded, num_parallel_calls=None)

@@ -25,7 +25,7 @@ import tensorflow as tf
 
 from regkit.data.augment import Augment
 from regkit.data.batches import batch_stage
-from regkit.data.examples import cache_stage, example_stage
+from regkit.data.examples import RandAugmentStage, cache_stage, example_stage
 from regkit.data.inputs import Source, resolve_source
 from regkit.data.options import PipelineOptions, check_options
 from regkit.data.stage_plan import StagePlan, plan_stages
@@ -105,7 +105,8 @@ def image_pipeline(
             of (`seed`, the variable's value when the pass starts) rather than of the
             passes before, so a resumed run repeats an uninterrupted one exactly:
             `regkit.callbacks.EpochSeeding(seed, epoch_variable=epoch)` sets it each epoch.
-            (RandAugment's Keras layer keeps its own state and is not covered.)
+            Every `Augment` option follows it, RandAugment included (its Keras layer's
+            seed state is set per image from the pass's seed and the image's position).
         model: A `keras.Model` the batches are for: images come out in the range it
             expects (`regkit.introspect.input_value_range`: 0-255 when it starts with
             regkit's `Rescaling(1/255)`, else [0, 1]); its input size must match.
@@ -171,13 +172,15 @@ def build_passes(
     (`seed`, the value of `epoch` then): the pass for epoch 3 is the same whether or not
     passes 0-2 ran before it in this process."""
     base = tf.constant([seed, 0x5EED], dtype=tf.int64)
+    # Keras' RandAugment layer holds variables: made once, outside the passes' function.
+    randaugment = RandAugmentStage(options) if plan.randaugment else None
 
     def read_epoch(_: tf.Tensor) -> tf.Tensor:
         return tf.cast(epoch.read_value(), tf.int64)
 
     def one_pass(epoch_value: tf.Tensor) -> tf.data.Dataset:
         pass_seed = tf.random.experimental.stateless_fold_in(base, epoch_value)
-        dataset = example_stage(source, options, plan, pass_seed)
+        dataset = example_stage(source, options, plan, pass_seed, randaugment)
         return batch_stage(dataset, source, options, plan, pass_seed)
 
     dataset = tf.data.Dataset.range(1).map(read_epoch).flat_map(one_pass)
