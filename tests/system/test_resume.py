@@ -1,7 +1,9 @@
 """A training process killed with SIGKILL mid-epoch resumes at the right epoch.
 
 Runs tests/system/scripts/resume_train.py in a subprocess killed in the middle of epoch 3 (0-based),
-then again to resume it, and calls its `train` in-process, uninterrupted, as the reference.
+and calls its `train` in-process, uninterrupted, as the reference. The resumed run is the
+script again in a fresh process (slow tier) or its `train` in this process (default tier: the
+killed child left nothing but files, so the resume still reads everything from disk).
 The resumed run must start at epoch 3, log every epoch once, and end with exactly the
 reference's weights and log (the script trains without shuffling, so both are deterministic).
 """
@@ -59,7 +61,25 @@ def _load_script():
     return module
 
 
-def test_sigkill_mid_epoch_resumes_from_last_finished_epoch(tmp_path):
+def _resume_in_process(run: Path) -> dict:
+    keras.backend.clear_session(free_memory=False)
+    return _load_script().train(run, EPOCHS)
+
+
+def _resume_in_a_child(run: Path) -> dict:
+    code, out, err = _finish(_start(run))
+    assert code == 0, err[-2000:]
+    return _result(out)
+
+
+@pytest.mark.parametrize(
+    "resume",
+    [
+        pytest.param(_resume_in_process, id="in_process"),
+        pytest.param(_resume_in_a_child, id="child", marks=pytest.mark.slow),
+    ],
+)
+def test_sigkill_mid_epoch_resumes_from_last_finished_epoch(tmp_path, resume):
     run, reference = tmp_path / "run", tmp_path / "reference"
     killed = _start(run, KILL_AT)
     ref = _load_script().train(reference, EPOCHS)  # meanwhile, in this process
@@ -74,9 +94,7 @@ def test_sigkill_mid_epoch_resumes_from_last_finished_epoch(tmp_path):
     assert (run / "best_backup").is_dir()
     assert (run / "best.keras").is_file()
 
-    code, out, err = _finish(_start(run))
-    assert code == 0, err[-2000:]
-    resumed = _result(out)
+    resumed = resume(run)
     assert resumed["begun"] == [3, 4, 5]  # resumed at the right epoch, nothing rerun
     assert resumed["history_epochs"] == [3, 4, 5]
 
