@@ -21,6 +21,7 @@ import math
 
 import keras
 import numpy as np
+import pytest
 from hypothesis import strategies as st
 
 from regkit import (
@@ -376,7 +377,9 @@ def mobilenet_invalid_cases(draw):
         kw["alpha"] = draw(
             st.one_of(
                 st.floats(max_value=0.0),
-                st.floats(1e4, 1e300),  # widths no machine holds
+                # Widths no machine holds. Above ~1.34e154 alpha**2 overflows in the size
+                # check: pinned below as a strict xfail; widen back to 1e300 once fixed.
+                st.floats(1e4, 1e150),
                 st.just(float("inf")),
                 st.just(float("nan")),
                 st.text(),
@@ -607,6 +610,22 @@ test_regularization_invalid, test_regularization_invalid_slow = twin(
 
 def test_mobilenet_v2_alpha_inf_names_alpha():
     raises_naming(lambda: build_mobilenet_v2((32, 32, 3), 3, alpha=math.inf), ("alpha",))
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=OverflowError,
+    reason="models.py: check_model_size's estimate squares alpha (2.3e6 * alpha**2) and "
+    "overflows for alpha > ~1.34e154; it should be a ValueError naming `alpha`",
+)
+def test_mobilenet_v2_astronomical_alpha_names_alpha():
+    # Found by test_build_mobilenet_v2_invalid (hypothesis), before any layer is built.
+    raises_naming(
+        lambda: build_mobilenet_v2(
+            (None, None, 1), 2, alpha=1.3407807929942597e154, include_top=False
+        ),
+        ("alpha",),
+    )
 
 
 def test_mobilenet_v2_accepts_numpy_float_alpha():
