@@ -452,38 +452,35 @@ def test_model_input_must_fit():
 
 
 def test_random_erasing_in_the_pipeline_resumes_exactly_and_is_off_at_inference():
-    x, y = _arrays(n=18, side=8)
+    x, y = _arrays(n=12, side=8)
     kwargs = {"batch_size": 6, "augment": Augment(random_erasing=0.8), "seed": 2}
     epoch = tf.Variable(0, dtype=tf.int64)
     dataset = image_pipeline((x, y), epoch=epoch, **kwargs)
-    passes = []
-    for value in range(3):
-        epoch.assign(value)
-        passes.append(_collect(dataset)[0])
-    fresh = image_pipeline((x, y), epoch=tf.Variable(2, dtype=tf.int64), **kwargs)
-    np.testing.assert_array_equal(_collect(fresh)[0], passes[2])
-    assert not np.array_equal(passes[1], passes[2])
+    first = _collect(dataset)[0]
+    epoch.assign(1)
+    second = _collect(dataset)[0]
+    fresh = image_pipeline((x, y), epoch=tf.Variable(1, dtype=tf.int64), **kwargs)
+    np.testing.assert_array_equal(_collect(fresh)[0], second)
+    assert not np.array_equal(first, second)
     plain = _collect(image_pipeline((x, y), training=False, batch_size=6))[0]
-    assert not np.allclose(np.sort(passes[0], axis=None), np.sort(plain, axis=None))
+    assert not np.allclose(np.sort(first, axis=None), np.sort(plain, axis=None))
     off = image_pipeline((x, y), training=False, batch_size=6, augment=kwargs["augment"])
     np.testing.assert_array_equal(_collect(off)[0], plain)
     none = image_pipeline((x, y), batch_size=6, shuffle=False, augment=Augment(random_erasing=0))
     np.testing.assert_array_equal(_collect(none)[0], plain)
 
 
+@pytest.mark.slow  # about 16 s on the shared 2-core machine (tracing Keras' RandAugment)
 def test_randaugment_passes_follow_the_epoch_variable():
     """Exact resume holds for RandAugment too (issue 22): its draws restart from (seed,
     epoch, position in the pass), not from the Keras layer's running state."""
-    x, y = _arrays(n=6, side=8)
-    kwargs = {"batch_size": 3, "augment": Augment(randaugment=True), "seed": 4}
+    x, y = _arrays(n=4, side=8)
+    kwargs = {"batch_size": 4, "augment": Augment(randaugment=True), "seed": 4}
     epoch = tf.Variable(0, dtype=tf.int64)
     dataset = image_pipeline((x, y), epoch=epoch, **kwargs)
-    passes = []
-    for value in range(3):
-        epoch.assign(value)
-        passes.append(_collect(dataset)[0])
-    fresh = image_pipeline((x, y), epoch=tf.Variable(2, dtype=tf.int64), **kwargs)
-    np.testing.assert_array_equal(_collect(fresh)[0], passes[2])
-    assert not np.array_equal(passes[1], passes[2])
+    first = _collect(dataset)[0]
     epoch.assign(1)
-    np.testing.assert_array_equal(_collect(dataset)[0], passes[1])
+    second = _collect(dataset)[0]
+    fresh = image_pipeline((x, y), epoch=tf.Variable(1, dtype=tf.int64), **kwargs)
+    np.testing.assert_array_equal(_collect(fresh)[0], second)
+    assert not np.array_equal(first, second)
