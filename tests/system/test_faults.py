@@ -45,7 +45,12 @@ def _load_script():
 
 fault_train = _load_script()  # its `train` is the in-process reference run
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+# Under `pytest -n 2 --dist loadgroup`, the tests that start TensorFlow children (and train
+# beside them) share one xdist worker, so they never run at once and oversubscribe 2 cores.
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals"),
+    pytest.mark.xdist_group("two_core_children"),
+]
 
 #: Kill points the standard callbacks survive: all of the script's points.
 ROBUST_POINTS = ("step", "best", "backup_weights", "backup_metadata", "epoch_end")
