@@ -26,7 +26,12 @@ import pytest
 SCRIPT = Path(__file__).parent / "scripts" / "resume_train.py"
 EPOCHS, KILL_AT = 6, 3
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals")
+# Under `pytest -n 2 --dist loadgroup`, the tests that start TensorFlow children (and train
+# beside them) share one xdist worker, so they never run at once and oversubscribe 2 cores.
+pytestmark = [
+    pytest.mark.skipif(os.name != "posix", reason="needs POSIX signals"),
+    pytest.mark.xdist_group("two_core_children"),
+]
 
 
 def _start(out: Path, *extra: int) -> subprocess.Popen:
