@@ -65,6 +65,10 @@ for seed in map(int, sys.argv[3].split(",")):
 print("RESULT " + json.dumps(results))
 """
 
+# Under `pytest -n 2 --dist loadgroup`, the tests that start TensorFlow children (and train
+# beside them) share one xdist worker, so they never run at once and oversubscribe 2 cores.
+pytestmark = pytest.mark.xdist_group("two_core_children")
+
 _ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONHASHSEED="0", CUDA_VISIBLE_DEVICES="")
 
 
