@@ -24,6 +24,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# Under `pytest -n 2 --dist loadgroup`, the tests that start TensorFlow children (and train
+# beside them) share one xdist worker, so they never run at once and oversubscribe 2 cores.
+# (It also keeps the module-scoped fixtures, each a child run of 10-15 s, from running once
+# per xdist worker.)
+pytestmark = pytest.mark.xdist_group("two_core_children")
+
 SCRIPTS = Path(__file__).parent / "scripts"
 RTOL = 1e-4  # float32 all-reduce sums in another order than one device's batch mean
 WORKER_TIMEOUT = 120.0
