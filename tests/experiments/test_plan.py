@@ -45,7 +45,7 @@ BAD_ARGUMENTS = [
     ({"batch_size": -1}, "Received: batch_size=-1"),
     ({"seeds": ()}, "Received: seeds=()"),
     ({"seeds": (1, 1)}, "distinct seeds"),
-    ({"model": "resnet"}, "unknown model 'resnet'"),
+    ({"model": "vgg16"}, "unknown model 'vgg16'"),
     ({"optimizer": "adagrad"}, "unknown optimizer 'adagrad'"),
     ({"dataset": "no_such_dataset_xyz"}, "no_such_dataset_xyz"),
     ({"learning_rate": 0.0}, "Received: learning_rate=0.0"),

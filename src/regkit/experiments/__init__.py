@@ -93,6 +93,8 @@ def compare(
     restart: bool = False,
     jobs: int = 1,
     executor: Any = None,
+    tensorboard: bool = False,
+    bad_images: str = "raise",
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -110,21 +112,30 @@ def compare(
         variants: Variant specs, as on the command line: `"baseline,l2=1e-3,bn+l2=1e-4"`
             or `["baseline", "wide:bn+dropout=0.3"]` (an item is `[label:]part(+part)*`,
             a part a preset name or `field=value` with a `Regularization` field,
-            `learning_rate` or `optimizer`, applied left to right); or names mapped to
-            specs, `Regularization` objects, dicts or `Variant`s (a `Variant` can also
-            override the learning rate or optimizer). The first is the reference of the
-            report's paired comparisons.
+            `learning_rate`, `optimizer`, `augment` (a preset: `augment=mixup`) or an
+            `Augment` field (`mixup=0.2`, `random_erasing=0.5`), applied left to right);
+            or names mapped to specs, `Regularization` objects, dicts or `Variant`s (a
+            `Variant` can also override the learning rate, optimizer or augmentation).
+            Every `Regularization` field is a variant field: architecture ones reach the
+            builder, `weight_decay` / `label_smoothing` / `sam` reach `compile_model`,
+            `ema` / `swa` average the weights that are validated, checkpointed, tested
+            and saved. The first is the reference of the report's paired comparisons.
         model: `"cnn"` (`build_cnn`), `"mobilenet_v2"` (`build_mobilenet_v2`; images
-            smaller than 32x32 are resized to 32x32) or a callable
+            smaller than 32x32 are resized to 32x32), `"resnet"` (`build_resnet`;
+            `model_kwargs` `depth` / `width`) or a callable
             `(input_shape, num_classes, reg=..., **model_kwargs) -> keras.Model`.
-        dataset: A name for `regkit.data.load_dataset` (`"digits"`, `"cifar10"`, a tfds
-            name) or a `regkit.data.DatasetSplits`.
+        dataset: A name for `regkit.data.load_dataset` (`"digits"`, `"fashion_mnist"`,
+            `"mnist"`, `"cifar10"`, a tfds name), an image folder, a
+            `regkit.data.DatasetSplits`, or arrays as `keras.datasets.*.load_data()`
+            returns them, `((x_train, y_train), (x_test, y_test))`
+            (`DatasetSplits.from_arrays`).
         epochs: Maximum epochs per run (early stopping may end a run sooner).
         batch_size: Batch size.
         seeds: The seeds; every variant runs once per seed.
         augment: None, True (a sensible default for the dataset, see `default_augment`),
             a `regkit.data.Augment`, a dict of its arguments or an `Augment` preset name
-            (`"seed000"`, `"seed001"`). MixUp/CutMix switch the labels to one-hot.
+            (`"seed000"`, `"mixup"`, ...): the augmentation of every variant without its
+            own. MixUp/CutMix switch that variant's labels (and loss) to one-hot.
         out_dir: Directory for the report, plots, logs and checkpoints; None keeps
             nothing on disk. The folder is a ledger: each run folder records its
             settings, so a rerun reuses finished runs with the same settings, resumes
@@ -174,6 +185,11 @@ def compare(
         executor: Any `concurrent.futures.Executor` to run the runs on instead, e.g. a
             Dask cluster's `client.get_executor()` (its workers need regkit and, for
             `out_dir`, the same file system).
+        tensorboard: Log each run to TensorBoard in `<run folder>/tensorboard` (needs
+            `out_dir` and the `tensorboard` package), regkit's figures (kernel norms,
+            penalty share) among the scalars. Finished runs stay reusable.
+        bad_images: For an image folder, `"raise"` stops at an unreadable image and
+            `"skip"` leaves such images out (the report's notes count them).
 
     Returns:
         A `Report`.

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from regkit.data.augment import Augment
 from regkit.experiments.records import Variant
 from regkit.experiments.study_config import MODELS
 
@@ -40,10 +41,12 @@ def build_model(
         model_kwargs: Extra builder arguments.
         input_shape: The model's input shape.
         num_classes: Classes of the output layer.
-        variant: Its `Regularization` and its optimizer/learning-rate overrides.
+        variant: Its `Regularization` (architecture fields to the builder; weight decay,
+            label smoothing and SAM to `compile_model`) and its optimizer/learning-rate
+            overrides.
         optimizer: The study's optimizer (the variant's own wins).
         learning_rate: The study's learning rate (the variant's own wins).
-        one_hot: Labels are one-hot (MixUp/CutMix).
+        one_hot: Labels are one-hot (the variant's MixUp/CutMix).
         run_eagerly: Keras' `run_eagerly`.
 
     Returns:
@@ -54,17 +57,21 @@ def build_model(
     reg = variant.reg
     shape = tuple(input_shape)
     if isinstance(model, str):
-        from regkit.models import build_cnn, build_mobilenet_v2  # defers Keras (heavy)
+        from regkit.models import (  # defers Keras (heavy)
+            build_cnn,
+            build_mobilenet_v2,
+            build_resnet,
+        )
 
-        builder = build_cnn if model == "cnn" else build_mobilenet_v2
-        built = builder(shape, num_classes, reg=reg, **model_kwargs)
+        builders = {"cnn": build_cnn, "mobilenet_v2": build_mobilenet_v2, "resnet": build_resnet}
+        built = builders[model](shape, num_classes, reg=reg, **model_kwargs)
     else:
         built = model(shape, num_classes, reg=reg, **model_kwargs)
     built = compile_model(
         built,
         optimizer=variant.optimizer or optimizer,
         learning_rate=variant.learning_rate or learning_rate,
-        weight_decay=reg.weight_decay,
+        reg=reg,  # weight_decay, label_smoothing, sam / sam_adaptive
         labels="one_hot" if one_hot else "sparse",
     )
     built.run_eagerly = run_eagerly
@@ -83,7 +90,7 @@ def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
             f"({', '.join(MODELS)}) can be rebuilt from a report; build yours and call "
             "model.load_weights(<run folder>/best.weights.h5)."
         )
-    augment = config.get("augment") or {}
+    study_augment = Augment.coerce(dict(config["augment"])) if config.get("augment") else None
     return build_model(
         config["model"],
         dict(config.get("model_kwargs") or {}),
@@ -92,5 +99,5 @@ def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
         variant,
         optimizer=str(config.get("optimizer") or "adam"),
         learning_rate=float(config.get("learning_rate") or 1e-3),
-        one_hot=bool(augment.get("mixup") or augment.get("cutmix")),
+        one_hot=variant.one_hot_for(study_augment),
     )

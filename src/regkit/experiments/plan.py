@@ -31,18 +31,16 @@ from regkit._checks import (
     check_items,
     check_kwargs,
     check_optional_list,
-    check_positive_float,
     check_positive_int,
     invalid,
 )
 from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
-from regkit.data.augment import Augment
+from regkit.data.augment import AUGMENT_RECIPES, Augment
 from regkit.device import strategy as default_strategy
 from regkit.experiments.records import Variant, jsonable
 from regkit.experiments.specs import (
     RESERVED_NAMES,
-    VariantSpec,
     expand_sweep,
     folder_name,
     parse_spec,
@@ -111,10 +109,29 @@ class Plan:
     source: dict[str, Any] = dataclasses.field(default_factory=dict)
     study: StudyConfig | None = None
 
+    tensorboard: bool = False
+
     @property
     def one_hot(self) -> bool:
-        """Whether labels are one-hot (MixUp/CutMix mix labels)."""
+        """Whether the study's own augmentation mixes labels (MixUp/CutMix: one-hot)."""
         return self.augment is not None and bool(self.augment.mixes_labels)
+
+    def augment_of(self, name: str) -> Augment | None:
+        """The augmentation variant `name` trains with (its own, else the study's)."""
+        return self.variants[name].augment_for(self.augment)
+
+    def one_hot_of(self, name: str) -> bool:
+        """Whether variant `name`'s labels (and loss) are one-hot: its MixUp/CutMix or
+        label smoothing."""
+        return self.variants[name].one_hot_for(self.augment)
+
+    def augment_config(self, name: str) -> dict[str, Any] | None:
+        """Variant `name`'s augmentation as a report records it (`config["augment"]`'s
+        form: the study's own value for a variant without one, so older folders match)."""
+        if self.variants[name].augment is None:
+            return self.config.get("augment")
+        aug = self.augment_of(name)
+        return None if aug is None else jsonable(aug.to_dict())
 
 
 # ---------------------------------------------------------------------------- variants
@@ -127,7 +144,7 @@ def coerce_variants(
 
     Strings are variant specs (`regkit.experiments.specs`): `"baseline,l2=1e-3"`,
     `["bn", "wide:bn+dropout=0.3"]`, or `{"strong": "bn+l2=1e-3"}` in a mapping, whose
-    values may also be `VariantSpec`s (a study file's variants).
+    values may also be `Variant`s (a study file's variants) or `Regularization`s.
 
     Raises:
         ValueError: no variants, an unknown preset or field, a bad value, a repeated
@@ -136,12 +153,10 @@ def coerce_variants(
     """
     items: list[tuple[Any, Any]]
     if isinstance(variants, str):
-        items = [(n, _spec_variant(s)) for n, s in parse_variants(variants).items()]
+        items = list(parse_variants(variants).items())
     elif isinstance(variants, Mapping):
         items = [
-            (name, _spec_variant(parse_spec(value, label=str(name))))
-            if isinstance(value, str)
-            else (name, _spec_variant(value) if isinstance(value, VariantSpec) else value)
+            (name, parse_spec(value, label=str(name)) if isinstance(value, str) else value)
             for name, value in variants.items()
         ]
     elif isinstance(variants, Iterable):
@@ -153,7 +168,7 @@ def coerce_variants(
                     f"(str); pass a mapping for Regularization objects. Received: {entry!r}"
                 )
             spec = parse_spec(entry)
-            items.append((spec.label, _spec_variant(spec)))
+            items.append((spec.label, spec))
     else:
         raise TypeError(
             "Invalid type for argument `variants`: expected a mapping of names to "
@@ -179,7 +194,8 @@ def coerce_variants(
                 "variants", "names that differ after replacing odd characters", [other, name]
             )
         try:
-            result[name] = Variant.coerce(value)
+            variant = Variant.coerce(value)
+            result[name] = variant if variant.label == name else variant.replace(label=name)
         except (TypeError, ValueError) as exc:  # name the argument the user gave
             kind = "type" if isinstance(exc, TypeError) else "value"
             raise type(exc)(
@@ -188,20 +204,13 @@ def coerce_variants(
     return result
 
 
-def _spec_variant(spec: VariantSpec) -> Variant:
-    return Variant(**spec.variant_kwargs())
-
-
 def _apply_sweep(
     variants: dict[str, Variant], sweep: Mapping[str, Any] | None
 ) -> tuple[dict[str, Variant], dict[str, Any] | None]:
     """Crosses every variant with each swept value; returns them and the report's record."""
     if not sweep:
         return variants, None
-    bases = {
-        name: VariantSpec(name, v.reg, v.learning_rate, v.optimizer, spec=name)
-        for name, v in variants.items()
-    }
+    bases = {name: v.replace(label=name, spec=name) for name, v in variants.items()}
     swept = expand_sweep(bases, sweep)
     fields: dict[str, list[Any]] = {}
     for spec in swept.values():
@@ -215,7 +224,7 @@ def _apply_sweep(
             name: {"base": spec.base, "values": dict(spec.swept)} for name, spec in swept.items()
         },
     }
-    return {name: _spec_variant(spec) for name, spec in swept.items()}, record
+    return swept, record
 
 
 # ---------------------------------------------------------------------------- checks
@@ -246,9 +255,8 @@ def default_augment(dataset: str) -> dict[str, Any]:
         >>> default_augment("digits")["flip"]
         False
     """
-    if dataset.split("/")[0].lower() in _NO_FLIP_DATASETS:
-        return {"rotation": 10.0, "translate": 0.1, "zoom": 0.1, "fill_mode": "constant"}
-    return {"flip": True, "rotation": 15.0, "translate": 0.1, "fill_mode": "nearest"}
+    digit_like = dataset.split("/")[0].lower() in _NO_FLIP_DATASETS
+    return dict(AUGMENT_RECIPES["rotate-shift-zoom" if digit_like else "flip-rotate-shift"])
 
 
 def _coerce_augment(augment: Any, dataset_name: str) -> Any:
@@ -382,13 +390,15 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         )
     s = StudyConfig(**settings)
     plan_variants, sweep_record = _apply_sweep(coerce_variants(variants), s.sweep)
-    epochs = check_positive_int("epochs", s.epochs)
-    batch_size = check_positive_int("batch_size", s.batch_size)
-    patience = check_positive_int("patience", s.patience)
+    epochs = s.checked("epochs")
+    batch_size = s.checked("batch_size")
+    patience = s.checked("patience")
     seed_tuple = _coerce_seeds(s.seeds)
-    limit = None if s.limit is None else check_positive_int("limit", s.limit)
-    learning_rate = check_positive_float("learning_rate", s.learning_rate)
+    limit = s.checked("limit")
+    learning_rate = s.checked("learning_rate")
     check_choice("on_error", s.on_error, ON_ERROR)
+    bad_images = s.checked("bad_images")
+    tensorboard = s.checked("tensorboard")
     jobs, executor = _check_parallel(s)
     model = s.model
     if isinstance(model, str):
@@ -407,13 +417,20 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
     _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
 
-    splits, dataset_name = _load_splits(s.dataset, s.data_dir, s.download, s.image_size)
+    splits, dataset_name = _load_splits(
+        s.dataset, s.data_dir, s.download, s.image_size, bad_images=bad_images
+    )
     if limit is not None:
         take = getattr(splits, "take", None)
         if not callable(take):
             raise invalid("limit", "None for a dataset without `take` (not DatasetSplits)", limit)
         splits = take(limit)
     aug = _coerce_augment(s.augment, dataset_name)
+    for name, variant in plan_variants.items():
+        try:
+            variant.augment_for(aug)  # the merged fields are a valid Augment
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"Invalid value for argument `variants`: {name!r}: {exc}") from None
 
     size = _coerce_image_size(s.image_size)
     raw_height, raw_width, raw_channels = splits.image_shape
@@ -449,6 +466,8 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         )
         plots = False
 
+    callbacks = _check_callbacks(s.callbacks)
+    _check_tensorboard(tensorboard, path, callbacks)
     strategy = _coerce_strategy(s.strategy)
     config = {
         "model": _model_label(model),
@@ -474,6 +493,10 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "strategy": type(strategy).__name__,
         "replicas": int(strategy.num_replicas_in_sync),
     }
+    skipped = getattr(splits, "skipped", None)
+    if bad_images != "raise" or skipped:
+        config["bad_images"] = bad_images
+        config["skipped_images"] = [str(p) for p in skipped or ()]
     return Plan(
         variants=plan_variants,
         model=model,
@@ -491,7 +514,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         optimizer=s.optimizer,
         patience=patience,
         run_eagerly=check_bool("run_eagerly", s.run_eagerly),
-        callbacks=_check_callbacks(s.callbacks),
+        callbacks=callbacks,
         verbose=s.verbose,
         on_error=s.on_error,
         plots=plots,
@@ -501,13 +524,31 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         jobs=jobs,
         executor=executor,
         study=s,
+        tensorboard=tensorboard,
         source={
             "dataset": str(s.dataset) if isinstance(s.dataset, (str, os.PathLike)) else None,
             "data_dir": None if s.data_dir is None else str(s.data_dir),
             "download": s.download,
             "limit": limit,
+            "bad_images": bad_images,
         },
     )
+
+
+def _check_tensorboard(tensorboard: bool, out_dir: Path | None, callbacks: list[Any]) -> None:
+    """`tensorboard=True` needs a study folder and the package; so does a user's own
+    `keras.callbacks.TensorBoard` among `callbacks`."""
+    if not tensorboard and not callbacks:
+        return
+    from regkit.callbacks.tensorboard import require_tensorboard  # defers Keras (heavy)
+
+    if tensorboard:
+        if out_dir is None:
+            raise invalid(
+                "tensorboard", "False without an out_dir (the logs go into the run folders)", True
+            )
+        require_tensorboard()
+    require_tensorboard(callbacks)
 
 
 def _check_parallel(s: StudyConfig) -> tuple[int, Any]:
@@ -564,25 +605,48 @@ def _check_optimizers(names: Sequence[Any]) -> None:
             )
 
 
+def _is_array_pair(dataset: Any) -> bool:
+    """`((x_train, y_train), (x_test, y_test))`, as `keras.datasets.*.load_data()` returns."""
+    return (
+        isinstance(dataset, (tuple, list))
+        and len(dataset) == 2
+        and all(isinstance(part, (tuple, list)) and len(part) == 2 for part in dataset)
+    )
+
+
 def _load_splits(
-    dataset: Any, data_dir: Any, download: bool | None, image_size: Any = None
+    dataset: Any,
+    data_dir: Any,
+    download: bool | None,
+    image_size: Any = None,
+    *,
+    bad_images: str = "raise",
 ) -> tuple[Any, str]:
     # defers the data loaders (NumPy, scikit-learn, tfds: heavy) until data is loaded
     from regkit.data.datasets import load_dataset
     from regkit.data.folders import is_image_folder
+    from regkit.data.splits import DatasetSplits
 
     if isinstance(dataset, (str, os.PathLike)):  # a name, or a folder of class subfolders
         name = os.fspath(dataset)
         # A folder's images may vary in size: load_dataset needs the size to resize them to.
-        folder = {"image_size": image_size} if is_image_folder(dataset) else {}
+        folder = (
+            {"image_size": image_size, "bad_images": bad_images}
+            if is_image_folder(dataset)
+            else {}
+        )
         splits = load_dataset(name, data_dir=data_dir, download=download, **folder)
+    elif _is_array_pair(dataset):
+        splits = DatasetSplits.from_arrays(dataset, name="arrays")
+        name = "arrays"
     elif all(hasattr(dataset, a) for a in ("train", "validation", "test", "num_classes")):
         splits = dataset
         name = getattr(dataset, "name", None) or "custom data"
     else:
         raise TypeError(
-            "Invalid type for argument `dataset`: expected a dataset name or a "
-            f"regkit.data.DatasetSplits. Received: dataset={dataset!r}"
+            "Invalid type for argument `dataset`: expected a dataset name, an image folder, "
+            "a regkit.data.DatasetSplits or ((x_train, y_train), (x_test, y_test)). "
+            f"Received: dataset={dataset!r}"
         )
     if splits.validation is None:
         raise invalid(

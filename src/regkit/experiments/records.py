@@ -1,6 +1,7 @@
 """The records of a study: `Variant` (one arm), `RunResult` (one run) and their JSON form.
 
-Plain data with no regkit dependency above `regkit.config`: the ledger, the report and
+Plain data with no regkit dependency above `regkit.config` and `regkit.data.augment`
+(both light: no TensorFlow): the spec grammar, the ledger, the report and
 the planner all read and write these.
 
 Example:
@@ -17,15 +18,19 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit.config import Regularization
+from regkit.data.augment import Augment
 
 __all__ = [
     "ACCURACY_KEYS",
+    "AUGMENT_FIELD_TYPES",
+    "MEASURED_STATUSES",
     "METRICS",
     "ORIGINS",
     "REPORT_FORMAT",
     "STATUSES",
     "RunResult",
     "Variant",
+    "coerce_augment",
     "finite",
     "jsonable",
 ]
@@ -47,7 +52,12 @@ METRICS: tuple[str, ...] = (
     "wall_time",
 )
 
-STATUSES: tuple[str, ...] = ("ok", "diverged", "failed")
+#: A run's status: trained and learned (`ok`), trained for several epochs and learned
+#: nothing (`collapsed`: no better than always answering the most frequent class), a
+#: NaN/inf loss or weights (`diverged`), or an exception (`failed`).
+STATUSES: tuple[str, ...] = ("ok", "collapsed", "diverged", "failed")
+#: Statuses whose figures are measurements that report statistics count.
+MEASURED_STATUSES: tuple[str, ...] = ("ok", "collapsed")
 #: The format version `report.json` files carry (`"regkit_report"`).
 REPORT_FORMAT = 1
 #: Where a run's figures come from: trained now, resumed from an interrupted run, or
@@ -62,32 +72,82 @@ def finite(value: Any) -> bool:
 
 
 # ---------------------------------------------------------------------------- variants
+#: `Augment`'s fields, each a variant field too (``mixup=0.2``), by the type it parses as.
+AUGMENT_FIELD_TYPES: dict[str, type] = {
+    f.name: bool if f.type in ("bool", bool) else str if f.type in ("str", str) else float
+    for f in dataclasses.fields(Augment)
+}
+
+
+def coerce_augment(value: Any) -> dict[str, Any] | None:
+    """A variant's own augmentation as the `Augment` fields it sets (None: the study's).
+
+    A preset name, ``True``/``False``, an `Augment` or a full recipe sets every field (the
+    study's augmentation is replaced); a mapping of fields sets only those (they apply on
+    top of the study's augmentation).
+
+    Raises:
+        ValueError: an unknown preset or field, or a value `Augment` refuses.
+        TypeError: anything else.
+    """
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        fields = dict(value)
+        unknown = sorted(set(fields) - set(AUGMENT_FIELD_TYPES))
+        if unknown:
+            raise invalid("augment", f"Augment fields among {sorted(AUGMENT_FIELD_TYPES)}", unknown)
+        Augment(**fields)  # its own checks
+        return fields
+    full = Augment.coerce(value) or Augment()
+    return dataclasses.asdict(full)
+
+
 @dataclasses.dataclass(frozen=True)
 class Variant:
-    """One arm of a comparison: a `Regularization` plus optional training overrides.
+    """One arm of a comparison: a `Regularization`, its augmentation and training overrides.
+
+    The one variant type: the spec grammar, study files and sweeps return `Variant`s,
+    which also say where they came from (`label`, `spec`, `base`, `swept`; these take no
+    part in equality, so two variants with the same recipe compare equal).
 
     Args:
         reg: The regularization (a `Regularization`, a preset name, a dict or None).
-            Its `weight_decay` is applied by the optimizer through `compile_model`.
+            Its `weight_decay`, `label_smoothing` and `sam` reach the optimizer and loss
+            through `compile_model`; `ema` / `swa` the weight-averaging callbacks.
         learning_rate: Overrides `compare`'s `learning_rate` for this variant only.
         optimizer: Overrides `compare`'s `optimizer` (a Keras optimizer name such as
             `"sgd"`) for this variant only.
+        augment: The variant's own augmentation: None (the study's `augment`), a preset
+            name, an `Augment`, or a dict of `Augment` fields applied over the study's
+            (``{"mixup": 0.2}``).
+        label: Its name, as the spec or study file gave it.
+        spec: The spec as written, in canonical form (``"bn+l2=1e-4"``).
+        base: For a swept variant, the label of the variant it was made from.
+        swept: For a swept variant, the ``(field, value)`` pairs the sweep set.
 
     Raises:
-        ValueError: `learning_rate` is not a finite float > 0, or `reg` is an unknown
-            preset or has an unknown field.
-        TypeError: `reg` or `optimizer` has the wrong type.
+        ValueError: `learning_rate` is not a finite float > 0, `reg` is an unknown preset
+            or has an unknown field, or `augment` is not an augmentation.
+        TypeError: `reg`, `augment` or `optimizer` has the wrong type.
 
     Example:
         >>> Variant("all").reg.dropout
         0.25
         >>> Variant("baseline", learning_rate=10.0).describe()
         'none, learning_rate=10'
+        >>> Variant("l2", augment="mixup").describe()
+        'l2=0.0005, augment=MixUp alpha 0.2'
     """
 
     reg: Regularization = dataclasses.field(default_factory=Regularization)
     learning_rate: float | None = None
     optimizer: str | None = None
+    augment: Any = None
+    label: str = dataclasses.field(default="", compare=False)
+    spec: str = dataclasses.field(default="", compare=False)
+    base: str | None = dataclasses.field(default=None, compare=False)
+    swept: tuple[tuple[str, Any], ...] = dataclasses.field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reg", Regularization.coerce(self.reg))
@@ -101,6 +161,8 @@ class Variant:
                 f"None. Received: optimizer={self.optimizer!r} of type "
                 f"{type(self.optimizer).__name__}"
             )
+        object.__setattr__(self, "augment", coerce_augment(self.augment))
+        object.__setattr__(self, "swept", tuple(tuple(pair) for pair in self.swept))
 
     @classmethod
     def coerce(cls, value: Variant | Regularization | str | Mapping[str, Any] | None) -> Variant:
@@ -114,9 +176,52 @@ class Variant:
             return value
         return cls(reg=Regularization.coerce(value))
 
+    def replace(self, **changes: Any) -> Variant:
+        """A copy with `changes` applied (`dataclasses.replace`)."""
+        return dataclasses.replace(self, **changes)
+
+    def variant_kwargs(self) -> dict[str, Any]:
+        """The recipe as `Variant` keyword arguments (`augment` only when set)."""
+        out: dict[str, Any] = {
+            "reg": self.reg,
+            "learning_rate": self.learning_rate,
+            "optimizer": self.optimizer,
+        }
+        if self.augment is not None:
+            out["augment"] = dict(self.augment)
+        return out
+
+    def augment_for(self, study: Any) -> Augment | None:
+        """The augmentation this variant trains with, given the study's (`Augment` or None).
+
+        None when nothing is active. A variant without its own uses the study's; a full
+        recipe (a preset) replaces it; a dict of fields applies over it.
+        """
+        if self.augment is None:
+            return study if study is not None and study.active else None
+        base = dataclasses.asdict(study) if study is not None else {}
+        merged = Augment(**{**base, **self.augment})
+        return merged if merged.active else None
+
+    def one_hot_for(self, study: Any) -> bool:
+        """Whether this variant trains on one-hot labels (and a categorical loss): its
+        MixUp/CutMix mixes labels, or its label smoothing smooths them."""
+        augment = self.augment_for(study)
+        return bool(self.reg.label_smoothing) or (augment is not None and augment.mixes_labels)
+
+    def describe_augment(self) -> str | None:
+        """The variant's own augmentation in words (None when it uses the study's)."""
+        if self.augment is None:
+            return None
+        aug = Augment(**self.augment)
+        return aug.describe() if aug.active else "none"
+
     def describe(self) -> str:
-        """The regularization summary plus any training override."""
+        """The regularization summary plus the variant's augmentation and overrides."""
         parts = [self.reg.describe()]
+        augment = self.describe_augment()
+        if augment is not None:
+            parts.append(f"augment={augment}")
         if self.optimizer is not None:
             parts.append(f"optimizer={self.optimizer}")
         if self.learning_rate is not None:
@@ -127,6 +232,7 @@ class Variant:
         """JSON-ready form (the inverse of `from_dict`)."""
         return {
             "regularization": self.reg.to_dict(),
+            "augment": None if self.augment is None else jsonable(self.augment),
             "description": self.describe(),
             "learning_rate": self.learning_rate,
             "optimizer": self.optimizer,
@@ -134,11 +240,12 @@ class Variant:
 
     @classmethod
     def from_dict(cls, config: Mapping[str, Any]) -> Variant:
-        """Rebuilds a `Variant` written by `to_dict`."""
+        """Rebuilds a `Variant` written by `to_dict` (0.2 reports have no `augment`)."""
         return cls(
             reg=Regularization.from_dict(config.get("regularization", {})),
             learning_rate=config.get("learning_rate"),
             optimizer=config.get("optimizer"),
+            augment=config.get("augment"),
         )
 
 
@@ -154,7 +261,9 @@ class RunResult:
     Attributes:
         variant: The variant's name.
         seed: The seed it ran with.
-        status: `"ok"`, `"diverged"` (a loss went NaN/inf) or `"failed"` (an exception).
+        status: `"ok"`, `"collapsed"` (several epochs and no better than the majority
+            class: see `regkit.experiments.analysis.is_collapsed`), `"diverged"` (a loss
+            went NaN/inf) or `"failed"` (an exception).
         diverged_epoch: The first epoch (1-based) with a non-finite loss, if any.
         error: `"ExceptionType: message"` for a failed run.
         history: Keras' per-epoch logs (`loss`, `val_accuracy`, `reg_loss_share`,
@@ -162,6 +271,11 @@ class RunResult:
         origin: `"trained"`, `"resumed"` (an interrupted run continued) or `"reused"`
             (a finished run with identical settings, read back from the study folder).
         warnings: Notes on figures that look fine but may mislead.
+        val_majority: The share of the most frequent class among the validation labels
+            (what always answering that class scores), when the runner measured it.
+        val_examples: The number of validation examples.
+        prediction_share: For a collapsed run, the share of validation examples given
+            the most common predicted class (1.0: constant predictions).
     """
 
     variant: str
@@ -185,6 +299,9 @@ class RunResult:
     history: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     origin: str = "trained"
     warnings: list[str] = dataclasses.field(default_factory=list)
+    val_majority: float | None = None
+    val_examples: int | None = None
+    prediction_share: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -86,25 +86,28 @@ def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
             variant,
             optimizer=plan.optimizer,
             learning_rate=plan.learning_rate,
-            one_hot=plan.one_hot,
+            one_hot=variant.one_hot_for(plan.augment),
             run_eagerly=plan.run_eagerly,
         )
 
 
-def _pipelines(plan: Plan, seed: int, epoch: Any, model: Any) -> tuple[Any, Any, Any]:
+def _pipelines(
+    plan: Plan, seed: int, epoch: Any, model: Any, augment: Any = None, one_hot: bool = False
+) -> tuple[Any, Any, Any]:
     """Train, validation and test pipelines; the training pass of epoch e (read from the
-    `epoch` variable) shuffles and augments as a function of (seed, e) only."""
+    `epoch` variable) shuffles and augments (with `augment`, the variant's augmentation)
+    as a function of (seed, e) only; `one_hot`: the variant's labels are one-hot."""
     from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
 
     common: dict[str, Any] = {
         "batch_size": plan.batch_size,
         "image_size": plan.image_size,
-        "one_hot": plan.one_hot,
+        "one_hot": one_hot,
         "num_classes": int(plan.splits.num_classes),
         "model": model,  # images in the range the model expects
     }
     train = image_pipeline(
-        plan.splits.train, augment=plan.augment, training=True, seed=seed, epoch=epoch, **common
+        plan.splits.train, augment=augment, training=True, seed=seed, epoch=epoch, **common
     )
     validation = image_pipeline(plan.splits.validation, training=False, **common)
     test = None
@@ -195,6 +198,9 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     if not resumed:
         checkpoint.unlink(missing_ok=True)  # never evaluate a stale checkpoint
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="regkit_epoch")
+    augment = variant.augment_for(plan.augment)
+    one_hot = variant.one_hot_for(plan.augment)
+    train, validation, test = _pipelines(plan, seed, epoch, model, augment, one_hot)
     callbacks = [
         EpochSeeding(seed, epoch_variable=epoch),  # first: seeds the epoch before it runs
         *standard_callbacks(
@@ -205,7 +211,9 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
             verbose=0,
             weight_norms=True,
             reg_monitor=True,
+            averaging=_averaging(plan, variant, model),
         ),
+        *_tensorboard(plan, run_dir),  # after the monitors: their figures become scalars
         _stop_on_nonfinite_weights(),
         *plan.callbacks,
     ]
@@ -213,7 +221,6 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     if plan.verbose == 2:
         callbacks.append(_epoch_printer(plan.epochs))
         keras_verbose = 0
-    train, validation, test = _pipelines(plan, seed, epoch, model)
     start = time.perf_counter()
     fitted = model.fit(
         train,
@@ -243,6 +250,42 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     )
     result.origin = "resumed" if resumed else "trained"
     return result
+
+
+def _averaging(plan: Plan, variant: Variant, model: Any) -> list[Any]:
+    """The variant's EMA / SWA callback (`averaging_callbacks`); SWA's BatchNorm pass reads
+    the training split without augmentation, in the model's input range."""
+    from regkit.callbacks import averaging_callbacks  # defers Keras (heavy)
+
+    if not (variant.reg.ema or variant.reg.swa):
+        return []
+    train_data = None
+    if variant.reg.swa:
+        from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
+
+        train_data = image_pipeline(
+            plan.splits.train,
+            batch_size=plan.batch_size,
+            image_size=plan.image_size,
+            training=False,
+            model=model,
+        )
+    return averaging_callbacks(
+        variant.reg, epochs=plan.epochs, train_data=train_data, batch_size=plan.batch_size
+    )
+
+
+#: The folder inside a run folder that `compare(tensorboard=True)` logs to.
+TENSORBOARD_DIR = "tensorboard"
+
+
+def _tensorboard(plan: Plan, run_dir: Path) -> list[Any]:
+    """`tensorboard_callbacks` for the run's own log folder, with `compare(tensorboard=True)`."""
+    if not getattr(plan, "tensorboard", False):
+        return []
+    from regkit.callbacks.tensorboard import tensorboard_callbacks  # defers Keras (heavy)
+
+    return tensorboard_callbacks(run_dir / TENSORBOARD_DIR)
 
 
 class _DropRetracingWarnings(logging.Filter):

@@ -3,10 +3,13 @@
 One grammar names a variant everywhere (`regkit compare --variants`, `compare("...")`,
 study files): items are separated by `,`; an item is ``[label:]part(+part)*``, where a
 part is a preset name (`baseline`, `l2`, `bn`, `bn+l2`, `dropout`, `all`) or
-``field=value`` (a `Regularization` field, `learning_rate` or `optimizer`). Parts apply left
-to right: a preset sets the fields it sets (so `bn+dropout` has BatchNorm and dropout), a
-``field=value`` sets one field. An exact preset name wins, so `bn+l2` is the preset. The
-label (the variant's name and folder) is the given one, else the item as written.
+``field=value`` (a `Regularization` field, `learning_rate`, `optimizer`, `augment` (an
+augmentation preset, e.g. ``augment=mixup``) or an `Augment` field such as ``mixup=0.2`` or
+``random_erasing=0.5``, applied over the variant's or else the study's augmentation).
+Parts apply left to right: a preset sets the fields it sets (so `bn+dropout` has
+BatchNorm and dropout), a ``field=value`` sets one field. An exact preset name wins, so
+`bn+l2` is the preset. The label (the variant's name and folder) is the given one, else
+the item as written.
 
     baseline,l2=1e-3,bn+l2=1e-4,wide:bn+dropout=0.3
 
@@ -14,8 +17,8 @@ A sweep (``{"l2": [1e-4, 1e-3]}``, CLI ``--sweep l2=1e-4,1e-3``) crosses every b
 variant with each value; a study file is TOML whose top-level keys are `compare`'s
 arguments and whose ``[variants.NAME]`` tables hold ``preset = "..."`` and/or fields.
 
-Everything here is pure Python: it returns plain data (`VariantSpec`, `Study`) that
-`regkit.experiments.plan` turns into variants, and raises `ValueError` naming the item,
+Everything here is pure Python: it returns plain data (`records.Variant`, `StudyFile`)
+that `regkit.experiments.plan` checks, and raises `ValueError` naming the item,
 field or key at fault, before anything is trained.
 
 Example:
@@ -42,14 +45,14 @@ from typing import Any, NamedTuple
 
 from regkit._checks import check_folder_name
 from regkit.config import PRESETS, Regularization
+from regkit.experiments.records import AUGMENT_FIELD_TYPES, Variant, coerce_augment
 from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "FIELD_TYPES",
     "RESERVED_NAMES",
     "STUDY_KEYS",
-    "Study",
-    "VariantSpec",
+    "StudyFile",
     "expand_sweep",
     "folder_name",
     "format_value",
@@ -69,7 +72,11 @@ FIELD_TYPES: dict[str, type] = {
     },
     "learning_rate": float,
     "optimizer": str,
+    "augment": str,
+    **AUGMENT_FIELD_TYPES,
 }
+#: The parts that are not `Regularization` fields.
+_OVERRIDES = ("learning_rate", "optimizer", "augment", *AUGMENT_FIELD_TYPES)
 
 #: Names a study folder uses for its own files: no variant may be called so.
 RESERVED_NAMES: tuple[str, ...] = (
@@ -90,33 +97,7 @@ _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 
 
-class VariantSpec(NamedTuple):
-    """One variant as plain data: its label, regularization and training overrides.
-
-    Attributes:
-        label: The variant's name (and folder name).
-        reg: The `Regularization`.
-        learning_rate: The variant's own learning rate, or None for the study's.
-        optimizer: The variant's own optimizer name, or None for the study's.
-        spec: The spec as written (canonical form), e.g. ``"bn+l2=1e-4"``.
-        base: For a swept variant, the label of the variant it was made from.
-        swept: For a swept variant, the ``(field, value)`` pairs the sweep set.
-    """
-
-    label: str
-    reg: Regularization
-    learning_rate: float | None = None
-    optimizer: str | None = None
-    spec: str = ""
-    base: str | None = None
-    swept: tuple[tuple[str, Any], ...] = ()
-
-    def variant_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `regkit.Variant`."""
-        return {"reg": self.reg, "learning_rate": self.learning_rate, "optimizer": self.optimizer}
-
-
-class Study(NamedTuple):
+class StudyFile(NamedTuple):
     """A study file, read: `compare`'s arguments, its variants and sweep, and its text.
 
     Attributes:
@@ -131,7 +112,7 @@ class Study(NamedTuple):
     path: Path
     text: str
     settings: dict[str, Any]
-    variants: dict[str, VariantSpec] | None
+    variants: dict[str, Variant] | None
     sweep: dict[str, tuple[Any, ...]] | None
 
     def arguments(self) -> dict[str, Any]:
@@ -227,11 +208,15 @@ def _check_label(label: str, arg: str) -> str:
     return label
 
 
-def _build(label: str, fields: Mapping[str, Any], spec: str, arg: str, where: str) -> VariantSpec:
-    """Validates the collected fields as a `Regularization` plus overrides."""
-    reg_fields = {k: v for k, v in fields.items() if k not in ("learning_rate", "optimizer")}
+def _build(label: str, fields: Mapping[str, Any], spec: str, arg: str, where: str) -> Variant:
+    """Validates the collected fields as a `Regularization`, augmentation and overrides."""
+    reg_fields = {k: v for k, v in fields.items() if k not in _OVERRIDES}
+    aug_fields = {k: v for k, v in fields.items() if k in AUGMENT_FIELD_TYPES}
     try:
         reg = Regularization(**reg_fields)
+        augment = coerce_augment(fields.get("augment"))
+        if aug_fields:
+            augment = coerce_augment({**(augment or {}), **aug_fields})
     except (TypeError, ValueError) as exc:
         detail = str(exc).replace("Invalid value for argument ", "invalid value for ", 1)
         raise ValueError(f"Invalid value for argument `{arg}`: {where}: {detail}") from None
@@ -241,11 +226,12 @@ def _build(label: str, fields: Mapping[str, Any], spec: str, arg: str, where: st
             f"Invalid value for argument `{arg}`: {where}: invalid value for `learning_rate`: "
             f"expected a finite float > 0. Received: learning_rate={learning_rate!r}"
         )
-    return VariantSpec(
-        label=label,
+    return Variant(
         reg=reg,
         learning_rate=learning_rate,
         optimizer=fields.get("optimizer"),
+        augment=augment,
+        label=label,
         spec=spec,
     )
 
@@ -298,7 +284,7 @@ def _parse_body(body: str, *, arg: str, where: str) -> tuple[dict[str, Any], str
     return fields, "+".join(canonical)
 
 
-def parse_spec(text: str, *, label: str | None = None, arg: str = "variants") -> VariantSpec:
+def parse_spec(text: str, *, label: str | None = None, arg: str = "variants") -> Variant:
     """Parses one variant spec, ``[label:]part(+part)*``.
 
     Args:
@@ -308,7 +294,7 @@ def parse_spec(text: str, *, label: str | None = None, arg: str = "variants") ->
         arg: The argument named in errors.
 
     Returns:
-        A `VariantSpec`.
+        A `Variant`.
 
     Raises:
         ValueError: an unknown preset or field, a value that does not parse or is out of
@@ -340,7 +326,7 @@ def parse_spec(text: str, *, label: str | None = None, arg: str = "variants") ->
 
 def parse_variants(
     variants: str | Sequence[str] | Mapping[str, str], *, arg: str = "variants"
-) -> dict[str, VariantSpec]:
+) -> dict[str, Variant]:
     """Parses a comma-separated spec string, a sequence of specs, or labels -> specs.
 
     Args:
@@ -349,7 +335,7 @@ def parse_variants(
         arg: The argument named in errors.
 
     Returns:
-        Labels mapped to `VariantSpec`s, in the order given (the first is the reference).
+        Labels mapped to `Variant`s, in the order given (the first is the reference).
 
     Raises:
         ValueError: no variant, a bad spec, or two variants with the same label.
@@ -377,14 +363,14 @@ def parse_variants(
             f"Invalid value for argument `{arg}`: expected at least one variant. "
             f"Received: {arg}={variants!r}. Presets: {', '.join(PRESETS)}"
         )
-    out: dict[str, VariantSpec] = {}
+    out: dict[str, Variant] = {}
     for label, text in items:
         spec = parse_spec(text, label=label, arg=arg)
         _add(out, spec, arg)
     return out
 
 
-def _add(out: dict[str, VariantSpec], spec: VariantSpec, arg: str) -> None:
+def _add(out: dict[str, Variant], spec: Variant, arg: str) -> None:
     folded = {name.lower(): name for name in out}
     if spec.label.lower() in folded:
         raise ValueError(
@@ -396,7 +382,7 @@ def _add(out: dict[str, VariantSpec], spec: VariantSpec, arg: str) -> None:
 
 def spec_from_table(
     name: str, table: Mapping[str, Any], *, arg: str = "variants", where: str = ""
-) -> VariantSpec:
+) -> Variant:
     """A variant from a table: ``{"preset": "bn", "dropout": 0.3, "learning_rate": 1e-3}``.
 
     `preset` (optional) may be any spec body (``"bn+l2=1e-4"``); the other keys are fields,
@@ -409,7 +395,7 @@ def spec_from_table(
         where: Where the table is, for errors (e.g. ``"study.toml [variants.wide]"``).
 
     Returns:
-        A `VariantSpec`.
+        A `Variant`.
 
     Raises:
         ValueError: an unknown key, a bad value or label; the message names it.
@@ -512,11 +498,11 @@ def coerce_sweep(
 
 
 def expand_sweep(
-    bases: Mapping[str, VariantSpec],
+    bases: Mapping[str, Variant],
     sweep: Mapping[str, Sequence[Any]] | None,
     *,
     arg: str = "sweep",
-) -> dict[str, VariantSpec]:
+) -> dict[str, Variant]:
     """Crosses every base variant with every value of every swept field.
 
     Labels are ``{base}-{field}={value}`` (e.g. ``all-l2=0.001``); each swept variant
@@ -536,7 +522,7 @@ def expand_sweep(
     fields = coerce_sweep(sweep, arg=arg)
     if not fields:
         return dict(bases)
-    out: dict[str, VariantSpec] = {}
+    out: dict[str, Variant] = {}
     for base in bases.values():
         for combo in itertools.product(*fields.values()):
             pairs = tuple(zip(fields, combo, strict=True))
@@ -546,12 +532,15 @@ def expand_sweep(
                 **base.reg.to_dict(),
                 "learning_rate": base.learning_rate,
                 "optimizer": base.optimizer,
+                "augment": base.augment,
             }
             values.update(pairs)
             if values["learning_rate"] is None:
                 values.pop("learning_rate")
             if values["optimizer"] is None:
                 values.pop("optimizer")
+            if values["augment"] is None:
+                values.pop("augment")
             spec = _build(
                 _check_label(label, arg),
                 values,
@@ -559,7 +548,7 @@ def expand_sweep(
                 arg,
                 f"variant {label!r}",
             )
-            _add(out, spec._replace(base=base.label, swept=pairs), arg)
+            _add(out, spec.replace(base=base.label, swept=pairs), arg)
     return out
 
 
@@ -577,7 +566,7 @@ def _load_toml(text: str) -> dict[str, Any]:
 
 def load_study(
     path: str | os.PathLike[str], *, keys: Iterable[str] = STUDY_KEYS, arg: str = "config"
-) -> Study:
+) -> StudyFile:
     """Reads a study file (TOML).
 
     Top-level keys are `compare`'s arguments (`out` may stand for `out_dir`); `variants`
@@ -599,7 +588,7 @@ def load_study(
         arg: The argument named in errors.
 
     Returns:
-        A `Study`; `settings` holds the other arguments as written (`compare` checks them).
+        A `StudyFile`; `settings` holds the other arguments as written (`compare` checks them).
 
     Raises:
         ValueError: the file cannot be read, is not valid TOML, has an unknown key or a bad
@@ -651,13 +640,13 @@ def load_study(
             raise ValueError(
                 f"Invalid value for argument `{arg}`: study file {str(file)!r}: {exc}"
             ) from None
-    return Study(path=file, text=text, settings=settings, variants=variants, sweep=sweep)
+    return StudyFile(path=file, text=text, settings=settings, variants=variants, sweep=sweep)
 
 
-def _study_variants(value: Any, file: Path, arg: str) -> dict[str, VariantSpec]:
+def _study_variants(value: Any, file: Path, arg: str) -> dict[str, Variant]:
     try:
         if isinstance(value, Mapping):
-            out: dict[str, VariantSpec] = {}
+            out: dict[str, Variant] = {}
             for name, table in value.items():
                 where = f"[variants.{name}]"
                 _add(out, spec_from_table(name, table, arg="variants", where=where), "variants")

@@ -22,12 +22,14 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from regkit._checks import check_bool, check_positive_float, check_positive_int
+from regkit._checks import check_bool, check_choice, check_positive_float, check_positive_int
 
-__all__ = ["MODELS", "ON_ERROR", "StudyConfig", "about"]
+__all__ = ["BAD_IMAGES", "MODELS", "ON_ERROR", "StudyConfig", "about"]
 
 #: Model names `compare(model=...)` and `regkit compare --model` accept.
-MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2")
+MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2", "resnet")
+#: What `compare(bad_images=...)` accepts (image folders only).
+BAD_IMAGES: tuple[str, ...] = ("raise", "skip")
 #: What `compare(on_error=...)` accepts.
 ON_ERROR: tuple[str, ...] = ("raise", "record")
 
@@ -82,13 +84,17 @@ class StudyConfig:
     model: str | Callable[..., Any] = dataclasses.field(
         default="cnn",
         metadata=about(
-            "model: cnn, mobilenet_v2 or a builder callable", flag="--model", invalidates=True
+            "model: cnn, mobilenet_v2, resnet or a builder callable",
+            flag="--model",
+            invalidates=True,
         ),
     )
     dataset: Any = dataclasses.field(
         default="digits",
         metadata=about(
-            "data set name, image folder or DatasetSplits", flag="--dataset", invalidates=True
+            "data set name, image folder, DatasetSplits or ((x_train, y_train), (x_test, y_test))",
+            flag="--dataset",
+            invalidates=True,
         ),
     )
     epochs: int = dataclasses.field(
@@ -217,6 +223,23 @@ class StudyConfig:
     )
     executor: Any = dataclasses.field(
         default=None, metadata=about("a concurrent.futures.Executor to run on", in_file=False)
+    )
+    tensorboard: bool = dataclasses.field(
+        default=False,
+        metadata=about(
+            "log each run to TensorBoard in <run folder>/tensorboard (needs out_dir)",
+            flag="--tensorboard",
+            check=check_bool,
+        ),
+    )
+    bad_images: str = dataclasses.field(
+        default="raise",
+        metadata=about(
+            "an image folder's unreadable images: raise stops, skip leaves them out",
+            flag="--bad-images",
+            invalidates=True,  # skipping images changes the data, hence the figures
+            check=lambda name, value: check_choice(name, value, BAD_IMAGES),
+        ),
     )
 
     @classmethod
