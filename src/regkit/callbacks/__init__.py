@@ -52,6 +52,7 @@ from regkit.callbacks.state import (
     TrainingStateBackup,
     is_backup_file,
 )
+from regkit.callbacks.tensorboard import require_tensorboard, tensorboard_callbacks
 from regkit.introspect import kernels_followed_by_batch_norm
 from regkit.plots import plot_history
 
@@ -69,7 +70,9 @@ __all__ = [
     "kernels_followed_by_batch_norm",
     "plot_history",
     "recompute_batch_norm",
+    "require_tensorboard",
     "standard_callbacks",
+    "tensorboard_callbacks",
 ]
 
 
