@@ -143,15 +143,14 @@ def spread(args: argparse.Namespace) -> None:
 def pilot(args: argparse.Namespace) -> None:
     """The real study runner on a few variants: per-run wall time and paired spread."""
     from regkit import compare
-    from regkit.data import from_arrays
-    from regkit.data.datasets import _splits_from_arrays  # until DatasetSplits.from_arrays
+    from regkit.data import DatasetSplits
     from regkit.data.idx import CLASS_NAMES
 
-    (x, y), (xt, yt) = load_idx_arrays("fashion_mnist", download=False)
-    names = CLASS_NAMES["fashion_mnist"]
-    train = from_arrays(x[..., None], y, num_classes=10, class_names=names)
-    test = from_arrays(xt[..., None], yt, num_classes=10, class_names=names)
-    splits = _splits_from_arrays("fashion_mnist", train, test, 0.2, 0)
+    splits = DatasetSplits.from_arrays(
+        load_idx_arrays("fashion_mnist", download=False),
+        class_names=CLASS_NAMES["fashion_mnist"],
+        name="fashion_mnist",
+    )
     start = time.perf_counter()
     report = compare(
         args.variants,

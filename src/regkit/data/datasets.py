@@ -41,10 +41,6 @@ __all__ = [
     "load_dataset",
 ]
 
-#: The former private name of `regkit.data.splits.carve_splits`, kept for scripts that
-#: used it (bench/league_sizing.py) until they call `DatasetSplits.from_arrays`.
-_splits_from_arrays = carve_splits
-
 
 def load_dataset(
     name: str,
