@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from regkit.data.arrays import ArrayData, from_arrays
+from regkit.data.idx import keras_home
 
 __all__ = ["load_cifar"]
 
@@ -78,17 +79,6 @@ def _unpickle(data: bytes) -> dict[str, Any]:
     if not isinstance(raw, dict):
         raise pickle.UnpicklingError("a CIFAR batch must hold a dict")
     return {k.decode() if isinstance(k, bytes) else str(k): v for k, v in raw.items()}
-
-
-def _keras_home() -> Path:
-    """Keras' cache root, as Keras computes it: `$KERAS_HOME`, else `~/.keras` (or
-    `/tmp/.keras` when the home directory is not writable)."""
-    if "KERAS_HOME" in os.environ:
-        return Path(os.environ["KERAS_HOME"]).expanduser()
-    home = Path.home()
-    if not os.access(home, os.W_OK):
-        home = Path("/tmp")
-    return home / ".keras"
 
 
 class _Folder:
@@ -189,7 +179,7 @@ def load_cifar(
         ValueError: The files are not the official python-version format.
     """
     spec = _SPECS[key]
-    cache = _keras_home() / "datasets"
+    cache = keras_home() / "datasets"
     places = ([Path(data_dir).expanduser()] if data_dir is not None else []) + [cache]
     for place in places:
         source = _find_cifar(spec, place)
@@ -215,7 +205,7 @@ def load_cifar(
             origin=spec["origin"],
             extract=True,
             file_hash=spec["sha256"],
-            cache_dir=str(_keras_home()),
+            cache_dir=str(keras_home()),
         )
     except Exception as error:
         raise FileNotFoundError(

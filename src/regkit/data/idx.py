@@ -87,9 +87,9 @@ _IDX_DTYPES: dict[int, np.dtype[Any]] = {
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 
-def _keras_home() -> Path:
+def keras_home() -> Path:
     """Keras' cache root, as Keras computes it: `$KERAS_HOME`, else `~/.keras` (or
-    `/tmp/.keras` when the home directory is not writable). Tests monkeypatch this."""
+    `/tmp/.keras` when the home directory is not writable). Tests set `KERAS_HOME`."""
     if "KERAS_HOME" in os.environ:
         return Path(os.environ["KERAS_HOME"]).expanduser()
     home = Path.home()
@@ -253,7 +253,7 @@ def _look(key: str, root: Path, *, subfolders: bool, npz: bool) -> tuple[Arrays 
 def _missing_message(key: str, places: list[Path], notes: list[str]) -> str:
     files = ", ".join(f"{stem}.gz" for stem in IDX_FILES)
     where = ", ".join(str(p) for p in places)
-    cache = _keras_home() / "datasets"
+    cache = keras_home() / "datasets"
     text = (
         f"{_TITLES[key]} was not found (looked in {where}). Put its four IDX files ({files}; "
         "plain or .gz) in a folder and pass data_dir=that folder"
@@ -338,7 +338,7 @@ def load_idx_arrays(
                 f"data_dir holds an incomplete copy of {_TITLES[key]}: {note}. "
                 f"It needs all of {', '.join(IDX_FILES)} (plain or .gz)."
             )
-    cache = _keras_home() / "datasets"
+    cache = keras_home() / "datasets"
     if key == "fashion_mnist":  # keras.datasets.fashion_mnist: datasets/fashion-mnist/*.gz
         places.append(cache / _FOLDERS[key])
         arrays, note = _look(key, cache / _FOLDERS[key], subfolders=False, npz=False)
