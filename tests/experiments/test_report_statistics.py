@@ -38,11 +38,22 @@ def _report(seeds=(0, 1, 2)):
     )
 
 
+def _logit_interval(values):
+    """The Student-t interval on the logit scale, mapped back into (0, 1), by hand."""
+    logits = [math.log(v / (1 - v)) for v in values]
+    centre = sum(logits) / len(logits)
+    s = math.sqrt(sum((x - centre) ** 2 for x in logits) / (len(logits) - 1))
+    half = T_975_DF2 * s / math.sqrt(len(logits))
+    return [1 / (1 + math.exp(-(centre - half))), 1 / (1 + math.exp(-(centre + half)))]
+
+
 def test_report_json_intervals_and_paired_comparison_by_hand():
     data = _report().to_dict()["variants"]
-    # test accuracy of the reference: 0.90, 0.92, 0.94 -> mean 0.92, s = 0.02
-    half = T_975_DF2 * 0.02 / math.sqrt(3)
-    assert data["baseline"]["ci95"]["test_accuracy"] == pytest.approx([0.92 - half, 0.92 + half])
+    # test accuracy of the reference: 0.90, 0.92, 0.94, an accuracy: the interval is taken
+    # on the logit scale so that it stays inside [0, 1]
+    expected = _logit_interval([0.90, 0.92, 0.94])
+    assert data["baseline"]["ci95"]["test_accuracy"] == pytest.approx(expected)
+    assert 0.85 < expected[0] < 0.92 < expected[1] < 0.96
     assert set(data["baseline"]["ci95"]) >= {"val_accuracy", "generalization_gap", "params"}
     assert "vs_reference" not in data["baseline"]
     # all - baseline per seed: 0.02, 0.01, 0.03 -> mean 0.02, s = 0.01, t = 2 sqrt(3)
@@ -54,16 +65,22 @@ def test_report_json_intervals_and_paired_comparison_by_hand():
     half = T_975_DF2 * 0.01 / math.sqrt(3)
     assert paired["ci95"] == pytest.approx([0.02 - half, 0.02 + half])
     assert paired["p_value"] == pytest.approx(1 - t / math.sqrt(2 + t**2))  # 0.0742
+    assert paired["p_adjusted"] is None  # one comparison: nothing to adjust for
+    assert paired["detectable"] == pytest.approx(half)  # the interval's half-width
+    assert paired["seeds_needed"] == 4  # 0.02 > t(3) * 0.01 / 2 = 0.0159, not at 3 seeds
 
 
 def test_report_md_says_plainly_when_a_difference_is_not_distinguishable():
     markdown = _report().to_markdown()
     assert "## Statistics over seeds" in markdown
-    assert "0.9200 [0.8703, 0.9697]" in markdown  # the reference's test accuracy
+    lo, hi = _logit_interval([0.90, 0.92, 0.94])
+    assert f"0.9200 [{lo:.4f}, {hi:.4f}]" in markdown  # the reference's test accuracy
     row = next(
         line for line in markdown.splitlines() if line.startswith("| all ") and "p =" in line
     )
     assert "+0.0200 [-0.0048, +0.0448], p = 0.0742: not distinguishable from zero at 3 seeds" in row
+    # ... and how blind the study was
+    assert "(could detect differences of about 0.025; about 4 seeds would resolve 0.02)" in row
 
 
 def test_one_seed_says_no_interval_can_be_given():
@@ -125,3 +142,66 @@ def test_the_terminal_table_fits_a_terminal_and_the_markdown_keeps_every_figure(
     assert "0.9200±0.0200" in text  # test accuracy of the reference, mean ± std
     markdown = report.to_markdown()
     assert "Weight norm" in markdown and "Weight norm" not in text
+
+
+def _spread_report():
+    """Three variants, four seeds, with figures that spread widely near their bounds."""
+    runs = []
+    tests = {"baseline": [0.55, 0.99, 0.70, 0.97], "a": [0.60, 0.99, 0.75, 0.98]}
+    tests["b"] = [0.562, 0.993, 0.705, 0.976]
+    for name, values in tests.items():
+        for seed, test in enumerate(values):
+            val = min(test + 0.005, 0.999)
+            run = _run(name, seed, val, test, train=min(val + 0.01, 1.0))
+            run.weight_norm = [0.2, 9.0, 0.1, 0.4][seed]
+            run.wall_time = [0.5, 40.0, 1.0, 0.7][seed]
+            run.test_loss = [0.01, 3.0, 0.02, 0.05][seed]
+            runs.append(run)
+    return Report(variants={n: "baseline" for n in tests}, runs=runs, seeds=range(4))
+
+
+def test_every_interval_stays_inside_its_metrics_range():
+    from regkit.experiments.stats import METRIC_BOUNDS, ci95
+
+    variants = _spread_report().to_dict()["variants"]
+    seen = 0
+    for entry in variants.values():
+        # the plain t-interval of these norms, times and losses goes below 0
+        assert ci95([0.2, 9.0, 0.1, 0.4])[0] < 0
+        for metric, interval in entry["ci95"].items():
+            if interval is None:
+                continue
+            lo, hi = METRIC_BOUNDS[metric]
+            assert lo is None or interval[0] >= lo, (metric, interval)
+            assert hi is None or interval[1] <= hi, (metric, interval)
+            seen += 1
+        assert entry["ci95"]["weight_norm"][0] > 0
+        assert entry["ci95"]["test_accuracy"][1] < 1
+    assert seen >= 3 * 10
+
+
+def test_vs_reference_carries_holm_adjusted_p_values_and_the_words_follow_them():
+    from regkit.experiments.stats import paired_difference
+
+    report = _spread_report()
+    variants = report.to_dict()["variants"]
+    ref = [0.55, 0.99, 0.70, 0.97]
+    raw = {
+        "a": paired_difference(ref, [0.60, 0.99, 0.75, 0.98]).p_value,
+        "b": paired_difference(ref, [0.562, 0.993, 0.705, 0.976]).p_value,
+    }
+    # Holm by hand over two comparisons: the smaller p times 2, the larger times 1, monotone
+    small, large = sorted(raw, key=raw.get)
+    expected = {small: min(1, 2 * raw[small])}
+    expected[large] = max(expected[small], min(1, raw[large]))
+    for name in ("a", "b"):
+        paired = variants[name]["vs_reference"]
+        assert paired["p_value"] == pytest.approx(raw[name])
+        assert paired["p_adjusted"] == pytest.approx(expected[name])
+        assert paired["detectable"] > 0 and paired["seeds_needed"] >= 2
+    # b's p-value alone is below 0.05 (its differences are steady), Holm's is not
+    assert raw["b"] < 0.05 <= expected["b"]
+    lines = report.to_markdown().splitlines()
+    row = next(line for line in lines if line.startswith("| b ") and "p =" in line)
+    assert "not distinguishable from zero at 4 seeds after Holm's adjustment" in row
+    assert f"(Holm {expected['b']:.3g})" in row

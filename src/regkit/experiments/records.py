@@ -276,6 +276,8 @@ class RunResult:
         val_examples: The number of validation examples.
         prediction_share: For a collapsed run, the share of validation examples given
             the most common predicted class (1.0: constant predictions).
+        initial_weight_norm: The global kernel norm before training, when the runner
+            recorded it (else the collapse verdict uses the first epoch's logged norm).
     """
 
     variant: str
@@ -302,6 +304,7 @@ class RunResult:
     val_majority: float | None = None
     val_examples: int | None = None
     prediction_share: float | None = None
+    initial_weight_norm: float | None = None
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:

@@ -15,19 +15,27 @@ Example:
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as _dt
+import importlib.util
 import json
 import os
-import statistics
+import tempfile
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
 from regkit.device import versions
-from regkit.experiments.analysis import add_statistics, sweep_points
+from regkit.experiments.analysis import (
+    add_statistics,
+    mean_std,
+    measured_values,
+    status_counts,
+    sweep_points,
+)
 from regkit.experiments.ledger import load_run_model, read_report
 from regkit.experiments.records import (
     ACCURACY_KEYS,
@@ -42,6 +50,8 @@ from regkit.experiments.records import (
 from regkit.experiments.tables import (
     align_table,
     config_line,
+    html_report,
+    report_line,
     report_notes,
     report_sections,
     table_rows,
@@ -58,14 +68,6 @@ __all__ = [
     "RunResult",
     "Variant",
 ]
-
-
-def _mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
-    if not values:
-        return None, None
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return mean, std
 
 
 # ---------------------------------------------------------------------------- report
@@ -126,12 +128,17 @@ class Report:
         return [r for r in self.runs if r.variant == variant]
 
     def status(self, variant: str) -> str:
-        """`"ok"`, `"pending"`, `"diverged"`, `"failed"` or a mix such as `"diverged (1/3)"`."""
+        """`"ok"`, `"pending"`, `"collapsed"`, `"diverged"`, `"failed"` or a mix such as
+        `"diverged (1/3 seeds)"`; collapsed runs are counted apart: `"ok 2, collapsed 1"`."""
         runs = self.runs_for(variant)
         if not runs:
             return "pending"
-        counts = {s: sum(r.status == s for r in runs) for s in STATUSES}
+        counts = status_counts(runs)
         total = len(runs)
+        if counts["collapsed"] == total:
+            return "collapsed"
+        if counts["collapsed"]:  # counted apart from ok: "ok 2, collapsed 1"
+            return ", ".join(f"{status} {counts[status]}" for status in STATUSES if counts[status])
         parts = []
         for status in ("diverged", "failed"):
             if counts[status] == total:
@@ -149,8 +156,9 @@ class Report:
         """Per variant: status, seeds run, and `mean`/`std` of every figure in `METRICS`.
 
         Means and (sample) standard deviations are taken over the runs whose status is
-        `"ok"`; a variant whose every run diverged keeps only the figures that do not
-        depend on convergence (parameters, epochs run, time).
+        `"ok"` or `"collapsed"` (a collapse is measured, not an error); a variant whose
+        every run diverged or failed keeps only the figures that do not depend on
+        convergence (parameters, epochs run, time).
 
         Returns:
             `{variant: {"status", "description", "seeds", "mean": {metric: value},
@@ -159,14 +167,10 @@ class Report:
         out: dict[str, dict[str, Any]] = {}
         for name, variant in self.variants.items():
             runs = self.runs_for(name)
-            ok = [r for r in runs if r.status == "ok"]
             means: dict[str, float | None] = {}
             stds: dict[str, float | None] = {}
             for metric in METRICS:
-                pool = runs if metric in ("params", "epochs_run", "wall_time") else ok
-                values = [getattr(r, metric) for r in pool]
-                mean, std = _mean_std([float(v) for v in values if v is not None])
-                means[metric], stds[metric] = mean, std
+                means[metric], stds[metric] = mean_std(measured_values(runs, metric))
             out[name] = {
                 "status": self.status(name),
                 "description": variant.describe(),
@@ -213,6 +217,91 @@ class Report:
                 *report_sections(self),
             ]
         )
+
+    def __repr__(self) -> str:
+        """One short line: study, variants, seeds and the best variant so far."""
+        return report_line(self)
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the comparison table with its 95% intervals and the
+        paired comparison with the reference, then the main figure (`sweep.png` for a
+        sweep, else `curves.png`) as an inline PNG when matplotlib is installed; the table
+        alone otherwise."""
+        return html_report(self, self._main_figure())
+
+    def _main_figure(self) -> str | None:
+        if not self.runs or importlib.util.find_spec("matplotlib") is None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="regkit-report-") as folder:
+            try:
+                written = [Path(p) for p in self.plot(folder)]
+            except (ImportError, ValueError, OSError):  # no figure rather than no report
+                return None
+            main = next((p for p in written if p.name == "sweep.png"), None)
+            main = main or next((p for p in written if p.name == "curves.png"), None)
+            if main is None:
+                return None
+            return base64.b64encode(main.read_bytes()).decode("ascii")
+
+    def to_frame(self) -> Any:
+        """The runs as a pandas DataFrame: one row per run.
+
+        Columns: `variant`, `seed`, `status`, `origin`, every figure in `METRICS` (None
+        where a run has none: a failed run, a figure not measured), `warnings` (how many
+        the run carries) and `error`. Rows are in report order (seed, then variant). For a
+        sweep, `sweep_frame()` gives one row per swept point with its intervals.
+
+        Returns:
+            A `pandas.DataFrame`.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+
+        Example:
+            >>> frame = report.to_frame()  # doctest: +SKIP
+            >>> frame.groupby("variant")["test_accuracy"].mean()  # doctest: +SKIP
+        """
+        pd = _pandas("to_frame")
+        rows = []
+        for run in self.runs:
+            row: dict[str, Any] = {
+                "variant": run.variant,
+                "seed": run.seed,
+                "status": run.status,
+                "origin": run.origin,
+            }
+            row.update({metric: getattr(run, metric) for metric in METRICS})
+            row["warnings"] = len(run.warnings)
+            row["error"] = run.error
+            rows.append(row)
+        columns = ["variant", "seed", "status", "origin", *METRICS, "warnings", "error"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def sweep_frame(self) -> Any:
+        """A sweep's points as a pandas DataFrame: one row per swept variant.
+
+        Columns: `variant`, `base`, each swept field, then for `val_accuracy`,
+        `test_accuracy` and `generalization_gap` the mean over the measured seeds and its
+        95% interval (`<metric>`, `<metric>_lo`, `<metric>_hi`), and the runs of each
+        status (`ok`, `collapsed`, `diverged`, `failed`). Empty without a sweep.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+        """
+        pd = _pandas("sweep_frame")
+        fields = list(((self.config or {}).get("sweep") or {}).get("fields") or [])
+        rows = []
+        for point in self.sweep_points():
+            row: dict[str, Any] = {"variant": point["variant"], "base": point["base"]}
+            for field in fields or point["values"]:
+                row[field] = point["values"].get(field)
+            for metric in ("val_accuracy", "test_accuracy", "generalization_gap"):
+                figures = point[metric]
+                low, high = figures["ci95"] or (None, None)
+                row.update({metric: figures["mean"], f"{metric}_lo": low, f"{metric}_hi": high})
+            row.update(point["counts"])
+            rows.append(row)
+        return pd.DataFrame(rows)
 
     def __str__(self) -> str:
         lines = [self.title(), textwrap.fill(config_line(self), 100), ""]
@@ -358,3 +447,15 @@ class Report:
         if plots:
             written["plots"] = self.plot(directory)
         return written
+
+
+def _pandas(method: str) -> Any:
+    """pandas, or an ImportError that says how to install it."""
+    try:
+        import pandas  # heavy and optional: only these methods need it
+    except ImportError as exc:
+        raise ImportError(
+            f"Report.{method} needs pandas, which is not installed. Install it with: "
+            'pip install "regkit[pandas]"'
+        ) from exc
+    return pandas

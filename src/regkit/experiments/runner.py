@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
-from regkit.experiments.analysis import warnings_for
+from regkit.experiments.analysis import set_verdict, warnings_for
 from regkit.experiments.build import build_model
 from regkit.experiments.ledger import (
     BACKUP_DIR,
@@ -249,7 +249,63 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         wall_time=wall_time,
     )
     result.origin = "resumed" if resumed else "trained"
+    judge(plan, result, model, validation)  # "collapsed" when it learned nothing
     return result
+
+
+_MAJORITY: dict[int, tuple[Any, float | None, int | None]] = {}
+
+
+def _label(image: Any, label: Any) -> Any:
+    return label
+
+
+def validation_majority(splits: Any) -> tuple[float | None, int | None]:
+    """The share of the most frequent class among the validation labels, and their count
+    (computed once per data set and process; labels as integers or one-hot)."""
+    import numpy as np
+
+    cached = _MAJORITY.get(id(splits))
+    if cached is not None and cached[0] is splits:
+        return cached[1], cached[2]
+    counts = np.zeros(0, dtype=np.int64)
+    for labels in splits.validation.map(_label).batch(4096).as_numpy_iterator():
+        labels = np.asarray(labels)
+        if labels.ndim > 1:  # one-hot
+            labels = labels.reshape(len(labels), -1).argmax(axis=-1)
+        found = np.bincount(labels.astype(np.int64).ravel())
+        if len(found) > len(counts):
+            counts = np.pad(counts, (0, len(found) - len(counts)))
+        counts[: len(found)] += found
+    total = int(counts.sum())
+    majority = float(counts.max() / total) if total else None
+    _MAJORITY.clear()  # one data set at a time: no splits kept alive
+    _MAJORITY[id(splits)] = (splits, majority, total or None)
+    return majority, total or None
+
+
+def judge(plan: Plan, result: RunResult, model: Any, validation: Any) -> None:
+    """Sets a finished run's verdict (`analysis.set_verdict`): `"collapsed"` when it
+    trained several epochs and is no better than the validation split's majority class;
+    a collapsed run also records how constant its predictions are."""
+    if result.status != "ok":
+        return
+    try:
+        majority, count = validation_majority(plan.splits)
+    except Exception:  # labels that cannot be counted: no verdict rather than a failed run
+        return
+
+    def prediction_share() -> float | None:
+        import numpy as np
+
+        predicted = np.asarray(model.predict(validation, verbose=0)).argmax(axis=-1)
+        return (
+            float(np.bincount(predicted.ravel()).max() / predicted.size) if predicted.size else None
+        )
+
+    set_verdict(
+        result, val_majority=majority, val_examples=count, prediction_share=prediction_share
+    )
 
 
 def _averaging(plan: Plan, variant: Variant, model: Any) -> list[Any]:
@@ -365,7 +421,8 @@ def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
         )
     else:
         origin = "" if result.origin == "trained" else f" ({result.origin})"
-        say(f"    {_run_summary(result)}{origin}")
+        collapsed = " (collapsed)" if result.status == "collapsed" else ""
+        say(f"    {_run_summary(result)}{origin}{collapsed}")
     for warning in result.warnings:
         say(f"    warning: {warning}")
     save_partial(report, plan)

@@ -7,27 +7,33 @@ put them together.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from regkit.data.augment import Augment
 from regkit.experiments.analysis import (
     INTERVAL_METRICS,
-    ok_values,
-    reference_comparison,
+    comparison_text,
+    interval,
+    measured_values,
+    reference_comparisons,
     status_cell,
     sweep_points,
     warnings_for,
 )
-from regkit.experiments.stats import ci95, mean
+from regkit.experiments.stats import approx_text, mean
 
 __all__ = [
     "COLUMNS",
     "TERMINAL_COLUMNS",
     "align_table",
+    "best_variant",
     "config_line",
     "describe_augment",
     "format_cell",
+    "html_report",
+    "report_line",
     "report_notes",
     "report_sections",
     "shorten",
@@ -39,39 +45,65 @@ __all__ = [
 ]
 
 
-def format_cell(value: float | None, std: float | None, kind: str, several: bool) -> str:
+def format_cell(
+    value: float | None, std: float | None, kind: str, several: bool, *, compact: bool = False
+) -> str:
     """One table cell: `value` formatted by `kind` (a `COLUMNS` kind), `± std` over seeds.
+
+    `compact=True` is the terminal table's form: percentages without decimals, `±`
+    without spaces, and a spread that rounds to zero left out.
 
     Example:
         >>> format_cell(0.91234, 0.01, "acc", several=True)
         '0.9123 ± 0.0100'
+        >>> format_cell(0.91234, 0.01, "acc", several=True, compact=True)
+        '0.9123±0.0100'
+        >>> format_cell(0.00046, None, "pct", several=False)  # measured, not "0.0%"
+        '0.046%'
     """
     if value is None:
         return "—"
     if kind == "int":
-        text = f"{value:,.0f}" if not several or not std else f"{value:,.1f}"
+        if not several or not std:
+            text = f"{value:.0f}" if compact else f"{value:,.0f}"
+        else:
+            text = f"{value:.1f}" if compact else f"{value:,.1f}"
     elif kind == "acc":
         text = f"{value:.4f}"
     elif kind == "gap":
         text = f"{value:+.4f}"
     elif kind == "pct":
-        text = f"{100 * value:.1f}%"
+        text = f"{100 * value:.0f}%" if compact else f"{100 * value:.1f}%"
+        if value and text.strip("0.%") == "":  # a small share is shown, not rounded to 0
+            text = f"{approx_text(100 * value)}%"
     elif kind == "loss":
         text = f"{value:.4f}"
     else:  # "float"
         text = f"{value:.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if several and std is not None:
-        if kind == "int" and std == 0:
-            return text  # parameters, or epochs that agree across seeds
-        if kind == "int":
-            text += f" ± {std:.1f}"
-        elif kind == "pct":
-            text += f" ± {100 * std:.1f}%"
+    if not several or std is None:
+        return text
+    if compact:
+        if not std:
+            return text
+        if kind == "pct":
+            spread = f"{100 * std:.0f}%"
+        elif kind in ("acc", "gap", "loss"):
+            spread = f"{std:.4f}"
         elif kind == "float":
-            text += f" ± {std:.2f}"
+            spread = f"{std:.2f}"
         else:
-            text += f" ± {std:.4f}"
-    return text
+            spread = f"{std:.1f}"
+        # a spread that rounds to zero is not shown
+        return text + "±" + spread if spread.strip("0.%") else text
+    if kind == "int" and std == 0:
+        return text  # parameters, or epochs that agree across seeds
+    if kind == "int":
+        return text + f" ± {std:.1f}"
+    if kind == "pct":
+        return text + f" ± {100 * std:.1f}%"
+    if kind == "float":
+        return text + f" ± {std:.2f}"
+    return text + f" ± {std:.4f}"
 
 
 #: The report table's columns: (metric, header, kind).
@@ -198,29 +230,14 @@ def describe_augment(augment: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- sections
-def _interval_text(values: Sequence[float], digits: int = 4) -> str:
+def _interval_text(values: Sequence[float], metric: str, digits: int = 4) -> str:
     centre = mean(values)
     if centre is None:
         return "—"
-    interval = ci95(values)
-    if interval is None:
+    found = interval(values, metric)
+    if found is None:
         return f"{centre:.{digits}f}"
-    return f"{centre:.{digits}f} [{interval[0]:.{digits}f}, {interval[1]:.{digits}f}]"
-
-
-def _verdict(comparison: Mapping[str, Any] | None) -> str:
-    if comparison is None:
-        return "no seed where both ran"
-    diff = comparison["mean_diff"]
-    interval = comparison["ci95"]
-    if interval is None:
-        return f"{diff:+.4f} (one seed: no interval can be given)"
-    lo, hi = interval
-    text = f"{diff:+.4f} [{lo:+.4f}, {hi:+.4f}], p = {comparison['p_value']:.3g}"
-    if lo <= 0 <= hi:
-        return f"{text}: not distinguishable from zero at {comparison['seeds']} seeds"
-    better = "higher" if diff > 0 else "lower"
-    return f"{text}: {better} than the reference"
+    return f"{centre:.{digits}f} [{found[0]:.{digits}f}, {found[1]:.{digits}f}]"
 
 
 def statistics_lines(report: Any) -> list[str]:
@@ -239,7 +256,7 @@ def statistics_lines(report: Any) -> list[str]:
         ]
         return lines
     reference = names[0]
-    ref_runs = report.runs_for(reference)
+    comparisons = reference_comparisons(report)
     rows = [
         [
             "Variant",
@@ -251,20 +268,20 @@ def statistics_lines(report: Any) -> list[str]:
     ]
     for name in names:
         runs = report.runs_for(name)
-        row = [name, *(_interval_text(ok_values(runs, m)) for m in INTERVAL_METRICS)]
-        if name == reference:
-            row.append("reference")
-        else:
-            row.append(_verdict(reference_comparison(reference, ref_runs, runs)))
+        row = [name, *(_interval_text(measured_values(runs, m), m) for m in INTERVAL_METRICS)]
+        row.append("reference" if name == reference else comparison_text(comparisons[name]))
         rows.append(row)
     lines += [
         align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
         "",
-        f"Mean [Student-t 95% confidence interval] over the `ok` runs of seeds "
-        f"{', '.join(map(str, report.seeds))}. The last column is the mean difference in "
-        "test accuracy over the same seeds, its 95% interval and a paired t-test p-value; "
-        "an interval that contains 0 means the difference is not distinguishable from "
-        "seed noise at this number of seeds.",
+        f"Mean [95% confidence interval] over the `ok` and `collapsed` runs of seeds "
+        f"{', '.join(map(str, report.seeds))}: Student-t, computed on the logit scale for "
+        "accuracies so that it stays inside [0, 1]. The last column is the mean difference "
+        "in test accuracy over the same seeds, its 95% interval and a paired t-test "
+        "p-value, with Holm's adjustment for the number of variants compared with the "
+        "reference when there are several; the words follow the adjusted p-value. A "
+        "difference that is not distinguishable from seed noise says how fine a difference "
+        "these seeds could detect and how many seeds would resolve the one seen.",
         "",
     ]
     return lines
@@ -280,9 +297,8 @@ def sweep_lines(report: Any) -> list[str]:
     rows = [header]
     for p in points:
         row = [str(p["base"]), *(_value_text(p["values"].get(f)) for f in fields)]
-        row += [_interval_text(p[m]["values"]) for m in INTERVAL_METRICS]
-        seeds = len(report.runs_for(p["variant"]))
-        row.append(f"{seeds - p['diverged']}/{seeds} ok")
+        row += [_interval_text(p[m]["values"], m) for m in INTERVAL_METRICS]
+        row.append(_runs_text(p["counts"]))
         rows.append(row)
     return [
         f"## Sweep over {', '.join(fields)}",
@@ -290,9 +306,17 @@ def sweep_lines(report: Any) -> list[str]:
         align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
         "",
         "Each row is one base variant with the swept value; mean [95% CI] over the seeds "
-        "that ran `ok` (`sweep.png` plots the same).",
+        "that ran `ok` or `collapsed` (`sweep.png` plots the same).",
         "",
     ]
+
+
+def _runs_text(counts: Mapping[str, int]) -> str:
+    """A sweep point's runs: "3/3 ok", or "2/3 ok, 1 collapsed" (collapsed apart from ok)."""
+    total = sum(counts.values())
+    text = f"{counts.get('ok', 0)}/{total} ok"
+    others = [f"{n} {status}" for status, n in counts.items() if status != "ok" and n]
+    return ", ".join([text, *others]) if counts.get("collapsed") else text
 
 
 def _value_text(value: Any) -> str:
@@ -339,24 +363,6 @@ TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def _compact(value: float | None, std: float | None, kind: str, several: bool) -> str:
-    if value is None:
-        return "—"
-    text = {
-        "acc": f"{value:.4f}",
-        "gap": f"{value:+.4f}",
-        "pct": f"{100 * value:.0f}%",
-        "int": f"{value:.0f}" if not several or not std else f"{value:.1f}",
-    }[kind]
-    if several and std:
-        spread = {"acc": f"{std:.4f}", "gap": f"{std:.4f}", "pct": f"{100 * std:.0f}%"}.get(
-            kind, f"{std:.1f}"
-        )
-        if spread.strip("0.%"):  # a spread that rounds to zero is not shown
-            text += "±" + spread
-    return text
-
-
 def terminal_table(report: Any, *, width: int = 24) -> str:
     """The report as a plain table that fits a terminal (about 100-120 characters).
 
@@ -369,7 +375,11 @@ def terminal_table(report: Any, *, width: int = 24) -> str:
     for name, entry in summary.items():
         row = [shorten(name, width)]
         for metric, _, kind in TERMINAL_COLUMNS:
-            row.append(_compact(entry["mean"][metric], entry["std"][metric], kind, several))
+            row.append(
+                format_cell(
+                    entry["mean"][metric], entry["std"][metric], kind, several, compact=True
+                )
+            )
         row.append(shorten(status_cell(report, name), 36))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -384,3 +394,102 @@ def terminal_table(report: Any, *, width: int = 24) -> str:
         if r == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- notebooks
+def best_variant(report: Any) -> tuple[str, str, float] | None:
+    """The variant with the highest mean test accuracy (validation accuracy when no run has
+    a test figure): `(name, metric, mean)`, or None before any figure exists."""
+    summary = report.summary()
+    for metric in ("test_accuracy", "val_accuracy"):
+        scored = [
+            (e["mean"][metric], n) for n, e in summary.items() if e["mean"][metric] is not None
+        ]
+        if scored:
+            value, name = max(scored, key=lambda item: item[0])
+            return name, metric, value
+    return None
+
+
+def report_line(report: Any) -> str:
+    """`repr(report)`: one short line with the study, variants, seeds and best variant.
+
+    Example:
+        >>> report_line(report)  # doctest: +SKIP
+        "<Report cnn on digits: 2 variants (baseline, l2), seeds 0,1; best l2 (test acc 0.9712)>"
+    """
+    config = report.config or {}
+    study = f"{config.get('model', 'model')} on {config.get('dataset', 'data')}"
+    names = list(report.variants)
+    shown = ", ".join(shorten(n, 20) for n in names[:3]) + (", …" if len(names) > 3 else "")
+    plural = "s" if len(names) != 1 else ""
+    seeds = ",".join(str(s) for s in report.seeds[:8]) + (",…" if len(report.seeds) > 8 else "")
+    best = best_variant(report)
+    if best is None:
+        tail = "no runs yet" if not report.runs else "no figures"
+    else:
+        label = "test acc" if best[1] == "test_accuracy" else "val acc"
+        tail = f"best {shorten(best[0], 30)} ({label} {best[2]:.4f})"
+    if not report.complete:
+        tail += ", partial"
+    return f"<Report {study}: {len(names)} variant{plural} ({shown}), seeds {seeds}; {tail}>"
+
+
+def html_report(report: Any, figure_png: str | None = None) -> str:
+    """The report as HTML for a notebook: title, configuration, the comparison table with
+    the 95% intervals and the paired comparison with the reference, and the main figure.
+
+    Args:
+        report: The `Report`.
+        figure_png: The main figure as a base64-encoded PNG, or None (table alone).
+
+    Returns:
+        An HTML fragment.
+    """
+    esc = html.escape
+    names = list(report.variants)
+    summary = report.summary()
+    comparisons = reference_comparisons(report)
+    several = len(report.seeds) > 1
+    header = ["Variant", "Regularization", "Val acc", "Test acc", "Gap", "Penalty"]
+    if several:
+        header.append(f"Test acc vs {names[0]} (paired)" if names else "vs reference")
+    header.append("Status")
+    rows = []
+    for name in names:
+        runs = report.runs_for(name)
+        entry = summary[name]
+        cells = [f"<b>{esc(name)}</b>", esc(entry["description"])]
+        for metric in INTERVAL_METRICS:
+            values = measured_values(runs, metric)
+            cells.append(esc(_interval_text(values, metric) if several else _single(values)))
+        share = entry["mean"]["reg_loss_share"]
+        cells.append(esc(format_cell(share, None, "pct", False)))
+        if several:
+            text = "reference" if name == names[0] else comparison_text(comparisons.get(name))
+            cells.append(esc(text))
+        cells.append(esc(status_cell(report, name)))
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
+    parts = [
+        '<div class="regkit-report">',
+        f"<h3>{esc(report.title())}</h3>",
+        f"<p>{esc(config_line(report))}.</p>",
+        f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
+    ]
+    if several:
+        parts.append(
+            "<p><small>Mean [95% confidence interval] over seeds; paired differences in test "
+            "accuracy with Holm-adjusted p-values (see report.md).</small></p>"
+        )
+    if not report.complete:
+        parts.append("<p><b>Partial report:</b> the comparison is still running or stopped.</p>")
+    if figure_png:
+        parts.append(f'<img alt="{esc(report.title())}" src="data:image/png;base64,{figure_png}"/>')
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _single(values: Sequence[float]) -> str:
+    centre = mean(values)
+    return "—" if centre is None else f"{centre:.4f}"
