@@ -69,7 +69,7 @@ def league(tmp_path_factory):
         "baseline,mix:augment=mixup,ls:label_smoothing=0.1,ema:ema=0.9,swa:swa=0.5,"
         "sam:sam=0.05,re:random_erasing=0.5,db:drop_block=0.1+drop_block_size=3"
     )
-    report = compare(variants, out_dir=out, plots=False, **QUICK)
+    report = compare(variants, out_dir=out, plots=False, run_eagerly=True, **{**QUICK, "epochs": 1})
     return report, out
 
 
@@ -110,6 +110,7 @@ def test_drop_path_on_a_small_resnet():
     report = compare(
         "baseline,dp:drop_path=0.2",
         model="resnet",
+        run_eagerly=True,  # two steps: tracing would cost more than training
         **{**QUICK, "epochs": 1, "model_kwargs": {"depth": 8, "width": 4}},
     )
     assert [r.status for r in report.runs] == ["ok", "ok"]
@@ -146,3 +147,24 @@ def test_tensorboard_needs_a_study_folder():
 
     with pytest.raises(ValueError, match="tensorboard"):
         plan_comparison("baseline", tensorboard=True, **QUICK)
+
+
+def test_bad_images_is_a_study_setting(tmp_path):
+    import tensorflow as tf
+
+    from regkit.experiments.plan import plan_comparison
+
+    rng = np.random.default_rng(0)
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        for i in range(8):
+            pixels = rng.integers(0, 256, size=(8, 8, 3), dtype=np.uint8)
+            (tmp_path / label / f"{i}.png").write_bytes(tf.io.encode_png(pixels).numpy())
+    (tmp_path / "a" / "broken.png").write_text("not a PNG")
+    with pytest.raises(ValueError, match=r"broken\.png"):
+        plan_comparison("baseline", dataset=tmp_path, image_size=8)
+    plan = plan_comparison("baseline", dataset=tmp_path, image_size=8, bad_images="skip")
+    assert plan.config["bad_images"] == "skip"
+    assert [p.rsplit("/", 1)[-1] for p in plan.config["skipped_images"]] == ["broken.png"]
+    with pytest.raises(ValueError, match="bad_images"):
+        plan_comparison("baseline", bad_images="ignore")

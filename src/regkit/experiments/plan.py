@@ -493,10 +493,12 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "strategy": type(strategy).__name__,
         "replicas": int(strategy.num_replicas_in_sync),
     }
+    for name in StudyConfig.invalidating():  # a setting the lines above do not cover yet
+        if name not in config:
+            config[name] = jsonable(s.checked(name))
     skipped = getattr(splits, "skipped", None)
-    if bad_images != "raise" or skipped:
-        config["bad_images"] = bad_images
-        config["skipped_images"] = [str(p) for p in skipped or ()]
+    if skipped:  # bad_images="skip": the report's notes say how many were left out
+        config["skipped_images"] = [str(p) for p in skipped]
     return Plan(
         variants=plan_variants,
         model=model,
