@@ -330,7 +330,7 @@ def build_mobilenet_v2(
     check_model_size(
         {"input_shape": tuple(input_shape), "alpha": alpha}
         | ({"num_classes": num_classes} if include_top else {}),
-        parameters=2.3e6 * scale**2
+        parameters=2.3e6 * scale * scale  # a product overflows to inf; ** would raise
         + 9 * channels * _MOBILENET_STEM_FILTERS * scale
         + (_MOBILENET_TOP_FILTERS * scale + 1) * top_units,
         activations=height * width * 24 * scale,

@@ -21,7 +21,6 @@ import math
 
 import keras
 import numpy as np
-import pytest
 from hypothesis import strategies as st
 
 from regkit import (
@@ -377,9 +376,8 @@ def mobilenet_invalid_cases(draw):
         kw["alpha"] = draw(
             st.one_of(
                 st.floats(max_value=0.0),
-                # Widths no machine holds. Above ~1.34e154 alpha**2 overflows in the size
-                # check: pinned below as a strict xfail; widen back to 1e300 once fixed.
-                st.floats(1e4, 1e150),
+                # Widths no machine holds, up to ones whose square overflows a float.
+                st.floats(1e4, 1e300),
                 st.just(float("inf")),
                 st.just(float("nan")),
                 st.text(),
@@ -612,12 +610,6 @@ def test_mobilenet_v2_alpha_inf_names_alpha():
     raises_naming(lambda: build_mobilenet_v2((32, 32, 3), 3, alpha=math.inf), ("alpha",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="models.py: check_model_size's estimate squares alpha (2.3e6 * alpha**2) and "
-    "overflows for alpha > ~1.34e154; it should be a ValueError naming `alpha`",
-)
 def test_mobilenet_v2_astronomical_alpha_names_alpha():
     # Found by test_build_mobilenet_v2_invalid (hypothesis), before any layer is built.
     raises_naming(
