@@ -29,6 +29,7 @@ OUTPUT = ROOT / "docs" / "api.md"
 #: (module, title) in reading order: configuration -> models -> training -> data -> tools.
 MODULES: tuple[tuple[str, str], ...] = (
     ("regkit.config", "Regularization"),
+    ("regkit.layers", "Layers"),
     ("regkit.introspect", "Reading built models"),
     ("regkit.regularization", "Regularizers, weight-decay exclusion and loading"),
     ("regkit.blocks", "Building blocks"),
@@ -41,6 +42,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("regkit.experiments", "Comparisons"),
     ("regkit.experiments.specs", "Variant specs, sweeps and study files"),
     ("regkit.experiments.stats", "Statistics over seeds"),
+    ("regkit.experiments.verdicts", "Verdicts on a run"),
     ("regkit.cli", "Command line"),
 )
 

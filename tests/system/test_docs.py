@@ -100,12 +100,47 @@ def _designing_a_study(ns: dict[str, Any], out: str) -> None:
     assert "ci95" in report.to_dict()["variants"][next(iter(report.variants))]
 
 
+def _regularizers_structural_study(ns: dict[str, Any], out: str) -> None:
+    summary = ns["report"].summary()
+    assert all(v["status"] == "ok" for v in summary.values()), out
+    assert min(v["mean"]["val_accuracy"] for v in summary.values()) >= 0.9, out
+    gap = {name: v["mean"]["generalization_gap"] for name, v in summary.items()}
+    # "Both close the generalization gap"
+    assert gap["drop_path"] < gap["resnet"] and gap["drop_block"] < gap["resnet"], gap
+
+
+def _regularizers_ema(ns: dict[str, Any], out: str) -> None:
+    assert out.split() == ["EMA", "6"]  # "EMA 6: 3 steps per epoch"
+
+
+def _regularizers_swa(ns: dict[str, Any], out: str) -> None:
+    assert ns["swa"].averaged_epochs == [1, 2]  # "the last 2 of 3 epochs"
+
+
+def _regularizers_sam(ns: dict[str, Any], out: str) -> None:
+    import math
+
+    assert all(math.isfinite(v) for v in ns["history"].history["loss"])
+
+
+def _regularizers_l2_sp(ns: dict[str, Any], out: str) -> None:
+    summary = ns["report"].summary()
+    assert set(summary) == {"l2", "l2sp"}
+    assert all(v["status"] == "ok" for v in summary.values()), out
+    assert summary["l2sp"]["mean"]["val_accuracy"] >= 0.5, out  # the fine-tuned model learns
+
+
 CLAIMS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "README.md#2": _readme_first_model,
     "getting-started.md#1": _getting_started_first_model,
     "getting-started.md#2": _getting_started_compare,
     "regularization.md#1": _regularization_seed000_table,
     "designing-a-study.md#1": _designing_a_study,
+    "regularizers.md#4": _regularizers_structural_study,
+    "regularizers.md#6": _regularizers_ema,
+    "regularizers.md#7": _regularizers_swa,
+    "regularizers.md#8": _regularizers_sam,
+    "regularizers.md#9": _regularizers_l2_sp,
 }
 
 
