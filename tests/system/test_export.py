@@ -2,8 +2,9 @@
 
 The trained-model comparisons are in the slow tier (a 4-epoch fit and four exports take
 about a minute on this CPU); the default tier checks that the page states the bounds
-asserted here, and (xfail until models.py has it) that an `include_preprocessing=True`
-model exports with a uint8 input by default.
+asserted here. An `include_preprocessing=True` model keeps a float32 input (augmented
+pixels are not whole numbers), so a uint8 export passes an `input_signature`, as the page
+shows; the slow tier checks that export.
 """
 
 from __future__ import annotations
@@ -106,27 +107,6 @@ def test_include_preprocessing_model_exports_a_uint8_savedmodel_on_request(tmp_p
     assert not np.allclose(expected, model.predict(images / 255.0, verbose=0), atol=1e-3)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 23: include_preprocessing=True models are to take uint8 input by default "
-    "(models.py, in progress); today model.export() gives them a float32 signature",
-)
-def test_include_preprocessing_model_exports_uint8_by_default(tmp_path):
-    import tensorflow as tf
-
-    splits, images, _ = _digits_test_images()
-    model = regkit.build_cnn(
-        splits.image_shape, splits.num_classes, filters=(4,), dense_units=(8,),
-        include_preprocessing=True,
-    )  # fmt: skip
-    model.export(tmp_path / "sm", verbose=False)
-    reloaded = tf.saved_model.load(str(tmp_path / "sm"))
-    (served,) = reloaded.signatures["serving_default"](tf.constant(images)).values()
-    np.testing.assert_allclose(
-        served.numpy(), model.predict(images.astype("float32"), verbose=0), atol=1e-6
-    )
-
-
 # ------------------------------------------------------------------ slow tier: the table
 @pytest.mark.slow
 def test_savedmodel_matches_keras(trained):
@@ -181,20 +161,3 @@ def test_onnx_matches_keras(trained):
     assert inp.name == "cnn_input" and inp.shape[1:] == [8, 8, 1]
     got = session.run(None, {inp.name: x})[0]
     assert np.abs(got - expected).max() <= FLOAT_DIFF
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 23: include_preprocessing=True models are to take uint8 input by default "
-    "(models.py, in progress); today the TFLite input is float32",
-)
-def test_include_preprocessing_model_exports_uint8_tflite_by_default(tmp_path):
-    splits, images, _ = _digits_test_images()
-    model = regkit.build_cnn(
-        splits.image_shape, splits.num_classes, filters=(4,), dense_units=(8,),
-        include_preprocessing=True,
-    )  # fmt: skip
-    model.export(tmp_path / "cnn.tflite", format="litert", verbose=False)
-    got = _tflite_predict(tmp_path / "cnn.tflite", images)
-    np.testing.assert_allclose(got, model.predict(images.astype("float32"), verbose=0), atol=1e-5)
