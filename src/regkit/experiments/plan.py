@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 from regkit._checks import (
-    check_bool,
     check_choice,
     check_folder_name,
     check_items,
@@ -515,14 +514,14 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         learning_rate=learning_rate,
         optimizer=s.optimizer,
         patience=patience,
-        run_eagerly=check_bool("run_eagerly", s.run_eagerly),
+        run_eagerly=s.checked("run_eagerly"),
         callbacks=callbacks,
         verbose=s.verbose,
         on_error=s.on_error,
         plots=plots,
         config=config,
         strategy=strategy,
-        restart=check_bool("restart", s.restart),
+        restart=s.checked("restart"),
         jobs=jobs,
         executor=executor,
         study=s,
