@@ -45,6 +45,7 @@ from regkit.experiments.ledger import StudyFolderError
 from regkit.experiments.plan import MODELS, plan_comparison
 from regkit.experiments.records import Variant
 from regkit.experiments.specs import load_study, parse_sweep, parse_variants
+from regkit.experiments.study_config import StudyConfig
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 
@@ -183,6 +184,116 @@ def _augment(text: str) -> bool | str | dict[str, Any]:
     return spec
 
 
+# ---------------------------------------------------------------------------- options
+#: How `StudyConfig` settings with a `flag` parse on the command line: argparse keywords
+#: beyond the field's own help and default, plus `detail` (help the command line adds)
+#: and `help` where the field's Python wording does not fit the flag (`--no-plots`).
+#: A field with a flag and no entry here still gets its option: a switch for a bool, else
+#: a value of its default's type.
+_OPTIONS: dict[str, dict[str, Any]] = {
+    "model": {"choices": MODELS, "help": "architecture"},
+    "dataset": {
+        "metavar": "NAME",
+        "help": "data set",
+        "detail": "digits (embedded), fashion_mnist, mnist, cifar10, cifar100, a tfds name "
+        "such as imagenette/160px, or an image folder (one subfolder per class)",
+    },
+    "epochs": {"type": _positive_int, "metavar": "N"},
+    "batch_size": {"type": _positive_int, "metavar": "N"},
+    "seeds": {"type": _seeds, "metavar": "LIST", "detail": "comma-separated, e.g. 0,1,2"},
+    "augment": {
+        "nargs": "?",
+        "const": True,
+        "type": _augment,
+        "metavar": "SPEC",
+        "detail": "alone, a default suited to the dataset; or a preset "
+        f"({', '.join(AUGMENT_PRESETS)}); or a spec such as 'flip,rotation=15,translate=0.1' "
+        f"(keys: {', '.join(AUGMENT_KEYS)})",
+    },
+    "out_dir": {
+        "type": Path,
+        "metavar": "DIR",
+        "help": "study folder (the ledger of runs)",
+        "detail": "default: runs/compare-<timestamp>",
+    },
+    "learning_rate": {"type": _positive_float, "metavar": "LR"},
+    "image_size": {
+        "type": _positive_int,
+        "metavar": "N",
+        "detail": "NxN, needed for sets whose images vary in size, e.g. imagenette/160px: "
+        "--image-size 160",
+    },
+    "data_dir": {"metavar": "DIR"},
+    "download": {
+        "help": "let tensorflow-datasets download and prepare a missing set (CIFAR is "
+        "downloaded when absent anyway)"
+    },
+    "plots": {"help": "skip curves.png, weight_norms.png, sweep.png"},
+    "limit": {"type": _positive_int, "metavar": "N", "detail": "quick trials"},
+    "patience": {"type": _positive_int, "metavar": "N"},
+    "bn_momentum": {
+        "type": _bn_momentum,
+        "metavar": "M",
+        "detail": "'auto': 0.9 where Keras' 0.99 would average over more steps than an epoch "
+        "has, as on digits; 'keep': the presets' 0.99",
+    },
+    "verbose": {"type": int, "choices": (0, 1, 2)},
+    "sweep": {
+        "type": _sweep,
+        "action": "append",
+        "metavar": "FIELD=V1,V2,...",
+        "detail": "e.g. --sweep l2=0,1e-4,1e-3 (repeatable: a grid); adds sweep.png",
+    },
+    "restart": {"detail": "only files regkit wrote; without it a rerun reuses finished runs"},
+    "jobs": {
+        "type": _positive_int,
+        "metavar": "N",
+        "detail": "worker processes, each with its share of the CPU cores and its own GPU "
+        "where there are several; same figures",
+    },
+}
+
+
+def _dest(flag: str) -> str:
+    """The argparse attribute of an option: `--batch-size` -> `batch_size`."""
+    return flag.lstrip("-").replace("-", "_")
+
+
+def _shown(default: Any) -> str:
+    if isinstance(default, tuple):
+        return ",".join(map(str, default))
+    return str(default)
+
+
+def _add_study_option(parser: argparse.ArgumentParser, field: dataclasses.Field[Any]) -> None:
+    """`field`'s command-line option, from its metadata (flag, help) and `_OPTIONS`."""
+    extra = dict(_OPTIONS.get(field.name, {}))
+    detail = extra.pop("detail", "")
+    default = field.default
+    help_text = extra.pop("help", field.metadata["help"]) + (f" ({detail})" if detail else "")
+    if isinstance(default, bool) or (default is None and "type" not in extra and not extra):
+        extra.setdefault("action", "store_true")  # a switch (--no-plots: a True default)
+    elif extra.get("action") == "append":
+        extra["default"] = None
+    else:
+        extra.setdefault("default", default)
+        if "type" not in extra and default is not None:
+            extra["type"] = type(default)
+        if default is not None:
+            help_text += f" (default: {_shown(default)})"
+    parser.add_argument(field.metadata["flag"], help=help_text, **extra)
+
+
+def _setting(field: dataclasses.Field[Any], args: argparse.Namespace) -> Any:
+    """A study setting's value from its parsed option."""
+    value = getattr(args, _dest(field.metadata["flag"]))
+    if isinstance(field.default, bool) and field.default:
+        return not value  # --no-plots
+    if field.default is None and value is False:
+        return None  # a switch not given: the setting's own default (--download)
+    return value
+
+
 # ---------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     """The `regkit` argument parser (exposed for documentation and tests).
@@ -205,29 +316,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Train each variant with each seed on the same data and splits, then "
         "write report.md, report.json and plots to --out.",
     )
-    cmp.add_argument(
-        "--dataset",
-        default="digits",
-        metavar="NAME",
-        help="digits (embedded, default), cifar10, cifar100 or a tfds name such as "
-        "imagenette/160px",
-    )
-    cmp.add_argument("--data-dir", metavar="DIR", help="where datasets are read from/stored")
-    cmp.add_argument(
-        "--download",
-        action="store_true",
-        help="let tensorflow-datasets download and prepare a missing set (CIFAR is "
-        "downloaded when absent anyway)",
-    )
-    cmp.add_argument(
-        "--image-size",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help="resize images to NxN (needed for sets whose images vary in size, e.g. "
-        "imagenette/160px: --image-size 160)",
-    )
-    cmp.add_argument("--model", choices=MODELS, default="cnn", help="architecture (cnn)")
+    for field in dataclasses.fields(StudyConfig):
+        if field.metadata["flag"]:
+            _add_study_option(cmp, field)
     cmp.add_argument(
         "--variants",
         type=_variants,
@@ -239,15 +330,6 @@ def build_parser() -> argparse.ArgumentParser:
         f"wide:bn+dropout=0.3' (default: {','.join(DEFAULT_VARIANTS)})",
     )
     cmp.add_argument(
-        "--sweep",
-        type=_sweep,
-        action="append",
-        default=None,
-        metavar="FIELD=V1,V2,...",
-        help="cross every variant with each value of a field, e.g. --sweep l2=0,1e-4,1e-3 "
-        "(repeatable: a grid); adds sweep.png and a table against the value",
-    )
-    cmp.add_argument(
         "--config",
         type=Path,
         default=None,
@@ -257,111 +339,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and/or fields, [sweep] holds FIELD = [values]; options given here override it",
     )
     cmp.add_argument(
-        "--epochs",
-        type=_positive_int,
-        default=DEFAULT_EPOCHS,
-        metavar="N",
-        help=f"maximum epochs per run (default: {DEFAULT_EPOCHS})",
-    )
-    cmp.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=DEFAULT_BATCH_SIZE,
-        metavar="N",
-        help=f"batch size (default: {DEFAULT_BATCH_SIZE})",
-    )
-    cmp.add_argument(
-        "--seeds",
-        type=_seeds,
-        default=(0,),
-        metavar="LIST",
-        help="comma-separated seeds; every variant runs once per seed (default: 0)",
-    )
-    cmp.add_argument(
-        "--augment",
-        nargs="?",
-        const=True,
-        default=None,
-        type=_augment,
-        metavar="SPEC",
-        help="augment the training data: alone, a default suited to the dataset; or a preset "
-        f"({', '.join(AUGMENT_PRESETS)}); or a spec such as 'flip,rotation=15,translate=0.1' "
-        f"(keys: {', '.join(AUGMENT_KEYS)})",
-    )
-    cmp.add_argument(
-        "--learning-rate",
-        type=_positive_float,
-        default=1e-3,
-        metavar="LR",
-        help="learning rate (default: 0.001)",
-    )
-    cmp.add_argument("--optimizer", default="adam", help="Keras optimizer name (default: adam)")
-    cmp.add_argument(
-        "--patience",
-        type=_positive_int,
-        default=7,
-        metavar="N",
-        help="early-stopping patience in epochs (default: 7)",
-    )
-    cmp.add_argument(
-        "--bn-momentum",
-        type=_bn_momentum,
-        default="auto",
-        metavar="M",
-        help="BatchNorm momentum of the variants with BatchNorm: 'auto' (default: 0.9 where "
-        "Keras' 0.99 would average over more steps than an epoch has, as on digits), "
-        "'keep' (the presets' 0.99) or a float",
-    )
-    cmp.add_argument(
-        "--limit",
-        type=_positive_int,
-        default=None,
-        metavar="N",
-        help="use at most N examples of each split (quick trials)",
-    )
-    cmp.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="output directory (default: runs/compare-<timestamp>)",
-    )
-    cmp.add_argument(
-        "--no-plots", action="store_true", help="skip curves.png, weight_norms.png, sweep.png"
-    )
-    cmp.add_argument(
-        "--jobs",
-        type=_positive_int,
-        default=1,
-        metavar="N",
-        help="train N runs at once in worker processes, each with its share of the CPU "
-        "cores and its own GPU where there are several (default: 1; same figures)",
-    )
-    cmp.add_argument(
         "--scheduler",
         default=None,
         metavar="ADDRESS",
         help="run the runs on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
         "regkit[dask]; workers need regkit and, for --out, the same file system)",
-    )
-    cmp.add_argument(
-        "--restart",
-        action="store_true",
-        help="discard the earlier runs in --out (only files regkit wrote) and train again; "
-        "without it, a rerun reuses finished runs, resumes interrupted ones and refuses "
-        "changed settings",
-    )
-    cmp.add_argument(
-        "--run-eagerly",
-        action="store_true",
-        help="train without tf.function (debugging; quicker for 1-epoch trials on tiny data)",
-    )
-    cmp.add_argument(
-        "--verbose",
-        type=int,
-        choices=(0, 1, 2),
-        default=2,
-        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default)",
     )
     cmp.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output, only the report"
@@ -390,39 +372,18 @@ def _given_options(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[
     return set(vars(given)) - set(parser._defaults)
 
 
-#: compare's argument names whose command-line option is named differently.
-_OPTION_OF = {"out_dir": "out", "plots": "no_plots"}
-
-
 def _study_settings(
     args: argparse.Namespace, parser: argparse.ArgumentParser
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """compare's arguments from the flags, the `--config` file under them, and the file."""
-    verbose = 0 if args.quiet else args.verbose
     kwargs: dict[str, Any] = {
-        "model": args.model,
-        "dataset": args.dataset,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "seeds": args.seeds,
-        "augment": args.augment,
-        "out_dir": args.out,
-        "learning_rate": args.learning_rate,
-        "optimizer": args.optimizer,
-        "image_size": args.image_size,
-        "data_dir": args.data_dir,
-        "download": True if args.download else None,
-        "limit": args.limit,
-        "patience": args.patience,
-        "bn_momentum": args.bn_momentum,
-        "run_eagerly": args.run_eagerly,
-        "verbose": verbose,
-        "plots": not args.no_plots,
-        "variants": args.variants,
-        "sweep": None,
-        "restart": args.restart,
-        "jobs": args.jobs,
+        field.name: _setting(field, args)
+        for field in dataclasses.fields(StudyConfig)
+        if field.metadata["flag"]
     }
+    if args.quiet:
+        kwargs["verbose"] = 0
+    kwargs["variants"] = args.variants
     sweep: dict[str, Any] = {}
     for field, values in args.sweep or []:
         if field in sweep:
@@ -434,7 +395,7 @@ def _study_settings(
     if args.config is not None:
         try:
             study = load_study(args.config)
-        except ValueError as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             parser.error(f"argument --config: {_cli_message(exc)}")
         given = _given_options(parser, getattr(args, "argv", None) or [])
         settings = dict(study.settings)
@@ -443,7 +404,8 @@ def _study_settings(
         if study.sweep:
             settings["sweep"] = study.sweep
         for key, value in settings.items():
-            if _OPTION_OF.get(key, key) in given:
+            flag = StudyConfig.flags().get(key)
+            if (_dest(flag) if flag else key) in given:
                 continue  # the command line overrides the file
             try:
                 from_file[key] = _file_value(key, value)

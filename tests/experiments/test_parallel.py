@@ -53,6 +53,43 @@ def test_any_process_pool_executor_gives_the_sequential_figures(sequential):
     assert _figures(report) == sequential
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(400)  # a forked copy of a TensorFlow process used to hang forever
+def test_a_default_forking_process_pool_finishes_with_the_sequential_figures(sequential):
+    with ProcessPoolExecutor(2) as executor:  # on Linux: fork, with TensorFlow loaded here
+        assert multiprocessing.get_start_method() == "fork" or sys.platform != "linux"
+        report = compare(VARIANTS, seeds=(0, 1), executor=executor, **QUICK)
+    assert _figures(report) == sequential
+
+
+def test_only_pools_of_fresh_interpreters_run_tasks_in_their_workers():
+    from regkit.experiments.parallel import spawned
+
+    for method, fresh in (("spawn", True), ("forkserver", True), ("fork", False)):
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
+            assert spawned(pool) is fresh, method
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as threads:
+        assert not spawned(threads)
+
+
+def test_a_worker_task_carries_every_study_setting_a_run_needs():
+    from regkit.experiments.parallel import task_for
+    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.study_config import StudyConfig
+
+    plan = plan_comparison(VARIANTS, seeds=(0, 1), augment="mixup", **QUICK)
+    task = task_for(plan, "all", plan.variants["all"], 1, "/tmp/x")
+    kept_by_parent = {"seeds", "bn_momentum", "verbose", "plots", "out_dir", "sweep"}
+    kept_by_parent |= {"restart", "jobs", "executor", "callbacks", "strategy", "on_error"}
+    assert set(task["settings"]) == set(StudyConfig.names()) - kept_by_parent
+    assert task["settings"]["epochs"] == 2 and task["settings"]["limit"] == 48
+    assert task["settings"]["model_kwargs"] == dict(plan.model_kwargs)
+    assert task["settings"]["augment"]["mixup"] > 0
+    assert task["seed"] == 1
+
+
 def _dask_study(workers):
     distributed = pytest.importorskip("distributed")
     with (

@@ -26,6 +26,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
@@ -39,6 +42,7 @@ from regkit.experiments.plan import plan_comparison
 from regkit.experiments.records import RunResult, Variant
 from regkit.experiments.results import Report
 from regkit.experiments.runner import quiet_retracing, record, run_one, save_partial, say_for
+from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "capacity",
@@ -48,6 +52,7 @@ __all__ = [
     "run_in_parallel",
     "run_task",
     "run_task_in_subprocess",
+    "spawned",
     "task_for",
     "worker_setup",
     "worker_threads",
@@ -143,30 +148,52 @@ def task_for(
         A dict of strings, numbers, lists and dicts (and the model builder when it is a
         callable, pickled by reference).
     """
-    source = plan.source
     return {
         "name": name,
         "variant": variant.to_dict(),
         "seed": int(seed),
         "directory": str(directory),
         "settings": {
-            "model": plan.model,
-            "model_kwargs": dict(plan.model_kwargs),
-            "dataset": source["dataset"],
-            "data_dir": source["data_dir"],
-            "download": source["download"],
-            "limit": source["limit"],
-            "image_size": plan.image_size,
-            "epochs": plan.epochs,
-            "batch_size": plan.batch_size,
-            "patience": plan.patience,
-            "learning_rate": plan.learning_rate,
-            "optimizer": plan.optimizer,
-            "augment": None if plan.augment is None else plan.augment.to_dict(),
-            "run_eagerly": plan.run_eagerly,
+            key: _task_value(plan, key)
+            for key in StudyConfig.names()
+            if key not in _PARENT_SETTINGS
         },
         "threads": threads,
     }
+
+
+#: Study settings the parent keeps: a worker runs one seed, quietly, into its run folder,
+#: with the variant's BatchNorm momentum applied, and reports back (no plots, no ledger);
+#: callbacks and strategies are objects of the parent's process.
+_PARENT_SETTINGS = frozenset(
+    {
+        "seeds",
+        "bn_momentum",
+        "verbose",
+        "plots",
+        "out_dir",
+        "sweep",
+        "restart",
+        "jobs",
+        "executor",
+        "callbacks",
+        "strategy",
+        "on_error",
+    }
+)
+
+
+def _task_value(plan: Any, key: str) -> Any:
+    """A study setting as a worker receives it: as the plan resolved it, as plain data."""
+    if key in ("dataset", "data_dir", "download", "limit"):
+        return plan.source[key]  # a name or folder the worker loads the same way
+    if key == "augment":
+        return None if plan.augment is None else plan.augment.to_dict()
+    if key == "model_kwargs":
+        return dict(plan.model_kwargs)
+    if hasattr(plan, key):
+        return getattr(plan, key)
+    return getattr(plan.study, key)
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -206,10 +233,6 @@ def run_task_in_subprocess(task: dict[str, Any]) -> dict[str, Any]:
     Raises:
         RuntimeError: the run's process failed; its last output lines say why.
     """
-    import pickle
-    import subprocess
-    import sys
-
     proc = subprocess.run(
         [sys.executable, "-m", "regkit.experiments.parallel"],
         input=pickle.dumps(task),
@@ -234,6 +257,16 @@ def _size_thread_pools(threads: dict[str, int]) -> None:
             tf.config.threading.set_inter_op_parallelism_threads(threads["inter"])
     except RuntimeError:
         pass
+
+
+def spawned(executor: Executor) -> bool:
+    """Whether `executor` is a process pool whose workers start as fresh interpreters
+    (spawn or forkserver), never as forked copies of this process."""
+    if not isinstance(executor, ProcessPoolExecutor):
+        return False
+    context = getattr(executor, "_mp_context", None)
+    method = context.get_start_method() if context is not None else None
+    return method in ("spawn", "forkserver")
 
 
 def capacity(executor: Executor, default: int) -> int:
@@ -283,21 +316,26 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
     say = say_for(plan)
     slots = study.slots()
     total = len(slots)
-    own = plan.executor is None
-    executor: Executor = local_executor(plan.jobs) if own else plan.executor
-    width = plan.jobs if own else capacity(executor, total)
-    threads = worker_threads(width if own else None)
     queue: list[RunSlot] = []
     for slot in slots:
         if slot.previous is not None:
             record(plan, report, slot.previous, say)
         else:
             queue.append(slot)
+    own = plan.executor is None
+    # The workers that will really run: no more than there are runs to train.
+    width = plan.jobs if own else capacity(plan.executor, total)
+    width = max(1, min(width, len(queue)))
+    executor: Executor = local_executor(width) if own else plan.executor
+    threads = worker_threads(width if own else None)
     retry: list[RunSlot] = []  # their worker died with others running: one at a time now
     alone: set[tuple[str, int]] = set()  # retried runs, in flight with nothing else
     in_flight: dict[Future[Any], tuple[RunSlot, float]] = {}
     finished = total - len(queue)
-    say(f"{len(queue)} runs to train on {width} workers ({finished} reused)")
+    if queue:
+        runs = f"{len(queue)} run{'s' if len(queue) != 1 else ''}"
+        workers = f"{width} worker{'s' if width != 1 else ''}"
+        say(f"{runs} to train on {workers} ({finished} reused)")
 
     def renew() -> None:
         """A broken pool (a worker died) cannot run anything more: start a fresh one."""
@@ -311,11 +349,11 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
             if study.kept:
                 study.begin(slot)
             task = task_for(plan, slot.name, slot.variant, slot.seed, slot.directory, threads)
-            # Our own and users' process pools run each task on a worker's main thread;
-            # any other executor gets a fresh process per run (see run_task_in_subprocess).
-            target = (
-                run_task if isinstance(executor, ProcessPoolExecutor) else run_task_in_subprocess
-            )
+            # A spawned pool's workers are fresh interpreters that run each task on their
+            # main thread; any other executor (a forked pool, whose workers are copies of
+            # this process with TensorFlow's threads, Dask, threads) gets a fresh process
+            # per run (see run_task_in_subprocess).
+            target = run_task if own or spawned(executor) else run_task_in_subprocess
             try:
                 future = executor.submit(target, task)
             except BrokenProcessPool:
@@ -352,7 +390,10 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
                 result = _collect(plan, study, slot, future, start, report)
                 finished += 1
                 record(plan, report, result, say)
-                say(f"    {finished}/{total} done, {len(in_flight)} in flight")
+                say(
+                    f"    [{finished}/{total}] {slot.name!r} seed {slot.seed} {result.status}, "
+                    f"{len(in_flight)} in flight"
+                )
             if broken:  # the pool is gone: every run still in it failed the same way
                 for future, (slot, _) in list(in_flight.items()):
                     wait([future])
@@ -404,9 +445,6 @@ def _collect(
 
 
 if __name__ == "__main__":  # a run in a process of its own: a pickled task in, its result out
-    import pickle
-    import sys
-
     _task = pickle.loads(sys.stdin.buffer.read())
     _out = os.dup(1)  # the result goes here; anything the run prints goes to stderr
     os.dup2(2, 1)
