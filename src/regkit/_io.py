@@ -13,6 +13,7 @@ the OS drops the lock when its holder exits or is killed, so a stale lock never 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = [
     "atomic_write_text",
     "fsync_file",
     "temp_path",
+    "temp_target",
 ]
 
 #: The lock file `FolderLock` keeps in the folder it locks.
@@ -34,6 +36,16 @@ LOCK_NAME = ".regkit.lock"
 def temp_path(path: Path) -> Path:
     """The hidden temporary name `atomic_write_*` uses for `path` in this process."""
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.\d+\.tmp")
+
+
+def temp_target(name: str) -> str | None:
+    """The file name a `temp_path` name stands for (`.report.json.123.tmp` ->
+    `report.json`), or None when `name` is not one of regkit's temporary names."""
+    match = _TEMP_NAME.fullmatch(name)
+    return match.group("target") if match else None
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, sync: bool = True) -> Path:

@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import Any
 
 from regkit._checks import invalid
-from regkit._io import FolderBusyError, FolderLock, atomic_write_text
+from regkit._io import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text, temp_target
 from regkit.config import Regularization
 from regkit.experiments.build import build_from_config
 from regkit.experiments.records import REPORT_FORMAT, RunResult, Variant, jsonable
@@ -68,6 +68,8 @@ LOG_FILE = "log.csv"
 #: The best-only checkpoint's file name inside a run folder.
 CHECKPOINT_NAME = "best.weights.h5"
 BACKUP_DIR = "backup"
+#: The folders regkit writes in a run folder: the backup, TensorBoard's logs.
+RUN_DIRS = (BACKUP_DIR, "tensorboard")
 #: The files regkit writes in a run folder (besides `BACKUP_DIR`).
 RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME)
 #: The files regkit writes at the top of a study folder.
@@ -255,6 +257,8 @@ class Study:
                     "Wait for the other study to finish, or choose another folder.",
                 ) from None
         try:
+            if self.kept:
+                self.remove_stale_temps()  # a killed run's half-written files
             if self.restart and self.kept:
                 self.discard()
             self._slots = self._check()
@@ -366,13 +370,32 @@ class Study:
         files; then the folders left empty; then the report files. A user's own files
         (and symlinks) stay where they are.
 
+        Everything is checked before anything is deleted: a run folder that is not
+        exactly what regkit left there (a link where regkit writes a file or folder, a
+        folder where it writes a file, a foreign file inside regkit's backup folder)
+        refuses the restart and nothing is removed.
+
         Returns:
             The paths removed.
+
+        Raises:
+            StudyFolderError: the folder holds something regkit did not write where
+                regkit would delete (named, with what to do).
         """
         out_dir = self.out_dir
         removed: list[Path] = []
         if out_dir is None or not out_dir.is_dir():
             return removed
+        problems = self.discard_problems()
+        if problems:
+            shown = problems[:8] + ([f"... and {len(problems) - 8} more"] if problems[8:] else [])
+            raise _refuse(
+                out_dir,
+                "a study folder whose earlier runs hold only what regkit wrote, to discard "
+                "them; nothing was deleted, because: " + " | ".join(shown),
+                "Move those files away (or choose another folder with --out / out_dir) and "
+                "restart again.",
+            )
         for variant_dir in sorted(p for p in out_dir.iterdir() if _real_dir(p)):
             for seed_dir in sorted(variant_dir.glob("seed*")):
                 if _real_dir(seed_dir) and _is_run_folder(seed_dir):
@@ -388,12 +411,92 @@ class Study:
         return removed
 
 
+    def discard_problems(self) -> list[str]:
+        """What would make `discard` delete or follow something regkit did not write."""
+        out_dir = self.out_dir
+        problems: list[str] = []
+        if out_dir is None or not out_dir.is_dir():
+            return problems
+        planned = {folder_name(name) for name in self.plan.variants}
+        for name in REPORT_FILES:
+            path = out_dir / name
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                problems.append(f"{path} is {_kind(path)}, where regkit writes a file")
+        for variant_dir in sorted(out_dir.iterdir()):
+            if variant_dir.is_symlink() and variant_dir.name in planned:
+                problems.append(f"{variant_dir} is a symlink, where regkit writes run folders")
+            if not _real_dir(variant_dir):
+                continue
+            for seed_dir in sorted(variant_dir.glob("seed*")):
+                if seed_dir.is_symlink():
+                    problems.append(f"{seed_dir} is a symlink, where regkit writes a run folder")
+                elif _real_dir(seed_dir) and _is_run_folder(seed_dir):
+                    problems += _run_folder_problems(seed_dir)
+        return problems
+
+    def remove_stale_temps(self) -> list[Path]:
+        """Removes the temporary files a killed writer left (only regkit's temp names of
+        regkit's files, never through links) in the study folder and its run folders."""
+        out_dir = self.out_dir
+        removed: list[Path] = []
+        if out_dir is None or not _real_dir(out_dir):
+            return removed
+        removed += _remove_temps(out_dir, (*REPORT_FILES, LOCK_NAME))
+        for variant_dir in out_dir.iterdir():
+            if _real_dir(variant_dir):
+                for seed_dir in variant_dir.glob("seed*"):
+                    if _real_dir(seed_dir):
+                        removed += _remove_temps(seed_dir, RUN_FILES)
+        return removed
+
+
+def _kind(path: Path) -> str:
+    if path.is_symlink():
+        return "a symlink"
+    return "a folder" if path.is_dir() else "a file"
+
+
+def _remove_temps(directory: Path, names: tuple[str, ...]) -> list[Path]:
+    removed = []
+    for entry in directory.iterdir():
+        if temp_target(entry.name) in names and entry.is_file() and not entry.is_symlink():
+            with contextlib.suppress(OSError):
+                entry.unlink()
+                removed.append(entry)
+    return removed
+
+
+def _run_folder_problems(directory: Path) -> list[str]:
+    """Where a run folder holds, under a name regkit deletes, something regkit did not
+    write (a link, a folder for a file, a file for a folder, a foreign file in regkit's
+    backup or log folder)."""
+    from regkit.callbacks.state import is_backup_file  # defers Keras (heavy)
+
+    problems = []
+    for entry in sorted(directory.iterdir()):
+        name = entry.name
+        if name in RUN_FILES or temp_target(name) in RUN_FILES:
+            if entry.is_symlink() or not entry.is_file():
+                problems.append(f"{entry} is {_kind(entry)}, where regkit writes a file")
+        elif name in RUN_DIRS:
+            if entry.is_symlink() or not entry.is_dir():
+                problems.append(f"{entry} is {_kind(entry)}, where regkit writes a folder")
+                continue
+            for inner in entry.rglob("*"):
+                own = name != BACKUP_DIR or is_backup_file(inner.name)
+                if inner.is_symlink() or not own:
+                    problems.append(f"{inner} is not a file regkit wrote")
+    return problems  # other files are the user's: they stay where they are
+
+
 def _real_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
 def _is_run_folder(directory: Path) -> bool:
-    return any((directory / n).exists() for n in (*RUN_FILES, BACKUP_DIR))
+    return any(
+        (directory / n).exists() or (directory / n).is_symlink() for n in (*RUN_FILES, *RUN_DIRS)
+    )
 
 
 def _discard_run(directory: Path) -> list[Path]:
@@ -403,14 +506,12 @@ def _discard_run(directory: Path) -> list[Path]:
         if path.is_file() and not path.is_symlink():
             path.unlink()
             removed.append(path)
-    backup = directory / BACKUP_DIR
-    if _real_dir(backup):
-        shutil.rmtree(backup)
-        removed.append(backup)
-    for tmp in directory.glob(".*.tmp"):  # regkit._io's temporary names
-        if tmp.is_file() and not tmp.is_symlink():
-            tmp.unlink()
-            removed.append(tmp)
+    for name in RUN_DIRS:
+        folder = directory / name
+        if _real_dir(folder):
+            shutil.rmtree(folder)
+            removed.append(folder)
+    removed += _remove_temps(directory, RUN_FILES)
     if not any(directory.iterdir()):
         directory.rmdir()
         removed.append(directory)
@@ -419,12 +520,8 @@ def _discard_run(directory: Path) -> list[Path]:
 
 def remove_partial_files(directory: Path) -> None:
     """After a failed write: drops regkit's temporary files left in a run folder."""
-    if not _real_dir(directory):
-        return
-    for tmp in directory.glob(".*.tmp"):
-        if tmp.is_file() and not tmp.is_symlink():
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+    if _real_dir(directory):
+        _remove_temps(directory, RUN_FILES)
 
 
 # ---------------------------------------------------------------------------- reading back
