@@ -131,3 +131,11 @@ def test_a_missing_study_file_exits_2(tmp_path, capsys):
     code, _, err = _exit_code(["compare", "--config", str(tmp_path / "nope.toml")], capsys)
     assert code == 2
     assert "nope.toml" in err
+
+
+def test_a_deeply_nested_study_file_exits_2_without_a_traceback(tmp_path, capsys):
+    path = tmp_path / "deep.toml"
+    path.write_text("epochs = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    code, _, err = _exit_code(["compare", "--config", str(path)], capsys)
+    assert code == 2
+    assert "Traceback" not in err and "argument --config" in err

@@ -336,12 +336,16 @@ class Study:
             return []
         try:
             old = json.loads(settings_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             return [f"{settings_path} is unreadable ({type(exc).__name__})"]
-        if isinstance(old, dict):
-            defaults = setting_defaults()
-            old = with_defaults(old, {k: v for k, v in defaults.items() if k in slot.settings})
-        diff = _differences(old, slot.settings)
+        try:
+            if isinstance(old, dict):
+                defaults = setting_defaults()
+                kept = {k: v for k, v in defaults.items() if k in slot.settings}
+                old = with_defaults(old, kept)
+            diff = _differences(old, slot.settings)
+        except RecursionError:
+            return [f"{settings_path} nests deeper than any run's settings"]
         if diff:
             return diff
         result_path = directory / RESULT_FILE
@@ -349,7 +353,7 @@ class Study:
             try:
                 data = json.loads(result_path.read_text(encoding="utf-8"))
                 previous = RunResult.from_dict(data)
-            except (OSError, ValueError, TypeError, KeyError):
+            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
                 return []  # unreadable: the run is trained again
             previous.origin = "reused"
             slot.previous = previous
@@ -409,7 +413,6 @@ class Study:
                 path.unlink()
                 removed.append(path)
         return removed
-
 
     def discard_problems(self) -> list[str]:
         """What would make `discard` delete or follow something regkit did not write."""
@@ -539,17 +542,22 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise bad(f"the file is truncated or not JSON ({exc})") from exc
+    except RecursionError:
+        raise bad("the file nests its JSON deeper than any report does") from None
     if not isinstance(data, Mapping) or "regkit_report" not in data:
         raise bad("the file is not a regkit report (no 'regkit_report' key)")
-    if data["regkit_report"] != REPORT_FORMAT:
+    version = data["regkit_report"]
+    if isinstance(version, bool) or version != REPORT_FORMAT:
+        shown = repr(version) if isinstance(version, (int, float, str)) else type(version).__name__
         raise bad(
-            f"the file is a report of format {data['regkit_report']!r}; this regkit "
-            f"reads format {REPORT_FORMAT}"
+            f"the file is a report of format {shown[:40]}; this regkit reads format {REPORT_FORMAT}"
         )
     try:
         report = cls.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise bad(f"the report is damaged ({type(exc).__name__}: {exc})") from exc
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise bad(f"the report is damaged ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    except (RecursionError, OverflowError) as exc:
+        raise bad(f"the report is damaged ({type(exc).__name__})") from None
     report.directory = path.parent
     return report
 
