@@ -201,9 +201,11 @@ def test_load_model_gives_the_reported_test_accuracy(tmp_path):
     from regkit.data import image_pipeline, load_dataset
 
     report = compare(["bn"], out_dir=tmp_path, seeds=(0, 1), **QUICK)
-    test = image_pipeline(load_dataset("digits").take(48).test, batch_size=16, training=False)
+    split = load_dataset("digits").take(48).test
     for source in (report, Report.from_json(tmp_path / "report.json")):
         model = source.load_model("bn", seed=1)
+        # the model rescales the data set's uint8 images itself: the pipeline feeds 0-255
+        test = image_pipeline(split, batch_size=16, training=False, model=model)
         bn = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
         assert bn and bn[0].momentum == pytest.approx(0.9)  # the auto momentum the run used
         accuracy = model.evaluate(test, return_dict=True, verbose=0)["accuracy"]

@@ -168,3 +168,21 @@ def test_bad_images_is_a_study_setting(tmp_path):
     assert [p.rsplit("/", 1)[-1] for p in plan.config["skipped_images"]] == ["broken.png"]
     with pytest.raises(ValueError, match="bad_images"):
         plan_comparison("baseline", bad_images="ignore")
+
+
+def test_a_study_model_takes_the_data_sets_own_images(league):
+    """The rescaling is inside the model: raw uint8 digits give the study's test figure."""
+    from regkit.data import load_dataset
+
+    report, _ = league
+    assert report.config["model_input"] == {
+        "dtype": "uint8",
+        "value_range": [0, 255],
+        "rescaling": True,
+    }
+    model = report.load_model("baseline", seed=0)
+    images, labels = zip(*load_dataset("digits").take(48).test.as_numpy_iterator(), strict=True)
+    x, y = np.stack(images), np.asarray(labels)
+    assert x.dtype == np.uint8
+    accuracy = float(np.mean(model.predict(x, verbose=0).argmax(-1) == y))
+    assert accuracy == pytest.approx(report.runs_for("baseline")[0].test_accuracy)

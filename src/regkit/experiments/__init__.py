@@ -123,7 +123,10 @@ def compare(
         model: `"cnn"` (`build_cnn`), `"mobilenet_v2"` (`build_mobilenet_v2`; images
             smaller than 32x32 are resized to 32x32), `"resnet"` (`build_resnet`;
             `model_kwargs` `depth` / `width`) or a callable
-            `(input_shape, num_classes, reg=..., **model_kwargs) -> keras.Model`.
+            `(input_shape, num_classes, reg=..., **model_kwargs) -> keras.Model`. A named
+            model trained on uint8 images (0-255) starts with their rescaling
+            (`include_preprocessing=True`; report.json's `config["model_input"]` says what
+            it takes), so `Report.load_model` answers `load_dataset(...)`'s own images.
         dataset: A name for `regkit.data.load_dataset` (`"digits"`, `"fashion_mnist"`,
             `"mnist"`, `"cifar10"`, a tfds name), an image folder, a
             `regkit.data.DatasetSplits`, or arrays as `keras.datasets.*.load_data()`

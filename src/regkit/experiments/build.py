@@ -91,9 +91,12 @@ def build_from_config(config: Mapping[str, Any], variant: Variant) -> Any:
             "model.load_weights(<run folder>/best.weights.h5)."
         )
     study_augment = Augment.coerce(dict(config["augment"])) if config.get("augment") else None
+    model_kwargs = dict(config.get("model_kwargs") or {})
+    if (config.get("model_input") or {}).get("rescaling"):  # as the study built it
+        model_kwargs["include_preprocessing"] = True
     return build_model(
         config["model"],
-        dict(config.get("model_kwargs") or {}),
+        model_kwargs,
         config["input_shape"],
         int(config["num_classes"]),
         variant,

@@ -467,6 +467,10 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
 
     callbacks = _check_callbacks(s.callbacks)
     _check_tensorboard(tensorboard, path, callbacks)
+    model_input = _model_input(model, kwargs, splits)
+    build_kwargs = dict(kwargs)
+    if model_input["rescaling"]:  # the model takes the data set's own uint8 images
+        build_kwargs["include_preprocessing"] = True
     strategy = _coerce_strategy(s.strategy)
     config = {
         "model": _model_label(model),
@@ -476,6 +480,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "image_shape": list(splits.image_shape),
         "image_size": None if size is None else list(size),
         "input_shape": list(input_shape),
+        "model_input": model_input,
         "epochs": epochs,
         "batch_size": batch_size,
         "seeds": list(seed_tuple),
@@ -501,7 +506,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
     return Plan(
         variants=plan_variants,
         model=model,
-        model_kwargs=kwargs,
+        model_kwargs=build_kwargs,
         splits=splits,
         dataset_name=dataset_name,
         epochs=epochs,
@@ -534,6 +539,24 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
             "bad_images": bad_images,
         },
     )
+
+
+def _model_input(model: Any, kwargs: Mapping[str, Any], splits: Any) -> dict[str, Any]:
+    """What the study's models take: a named builder gets `include_preprocessing=True`
+    (``Rescaling(1/255)`` inside the model) where the data set's images are uint8 0-255,
+    so a saved model answers `load_dataset(...)`'s own images; the report records it."""
+    spec = getattr(getattr(splits, "train", None), "element_spec", None)
+    image_spec = spec[0] if isinstance(spec, tuple) and spec else None
+    dtype = getattr(getattr(image_spec, "dtype", None), "name", None)
+    rescaling = (
+        isinstance(model, str) and dtype == "uint8" and "include_preprocessing" not in kwargs
+    )
+    inside = rescaling or bool(kwargs.get("include_preprocessing"))
+    return {
+        "dtype": dtype or "unknown",
+        "value_range": [0, 255] if inside else [0, 1],
+        "rescaling": rescaling,
+    }
 
 
 def _check_tensorboard(tensorboard: bool, out_dir: Path | None, callbacks: list[Any]) -> None:
