@@ -142,11 +142,18 @@ def test_tensorboard_logs_each_run_with_the_weight_norms(tmp_path):
     assert any(tag.endswith("_kernel_norm") for tag in tags), tags
 
 
-def test_tensorboard_needs_a_study_folder():
+def test_tensorboard_is_checked_before_training(monkeypatch):
+    import keras
+
+    from regkit.callbacks import tensorboard
     from regkit.experiments.plan import plan_comparison
 
-    with pytest.raises(ValueError, match="tensorboard"):
+    monkeypatch.setattr(tensorboard, "tensorboard_installed", lambda: False)
+    with pytest.raises(ModuleNotFoundError, match="pip install"):
         plan_comparison("baseline", tensorboard=True, **QUICK)
+    with pytest.raises(ModuleNotFoundError, match="pip install"):  # a user's own callback
+        plan_comparison("baseline", callbacks=[keras.callbacks.TensorBoard()], **QUICK)
+    plan_comparison("baseline", callbacks=[keras.callbacks.EarlyStopping()], **QUICK)
 
 
 def test_bad_images_is_a_study_setting(tmp_path):

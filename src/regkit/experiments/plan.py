@@ -466,7 +466,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         plots = False
 
     callbacks = _check_callbacks(s.callbacks)
-    _check_tensorboard(tensorboard, path, callbacks)
+    _check_tensorboard(tensorboard, callbacks)
     model_input = _model_input(model, kwargs, splits)
     build_kwargs = dict(kwargs)
     if model_input["rescaling"]:  # the model takes the data set's own uint8 images
@@ -559,20 +559,15 @@ def _model_input(model: Any, kwargs: Mapping[str, Any], splits: Any) -> dict[str
     }
 
 
-def _check_tensorboard(tensorboard: bool, out_dir: Path | None, callbacks: list[Any]) -> None:
-    """`tensorboard=True` needs a study folder and the package; so does a user's own
-    `keras.callbacks.TensorBoard` among `callbacks`."""
+def _check_tensorboard(tensorboard: bool, callbacks: list[Any]) -> None:
+    """`tensorboard=True` needs the `tensorboard` package; so does a user's own
+    `keras.callbacks.TensorBoard` among `callbacks`. (Without `out_dir` the logs go to the
+    temporary run folders, as a parallel worker's plan has it.)"""
     if not tensorboard and not callbacks:
         return
     from regkit.callbacks.tensorboard import require_tensorboard  # defers Keras (heavy)
 
-    if tensorboard:
-        if out_dir is None:
-            raise invalid(
-                "tensorboard", "False without an out_dir (the logs go into the run folders)", True
-            )
-        require_tensorboard()
-    require_tensorboard(callbacks)
+    require_tensorboard(None if tensorboard else callbacks)
 
 
 def _check_parallel(s: StudyConfig) -> tuple[int, Any]:
