@@ -188,8 +188,8 @@ def compare(
         executor: Any `concurrent.futures.Executor` to run the runs on instead, e.g. a
             Dask cluster's `client.get_executor()` (its workers need regkit and, for
             `out_dir`, the same file system).
-        tensorboard: Log each run to TensorBoard in `<run folder>/tensorboard` (needs
-            `out_dir` and the `tensorboard` package), regkit's figures (kernel norms,
+        tensorboard: Log each run to TensorBoard in `<run folder>/tensorboard` (kept with
+            `out_dir`; needs the `tensorboard` package), regkit's figures (kernel norms,
             penalty share) among the scalars. Finished runs stay reusable.
         bad_images: For an image folder, `"raise"` stops at an unreadable image and
             `"skip"` leaves such images out (the report's notes count them).

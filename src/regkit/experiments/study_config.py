@@ -227,7 +227,7 @@ class StudyConfig:
     tensorboard: bool = dataclasses.field(
         default=False,
         metadata=about(
-            "log each run to TensorBoard in <run folder>/tensorboard (needs out_dir)",
+            "log each run to TensorBoard in <run folder>/tensorboard",
             flag="--tensorboard",
             check=check_bool,
         ),
