@@ -31,6 +31,7 @@ import dataclasses
 import datetime as _dt
 import importlib.util
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -442,8 +443,59 @@ def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
     return client.get_executor()
 
 
+#: TensorFlow's start-up lines the command line drops: absl's pre-init notice, native log
+#: lines (oneDNN, CPU features, "could not find cuda drivers", cuInit on a GPU-less host).
+_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|[IWEF]\d{4} [\d:. ]+\d+ \S+:\d+\] "
+    r"|To enable the following instructions:"
+)
+
+
+def _start_tensorflow_quietly() -> None:
+    """Imports TensorFlow and lists its devices with the process' stderr (fd 2) caught,
+    then passes on every line that is not start-up noise (the command owns its process;
+    the library, imported alone, changes nothing)."""
+    import tempfile
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+        caught.seek(0)
+        for line in caught.read().decode("utf-8", "replace").splitlines():
+            if line.strip() and not _NOISE.match(line):
+                print(line, file=sys.stderr)
+
+
+def _fail(parser: argparse.ArgumentParser, message: str) -> int:
+    """An error that is not about the flags' spelling: one line, no usage; exit 2."""
+    print(f"{parser.prog}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _flag_names(message: str) -> str:
+    """A library message with each study setting named by its option (`--dataset`)."""
+    message = message.replace("argument `name`", "argument `dataset`").replace(
+        "Received: name=", "Received: dataset="
+    )
+    for name, flag in StudyConfig.flags().items():
+        message = message.replace(f"argument `{name}`", f"argument {flag}")
+        message = message.replace(f"Received: {name}=", f"Received: {flag}=")
+    return message
+
+
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     kwargs, from_file, study = _study_settings(args, parser)
+    _start_tensorflow_quietly()
     out = kwargs["out_dir"] or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
     kwargs["out_dir"] = out = Path(out)
     if kwargs["plots"] and importlib.util.find_spec("matplotlib") is None:
@@ -459,7 +511,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         named = [k for k in from_file if f"argument `{k}`" in message]
         if named and study is not None:
             message += f" (from study file {str(study.path)!r}, key {named[0]!r})"
-        parser.error(message)  # exits 2, like any other bad flag
+        parser.error(_flag_names(message))  # exits 2, like any other bad flag
     if study is not None:
         plan.config["study_file"] = {"path": str(study.path), "text": study.text}
     if not args.quiet:
@@ -473,7 +525,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     try:
         report = run_comparison(plan)
     except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
-        parser.error(str(exc))
+        return _fail(parser, _flag_names(str(exc)))
     except OSError as exc:  # even the report cannot be written: one line, no traceback
         print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
         return 1

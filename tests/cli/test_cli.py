@@ -65,7 +65,7 @@ def test_version_answers_without_importing_tensorflow():
         (["compare", "--seeds", "0,x"], "invalid seeds '0,x'"),
         (["compare", "--seeds", "1,1"], "a seed is repeated"),
         (["compare", "--variants", "baseline,wat"], "unknown variant 'wat'"),
-        (["compare", "--model", "resnet"], "invalid choice: 'resnet'"),
+        (["compare", "--model", "vgg"], "invalid choice: 'vgg'"),
         (["compare", "--augment", "spin=3"], "unknown augmentation 'spin'"),
         (["compare", "--augment", "rotation"], "augmentation 'rotation' needs a value"),
         (["compare", "--learning-rate", "0"], "invalid positive float value: '0'"),
@@ -180,3 +180,19 @@ def test_compare_in_process_writes_the_report(tmp_path, capsys):
     assert (out_dir / "curves.png").exists()
     assert (out_dir / "baseline" / "seed3").is_dir()
     assert os.path.getsize(out_dir / "report.md") > 0
+
+
+def test_a_normal_run_prints_no_tensorflow_noise_and_names_each_run(tmp_path):
+    import subprocess
+    import sys
+
+    argv = ["compare", "--variants", "baseline", "--epochs", "1", "--limit", "32"]
+    argv += ["--batch-size", "16", "--no-plots", "--out", str(tmp_path / "o")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "regkit", *argv], capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    printed = proc.stdout + proc.stderr
+    for noise in ("absl::InitializeLog", "cuInit", "cuda drivers", "oneDNN", "I0000", "E0000"):
+        assert noise not in printed, printed
+    assert "variant 'baseline' seed 0" in printed
