@@ -92,12 +92,6 @@ def test_deep_or_odd_run_settings_refuse_the_folder_without_escaping(tmp_path, m
             compare(["baseline"], out_dir=tmp_path / "study", **quick)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RecursionError,
-    reason="specs.load_study lets tomllib's RecursionError out (specs.py's owner: catch it "
-    "as a ValueError naming the file); the command line already exits 2",
-)
 def test_a_deeply_nested_study_file_is_a_named_error(tmp_path):
     from regkit.experiments.specs import load_study
 

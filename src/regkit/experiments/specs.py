@@ -562,6 +562,8 @@ def _load_toml(text: str) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValueError(str(exc)) from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively
+        raise ValueError("it nests arrays or tables deeper than Python can read") from None
 
 
 def load_study(
