@@ -107,7 +107,7 @@ def test_an_interrupted_run_resumes_and_repeats_the_uninterrupted_run(tmp_path):
     assert (out / "all" / "seed0" / "backup").is_dir()
     report = compare(["all"], out_dir=out, **quick)
     run = report.runs[0]
-    assert run.status == "ok" and run.origin == "resumed"
+    assert run.status == whole.status and run.origin == "resumed"  # the same verdict
     assert run.epochs_run == 3  # epochs 1-2 from the first attempt's log, 3 resumed
     assert run.history == whole.history  # bit for bit: each epoch's randomness is (seed, epoch)
     assert (run.test_accuracy, run.weight_norm) == (whole.test_accuracy, whole.weight_norm)
