@@ -193,3 +193,14 @@ def test_a_study_model_takes_the_data_sets_own_images(league):
     assert x.dtype == np.uint8
     accuracy = float(np.mean(model.predict(x, verbose=0).argmax(-1) == y))
     assert accuracy == pytest.approx(report.runs_for("baseline")[0].test_accuracy)
+
+
+def test_a_changed_variant_augment_refuses_the_finished_runs(tmp_path):
+    from regkit.experiments import compare
+
+    quick = {**QUICK, "epochs": 1, "limit": 32, "plots": False}
+    compare("mix:augment=mixup", out_dir=tmp_path, **quick)
+    again = compare("mix:augment=mixup", out_dir=tmp_path, **quick)
+    assert [run.origin for run in again.runs] == ["reused"]
+    with pytest.raises(ValueError, match=r"out_dir.*augment"):
+        compare("mix:augment=cutmix", out_dir=tmp_path, **quick)

@@ -125,7 +125,8 @@ def run_settings(plan: Any, name: str, variant: Variant, seed: int) -> dict[str,
         "patience": plan.patience,
         "optimizer": variant.optimizer or plan.optimizer,
         "learning_rate": variant.learning_rate or plan.learning_rate,
-        "augment": config["augment"],
+        # the variant's own augmentation; the study's for a variant without one (0.2 folders)
+        "augment": plan.augment_config(name),
         "bn_momentum": variant.reg.bn_momentum,
     }
     study = getattr(plan, "study", None)
