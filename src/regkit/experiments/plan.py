@@ -265,17 +265,24 @@ def _coerce_augment(augment: Any, dataset_name: str) -> Any:
     return aug if aug is not None and aug.active else None
 
 
+#: Models whose BatchNorm is part of the architecture, whatever `reg.batch_norm` says.
+ALWAYS_BATCH_NORM = frozenset({"resnet"})
+
+
 def _apply_bn_momentum(
-    variants: dict[str, Variant], bn_momentum: Any, steps: int | None
+    variants: dict[str, Variant], bn_momentum: Any, steps: int | None, *, always: bool = False
 ) -> tuple[dict[str, Variant], str | None]:
     """Overrides the BatchNorm momentum of every variant that uses BatchNorm.
 
     `"auto"`: `regkit.auto_bn_momentum` for each variant (0.9 where the momentum would
-    average BN statistics over more steps than an epoch has).
+    average BN statistics over more steps than an epoch has). `always`: the model has
+    BatchNorm in every variant (the ResNet), so every variant counts as using it.
     """
     if bn_momentum is None:
         return variants, None
-    uses_bn = {n for n, v in variants.items() if v.reg.batch_norm or v.reg.head_batch_norm}
+    uses_bn = {
+        n for n, v in variants.items() if always or v.reg.batch_norm or v.reg.head_batch_norm
+    }
     changed: dict[str, Any]
     note: str | None
     if bn_momentum == "auto":
@@ -453,7 +460,12 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
 
     train_size = (getattr(splits, "num_examples", None) or {}).get("train")
     steps = math.ceil(train_size / batch_size) if train_size else None
-    plan_variants, momentum_note = _apply_bn_momentum(plan_variants, s.bn_momentum, steps)
+    plan_variants, momentum_note = _apply_bn_momentum(
+        plan_variants,
+        s.bn_momentum,
+        steps,
+        always=isinstance(model, str) and model in ALWAYS_BATCH_NORM,
+    )
 
     path = _check_out_dir(s.out_dir) if s.out_dir is not None else None
     plots = s.plots
@@ -650,9 +662,7 @@ def _load_splits(
         name = os.fspath(dataset)
         # A folder's images may vary in size: load_dataset needs the size to resize them to.
         folder = (
-            {"image_size": image_size, "bad_images": bad_images}
-            if is_image_folder(dataset)
-            else {}
+            {"image_size": image_size, "bad_images": bad_images} if is_image_folder(dataset) else {}
         )
         splits = load_dataset(name, data_dir=data_dir, download=download, **folder)
     elif _is_array_pair(dataset):
