@@ -188,6 +188,7 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     keras.utils.set_random_seed(seed)
     model = build_and_compile(plan, variant, int(plan.splits.num_classes))
     params = int(model.count_params())
+    initial_norm = total_kernel_norm(model)  # the collapse verdict compares the end with it
     run_dir.mkdir(parents=True, exist_ok=True)
     # checkpoint + a backup with optimizer state + logs, with room to spare
     _check_free_space(run_dir, needed=params * 4 * 6 + 16 * 2**20)
@@ -249,6 +250,7 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
         wall_time=wall_time,
     )
     result.origin = "resumed" if resumed else "trained"
+    result.initial_weight_norm = initial_norm
     judge(plan, result, model, validation)  # "collapsed" when it learned nothing
     return result
 
