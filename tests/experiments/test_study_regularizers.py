@@ -204,3 +204,19 @@ def test_a_changed_variant_augment_refuses_the_finished_runs(tmp_path):
     assert [run.origin for run in again.runs] == ["reused"]
     with pytest.raises(ValueError, match=r"out_dir.*augment"):
         compare("mix:augment=cutmix", out_dir=tmp_path, **quick)
+
+
+def test_the_report_notes_say_how_many_images_were_skipped():
+    from types import SimpleNamespace
+
+    from regkit.experiments.tables import report_notes
+
+    def notes(skipped):
+        config = {"skipped_images": skipped} if skipped is not None else {}
+        return report_notes(SimpleNamespace(seeds=(0,), complete=True, runs=[], config=config))
+
+    assert not any("skipped" in n for n in notes(None) + notes([]))
+    (one,) = [n for n in notes(["a/broken.png"]) if "skipped" in n]
+    assert one == "1 unreadable image skipped (bad_images='skip'): a/broken.png."
+    (five,) = [n for n in notes([f"x/{i}.jpg" for i in range(5)]) if "skipped" in n]
+    assert five.startswith("5 unreadable images skipped") and five.endswith("and 2 more.")

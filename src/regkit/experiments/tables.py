@@ -216,6 +216,14 @@ def report_notes(report: Any) -> list[str]:
         runs = [f"{r.variant} seed {r.seed}" for r in report.runs if r.origin == origin]
         if runs:
             notes.append(f"{text}: {', '.join(runs)}.")
+    skipped = report.config.get("skipped_images") or []
+    if skipped:  # bad_images="skip": the data set is smaller than the folder
+        shown = ", ".join(str(path) for path in skipped[:3])
+        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        notes.append(
+            f"{len(skipped)} unreadable image{'s' if len(skipped) != 1 else ''} skipped "
+            f"(bad_images='skip'): {shown}{more}."
+        )
     return notes
 
 
