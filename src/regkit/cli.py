@@ -35,7 +35,7 @@ import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from regkit._version import __version__
 from regkit.config import Regularization
@@ -476,10 +476,11 @@ def _start_tensorflow_quietly() -> None:
                 print(line, file=sys.stderr)
 
 
-def _fail(parser: argparse.ArgumentParser, message: str) -> int:
-    """An error that is not about the flags' spelling: one line, no usage; exit 2."""
+def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """An error that is not about the flags' spelling: one line, no usage; `SystemExit(2)`
+    as argparse raises for a bad flag."""
     print(f"{parser.prog}: error: {message}", file=sys.stderr)
-    return 2
+    raise SystemExit(2)
 
 
 def _flag_names(message: str) -> str:
@@ -525,7 +526,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     try:
         report = run_comparison(plan)
     except StudyFolderError as exc:  # busy, other settings, symlinks: before any training
-        return _fail(parser, _flag_names(str(exc)))
+        _fail(parser, _flag_names(str(exc)))
     except OSError as exc:  # even the report cannot be written: one line, no traceback
         print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
         return 1

@@ -62,6 +62,7 @@ def test_a_busy_folder_exits_2_naming_it(tmp_path, capsys):
         holder.wait()
     assert status == 2
     assert "in use by another live process" in err and str(out) in err
+    assert "usage:" not in err  # not about the flags: one line, no usage
     assert not (out / "baseline").exists()  # nothing trained, nothing written
 
 
