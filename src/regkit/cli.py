@@ -483,12 +483,15 @@ def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     raise SystemExit(2)
 
 
-def _flag_names(message: str) -> str:
-    """A library message with each study setting named by its option (`--dataset`)."""
+def _flag_names(message: str, from_file: Any = ()) -> str:
+    """A library message with each study setting named by its option (`--dataset`), except
+    the settings a study file gave (named by its key)."""
     message = message.replace("argument `name`", "argument `dataset`").replace(
         "Received: name=", "Received: dataset="
-    )
+    )  # load_dataset's argument is compare's `dataset`
     for name, flag in StudyConfig.flags().items():
+        if name in from_file:
+            continue
         message = message.replace(f"argument `{name}`", f"argument {flag}")
         message = message.replace(f"Received: {name}=", f"Received: {flag}=")
     return message
@@ -512,7 +515,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         named = [k for k in from_file if f"argument `{k}`" in message]
         if named and study is not None:
             message += f" (from study file {str(study.path)!r}, key {named[0]!r})"
-        parser.error(_flag_names(message))  # exits 2, like any other bad flag
+        parser.error(_flag_names(message, from_file))  # exits 2, like any other bad flag
     if study is not None:
         plan.config["study_file"] = {"path": str(study.path), "text": study.text}
     if not args.quiet:
