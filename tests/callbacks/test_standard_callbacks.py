@@ -29,10 +29,12 @@ def test_standard_callbacks_contents(tmp_path):
         AtomicModelCheckpoint,
         keras.callbacks.EarlyStopping,
         keras.callbacks.ReduceLROnPlateau,
-        keras.callbacks.TerminateOnNaN,
+        rc.QuietTerminateOnNaN,  # a TerminateOnNaN that does not print (verbose=0)
         ResumableCSVLogger,
         TrainingStateBackup,
     ]
+    assert isinstance(cbs[3], keras.callbacks.TerminateOnNaN)
+    assert type(standard_callbacks(tmp_path / "v" / "b.keras")[3]) is keras.callbacks.TerminateOnNaN
     ckpt, stop, plateau, _, log, backup = cbs
     assert ckpt.filepath == str(tmp_path / "run" / "best.keras")
     assert log.filename == str(tmp_path / "run" / "best_log.csv")
@@ -196,3 +198,19 @@ def test_plot_history_is_reexported():
     from regkit.plots import plot_history
 
     assert rc.plot_history is plot_history
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_a_nan_loss_stops_training_and_prints_only_when_verbose(tmp_path, capsys, verbose):
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x = np.ones((8, 2), dtype="float32")
+    y = np.full((8, 1), np.nan, dtype="float32")  # NaN targets: the loss is NaN at once
+    cb = next(
+        c
+        for c in standard_callbacks(tmp_path / "best.keras", verbose=verbose)
+        if isinstance(c, keras.callbacks.TerminateOnNaN)
+    )
+    history = model.fit(x, y, epochs=5, batch_size=4, verbose=0, callbacks=[cb])
+    assert len(history.history["loss"]) == 1  # stopped in the first epoch
+    assert ("Invalid loss" in capsys.readouterr().out) is bool(verbose)

@@ -21,9 +21,10 @@ list order.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import keras
 
@@ -61,6 +62,7 @@ __all__ = [
     "SWA",
     "AtomicModelCheckpoint",
     "EpochSeeding",
+    "QuietTerminateOnNaN",
     "RegularizationMonitor",
     "ResumableCSVLogger",
     "TrainingStateBackup",
@@ -74,6 +76,27 @@ __all__ = [
     "standard_callbacks",
     "tensorboard_callbacks",
 ]
+
+
+class QuietTerminateOnNaN(keras.callbacks.TerminateOnNaN):
+    """`keras.callbacks.TerminateOnNaN` that stops training without printing.
+
+    Keras' callback prints "Batch N: Invalid loss, terminating training" in the middle of
+    whatever progress output is running; regkit's studies report such a run as
+    `diverged` instead. `standard_callbacks(verbose=0)` uses this one.
+
+    Example:
+        >>> QuietTerminateOnNaN().raise_error
+        False
+    """
+
+    def on_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None or math.isfinite(float(loss)):
+            return
+        if self.raise_error:
+            super().on_batch_end(batch, logs)  # Keras' RuntimeError, with its message
+        self.model.stop_training = True
 
 
 def standard_callbacks(
@@ -129,7 +152,9 @@ def standard_callbacks(
         factor: LR multiplier on a plateau, in (0, 1).
         backup_dir: Backup folder; default ``<checkpoint folder>/<checkpoint stem>_backup``.
         csv_path: CSV log; default ``<checkpoint folder>/<checkpoint stem>_log.csv``.
-        verbose: Verbosity of the checkpoint, early stopping and LR decay messages.
+        verbose: Verbosity of the checkpoint, early stopping and LR decay messages, and of
+            TerminateOnNaN's "Invalid loss" line (0: `QuietTerminateOnNaN`, which stops
+            the same way without printing; a study reports the run as diverged instead).
         weight_norms: Prepend a `WeightNormLogger`.
         reg_monitor: Prepend a `RegularizationMonitor`.
         averaging: `EMA` and/or `SWA` callbacks to place (see above), e.g.
@@ -221,7 +246,7 @@ def standard_callbacks(
         early_stopping,
         reduce_lr,
         *after,
-        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.TerminateOnNaN() if verbose else QuietTerminateOnNaN(),
         ResumableCSVLogger(csv_file),
         TrainingStateBackup(
             backup, tracked=[checkpoint, early_stopping, reduce_lr, *before, *after]
