@@ -66,3 +66,20 @@ def test_new_regularization_fields_flow_through_specs_and_sweeps(field):
     spec = parse_spec(f"{field}=0.1")
     assert getattr(spec.reg, field) == pytest.approx(0.1)
     assert parse_sweep(f"{field}=0,0.05") == (field, (0.0, 0.05))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"epochs": 10**9}, r"`epochs`: expected an int <= 100000"),
+        ({"patience": 10**9}, r"`patience`: expected an int <= 100000"),
+        ({"batch_size": 2**40}, r"`batch_size`: expected an int <= 16777216"),
+        ({"seeds": range(10_001)}, r"`seeds`: expected at most 10,000 seeds"),
+        ({"seeds": (0, 2**40)}, r"`seeds`: expected ints in \[0, 4294967295\]"),
+    ],
+)
+def test_limits_no_real_study_reaches_are_refused_up_front(kwargs, match):
+    from regkit.experiments.plan import plan_comparison
+
+    with pytest.raises(ValueError, match=match):
+        plan_comparison("baseline", **kwargs)

@@ -45,7 +45,7 @@ from regkit.experiments.specs import (
     parse_spec,
     parse_variants,
 )
-from regkit.experiments.study_config import MODELS, ON_ERROR, StudyConfig
+from regkit.experiments.study_config import MAX_SEED, MAX_SEEDS, MODELS, ON_ERROR, StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -235,9 +235,11 @@ def _coerce_seeds(seeds: Any) -> tuple[int, ...]:
     seeds = tuple(seeds)
     if not seeds:
         raise invalid("seeds", "a non-empty sequence of ints", seeds)
+    if len(seeds) > MAX_SEEDS:
+        raise invalid("seeds", f"at most {MAX_SEEDS:,} seeds", f"{len(seeds):,} seeds")
     for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise invalid("seeds", "ints >= 0", seeds)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise invalid("seeds", f"ints in [0, {MAX_SEED}]", seeds)
     if len(set(seeds)) != len(seeds):
         raise invalid("seeds", "distinct seeds", seeds)
     return tuple(int(s) for s in seeds)

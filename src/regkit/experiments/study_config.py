@@ -22,7 +22,28 @@ import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from regkit._checks import check_bool, check_choice, check_positive_float, check_positive_int
+from regkit._checks import (
+    check_bool,
+    check_bounded_int,
+    check_choice,
+    check_positive_float,
+    check_positive_int,
+)
+
+#: Limits no real study reaches, refused up front instead of failing hours later.
+MAX_EPOCHS = 100_000
+MAX_BATCH_SIZE = 2**24
+MAX_SEEDS = 10_000
+MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
+
+
+def _epochs(name: str, value: Any) -> int:
+    return check_bounded_int(name, value, maximum=MAX_EPOCHS)
+
+
+def _batch_size(name: str, value: Any) -> int:
+    return check_bounded_int(name, value, maximum=MAX_BATCH_SIZE)
+
 
 __all__ = ["BAD_IMAGES", "MODELS", "ON_ERROR", "StudyConfig", "about"]
 
@@ -99,15 +120,11 @@ class StudyConfig:
     )
     epochs: int = dataclasses.field(
         default=15,
-        metadata=about(
-            "maximum epochs per run", flag="--epochs", invalidates=True, check=check_positive_int
-        ),
+        metadata=about("maximum epochs per run", flag="--epochs", invalidates=True, check=_epochs),
     )
     batch_size: int = dataclasses.field(
         default=32,
-        metadata=about(
-            "batch size", flag="--batch-size", invalidates=True, check=check_positive_int
-        ),
+        metadata=about("batch size", flag="--batch-size", invalidates=True, check=_batch_size),
     )
     seeds: Sequence[int] | int = dataclasses.field(
         default=(0,), metadata=about("the seeds; every variant runs once per seed", flag="--seeds")
@@ -171,7 +188,7 @@ class StudyConfig:
             "early-stopping patience in epochs",
             flag="--patience",
             invalidates=True,
-            check=check_positive_int,
+            check=_epochs,
         ),
     )
     bn_momentum: float | str | None = dataclasses.field(
