@@ -46,7 +46,7 @@ from regkit.experiments.ledger import StudyFolderError
 from regkit.experiments.plan import MODELS, plan_comparison
 from regkit.experiments.records import Variant
 from regkit.experiments.specs import load_study, parse_sweep, parse_variants
-from regkit.experiments.study_config import StudyConfig
+from regkit.experiments.study_config import BAD_IMAGES, StudyConfig
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 
@@ -193,6 +193,7 @@ def _augment(text: str) -> bool | str | dict[str, Any]:
 #: a value of its default's type.
 _OPTIONS: dict[str, dict[str, Any]] = {
     "model": {"choices": MODELS, "help": "architecture"},
+    "bad_images": {"choices": BAD_IMAGES},
     "dataset": {
         "metavar": "NAME",
         "help": "data set",
