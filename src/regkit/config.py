@@ -169,7 +169,7 @@ class Regularization:
         if not 0.0 <= swa <= 1.0:
             raise invalid("swa", "a float in [0, 1] (the fraction of final epochs)", self.swa)
         object.__setattr__(self, "swa", swa)
-        size = self.drop_block_size
+        size: Any = self.drop_block_size
         if isinstance(size, float) and size.is_integer():
             size = int(size)  # "drop_block_size=7" in a spec or a TOML float reads as 7.0
         size = check_positive_int("drop_block_size", size)

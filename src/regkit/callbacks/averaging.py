@@ -217,8 +217,8 @@ class EMA(_Averaging):
 
     # -------------------------------------------------------- backup protocol
     def averaging_state(self) -> dict[str, np.ndarray]:
-        state = {f"average_{i}": a for i, a in enumerate(self.averages)}
-        state["updates"] = np.int64(self.updates)
+        state = {f"average_{i}": np.asarray(a) for i, a in enumerate(self.averages)}
+        state["updates"] = np.asarray(self.updates, dtype=np.int64)
         return state
 
     def set_averaging_state(self, state: Mapping[str, np.ndarray]) -> None:
@@ -450,7 +450,7 @@ class SWA(_Averaging):
     # -------------------------------------------------------- backup protocol
     def averaging_state(self) -> dict[str, np.ndarray]:
         state: dict[str, np.ndarray] = {
-            "count": np.int64(self.count),
+            "count": np.asarray(self.count, dtype=np.int64),
             "epochs": np.asarray(self.averaged_epochs, dtype=np.int64),
         }
         for i, total in enumerate(self._sums or []):

@@ -261,9 +261,11 @@ def is_collapsed(run: Any) -> bool:
         return False
     majority, count = getattr(run, "val_majority", None), getattr(run, "val_examples", None)
     best = best_val_accuracy(run)
-    if not finite_number(majority) or not count or best is None or not 0 < majority <= 1:
+    if majority is None or not finite_number(majority) or not count or best is None:
         return False
-    return no_better_than_majority(min(max(best, 0.0), 1.0), majority, int(count))
+    if not 0 < float(majority) <= 1:
+        return False
+    return no_better_than_majority(min(max(best, 0.0), 1.0), float(majority), int(count))
 
 
 def set_verdict(

@@ -63,7 +63,11 @@ def build_model(
             build_resnet,
         )
 
-        builders = {"cnn": build_cnn, "mobilenet_v2": build_mobilenet_v2, "resnet": build_resnet}
+        builders: dict[str, Callable[..., Any]] = {
+            "cnn": build_cnn,
+            "mobilenet_v2": build_mobilenet_v2,
+            "resnet": build_resnet,
+        }
         built = builders[model](shape, num_classes, reg=reg, **model_kwargs)
     else:
         built = model(shape, num_classes, reg=reg, **model_kwargs)

@@ -93,7 +93,7 @@ def _figure(figures: Mapping[str, Any], key: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def collapse_cause(figures: Mapping[str, float]) -> str:
+def collapse_cause(figures: Mapping[str, float | None]) -> str:
     """The likely cause of a collapse, from the figures a run measured.
 
     Every key is optional (missing, None or NaN means not measured); the first cause the
