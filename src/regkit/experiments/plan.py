@@ -45,7 +45,7 @@ from regkit.experiments.specs import (
     parse_spec,
     parse_variants,
 )
-from regkit.experiments.study_config import MAX_SEED, MAX_SEEDS, MODELS, ON_ERROR, StudyConfig
+from regkit.experiments.study_config import ALWAYS_BATCH_NORM, MODELS, ON_ERROR, StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -227,22 +227,6 @@ def _apply_sweep(
 
 
 # ---------------------------------------------------------------------------- checks
-def _coerce_seeds(seeds: Any) -> tuple[int, ...]:
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = (seeds,)
-    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
-        raise invalid("seeds", "a non-empty sequence of ints", seeds)
-    seeds = tuple(seeds)
-    if not seeds:
-        raise invalid("seeds", "a non-empty sequence of ints", seeds)
-    if len(seeds) > MAX_SEEDS:
-        raise invalid("seeds", f"at most {MAX_SEEDS:,} seeds", f"{len(seeds):,} seeds")
-    for seed in seeds:
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-            raise invalid("seeds", f"ints in [0, {MAX_SEED}]", seeds)
-    if len(set(seeds)) != len(seeds):
-        raise invalid("seeds", "distinct seeds", seeds)
-    return tuple(int(s) for s in seeds)
 
 
 def default_augment(dataset: str) -> dict[str, Any]:
@@ -265,10 +249,6 @@ def _coerce_augment(augment: Any, dataset_name: str) -> Any:
         return Augment(**default_augment(dataset_name))
     aug = Augment.coerce(augment)
     return aug if aug is not None and aug.active else None
-
-
-#: Models whose BatchNorm is part of the architecture, whatever `reg.batch_norm` says.
-ALWAYS_BATCH_NORM = frozenset({"resnet"})
 
 
 def _apply_bn_momentum(
@@ -401,7 +381,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
     epochs = s.checked("epochs")
     batch_size = s.checked("batch_size")
     patience = s.checked("patience")
-    seed_tuple = _coerce_seeds(s.seeds)
+    seed_tuple = s.checked("seeds")
     limit = s.checked("limit")
     learning_rate = s.checked("learning_rate")
     check_choice("on_error", s.on_error, ON_ERROR)

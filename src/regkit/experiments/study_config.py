@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from regkit._checks import (
@@ -28,6 +28,7 @@ from regkit._checks import (
     check_choice,
     check_positive_float,
     check_positive_int,
+    invalid,
 )
 
 #: Limits no real study reaches, refused up front instead of failing hours later.
@@ -35,6 +36,24 @@ MAX_EPOCHS = 100_000
 MAX_BATCH_SIZE = 2**24
 MAX_SEEDS = 10_000
 MAX_SEED = 2**32 - 1  # NumPy's and Keras' seeds are 32-bit
+
+
+def _seeds(name: str, seeds: Any) -> tuple[int, ...]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = (seeds,)
+    if isinstance(seeds, str) or not isinstance(seeds, Iterable):
+        raise invalid(name, "a non-empty sequence of ints", seeds)
+    seeds = tuple(seeds)
+    if not seeds:
+        raise invalid(name, "a non-empty sequence of ints", seeds)
+    if len(seeds) > MAX_SEEDS:
+        raise invalid(name, f"at most {MAX_SEEDS:,} seeds", f"{len(seeds):,} seeds")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+            raise invalid(name, f"ints in [0, {MAX_SEED}]", seeds)
+    if len(set(seeds)) != len(seeds):
+        raise invalid(name, "distinct seeds", seeds)
+    return tuple(int(s) for s in seeds)
 
 
 def _epochs(name: str, value: Any) -> int:
@@ -49,6 +68,8 @@ __all__ = ["BAD_IMAGES", "MODELS", "ON_ERROR", "StudyConfig", "about"]
 
 #: Model names `compare(model=...)` and `regkit compare --model` accept.
 MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2", "resnet")
+#: Models whose BatchNorm is part of the architecture, whatever `reg.batch_norm` says.
+ALWAYS_BATCH_NORM: frozenset[str] = frozenset({"resnet"})
 #: What `compare(bad_images=...)` accepts (image folders only).
 BAD_IMAGES: tuple[str, ...] = ("raise", "skip")
 #: What `compare(on_error=...)` accepts.
@@ -127,7 +148,8 @@ class StudyConfig:
         metadata=about("batch size", flag="--batch-size", invalidates=True, check=_batch_size),
     )
     seeds: Sequence[int] | int = dataclasses.field(
-        default=(0,), metadata=about("the seeds; every variant runs once per seed", flag="--seeds")
+        default=(0,),
+        metadata=about("the seeds; every variant runs once per seed", flag="--seeds", check=_seeds),
     )
     augment: Any = dataclasses.field(
         default=None,
