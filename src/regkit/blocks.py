@@ -76,6 +76,16 @@ def _dims(x: Any) -> tuple[int, ...]:
     return tuple(1 if d is None else int(d) for d in tuple(x.shape)[1:])
 
 
+def _channels(x: Any) -> int:
+    """The channel count of `x`, which a block needs known (ValueError naming `x`)."""
+    if x.shape[-1] is None:
+        raise ValueError(
+            "Invalid value for argument `x`: the channel dimension must be known. "
+            f"Received: x with shape {tuple(x.shape)}"
+        )
+    return int(x.shape[-1])
+
+
 def _block_name(name: str | None, prefix: str) -> str:
     if name is None:
         return f"{prefix}_{keras.backend.get_uid(prefix)}"
@@ -272,12 +282,7 @@ def inverted_residual(
     rate = _drop_path_rate(drop_path, reg)
     check_tensor_rank("x", x, 4)
     name = _block_name(name, "inverted_residual")
-    in_channels = x.shape[-1]
-    if in_channels is None:
-        raise ValueError(
-            "Invalid value for argument `x`: the channel dimension must be known. "
-            f"Received: x with shape {tuple(x.shape)}"
-        )
+    in_channels = _channels(x)
     height, width, _ = _dims(x)
     hidden = expansion * in_channels
     check_model_size(
@@ -385,12 +390,7 @@ def residual_block(
     rate = _drop_path_rate(drop_path, reg)
     check_tensor_rank("x", x, 4)
     name = _block_name(name, "residual_block")
-    in_channels = x.shape[-1]
-    if in_channels is None:
-        raise ValueError(
-            "Invalid value for argument `x`: the channel dimension must be known. "
-            f"Received: x with shape {tuple(x.shape)}"
-        )
+    in_channels = _channels(x)
     height, width, _ = _dims(x)
     check_model_size(
         {"filters": filters, "x": tuple(x.shape)},
