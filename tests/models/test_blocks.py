@@ -315,3 +315,12 @@ def test_structural_block_errors_name_the_argument(call, message):
     with pytest.raises(ValueError) as err:
         call(keras.Input((8, 8, 3)))
     assert str(err.value) == message
+
+
+@pytest.mark.parametrize("block", ["inverted_residual", "residual_block"])
+def test_a_residual_block_needs_known_channels_and_says_so(block):
+    import regkit.blocks
+
+    x = keras.Input((8, 8, None))
+    with pytest.raises(ValueError, match=r"`x`: the channel dimension must be known"):
+        getattr(regkit.blocks, block)(x, 8)
