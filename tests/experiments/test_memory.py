@@ -2,10 +2,10 @@
 afternoon must not run out of memory. RSS (from /proc/self/status) after each of 12 tiny
 one-run studies may grow by at most about 3 MiB per run after the first few.
 
-Measured here: eager runs (run_eagerly=True) are flat; traced runs grow by about 22 MiB per
-run because each run's two traced step functions (Keras' `one_step_on_data` FuncGraphs)
-outlive the run, its model and `keras.backend.clear_session()` + `gc.collect()`; the
-strict xfail below turns into a failure when that is fixed."""
+Measured here: eager runs (run_eagerly=True) were flat; traced runs grew by about 22 MiB a
+run until each run was wrapped in `regkit.training.release_training_memory` (the optimizer's
+all-reduce gradient, registered in TensorFlow's process-wide gradient registry at every
+trace, held each run's traced steps; tests/models/test_training_memory.py shows the cause)."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def _growth_per_run(runs: int, **settings) -> float:
             **settings,
         )
         sizes.append(_rss_mib())
+    print("RSS after each run (MiB):", [round(size) for size in sizes])
     settled = sizes[3:]  # the first runs load data, import and warm caches
     return (settled[-1] - settled[0]) / (len(settled) - 1)
 
@@ -54,9 +55,5 @@ def test_eager_runs_keep_memory_flat():
     assert _growth_per_run(8, run_eagerly=True) < PER_RUN_MIB
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="each traced run leaves its step functions' FuncGraphs behind (~22 MiB per run)",
-)
 def test_twelve_traced_runs_keep_memory_flat():
     assert _growth_per_run(12) < PER_RUN_MIB

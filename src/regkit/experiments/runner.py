@@ -388,7 +388,11 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
     try:
         if study.kept:
             study.begin(slot)  # settings.json first: the folder now says what it holds
-        with quiet_retracing():
+        # defers Keras (heavy) until a run trains
+        from regkit.training import release_training_memory
+
+        # the run's traced steps are freed with it: memory stays flat over many runs
+        with quiet_retracing(), release_training_memory():
             result = run_one(plan, slot.name, slot.variant, slot.seed, slot.directory)
         if study.kept:
             write_result(slot.directory, result)
