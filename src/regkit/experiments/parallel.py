@@ -215,7 +215,11 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         verbose=0,
         plots=False,
     )
-    with quiet_retracing():
+    # defers Keras (heavy) to the worker's first run
+    from regkit.training import release_training_memory
+
+    # a spawned worker runs many tasks: each one's traced steps are freed with it
+    with quiet_retracing(), release_training_memory():
         result = run_one(plan, task["name"], variant, task["seed"], Path(task["directory"]))
     return result.to_dict()
 
