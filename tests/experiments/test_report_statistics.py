@@ -180,6 +180,21 @@ def test_every_interval_stays_inside_its_metrics_range():
     assert seen >= 3 * 10
 
 
+def test_epoch_counts_stay_within_the_epochs_the_study_trained():
+    from regkit.experiments.stats import ci95
+
+    runs = []
+    for seed, best in enumerate([8, 2, 8, 3]):
+        run = _run("baseline", seed, 0.9, 0.9, epochs=8)
+        run.best_epoch = best
+        runs.append(run)
+    config = {"model": "cnn", "dataset": "digits", "num_classes": 10, "epochs": 8}
+    report = Report(variants={"baseline": Variant("baseline")}, runs=runs, config=config)
+    assert ci95([8, 2, 8, 3])[1] > 8  # the plain t-interval claims a 10th epoch
+    lo, hi = report.to_dict()["variants"]["baseline"]["ci95"]["best_epoch"]
+    assert 0 <= lo < 5.25 < hi <= 8
+
+
 def test_vs_reference_carries_holm_adjusted_p_values_and_the_words_follow_them():
     from regkit.experiments.stats import paired_difference
 

@@ -110,11 +110,19 @@ def mean_std(values: Sequence[float]) -> tuple[float | None, float | None]:
 
 
 # ---------------------------------------------------------------------------- statistics
-def interval(values: Sequence[float], metric: str | None = None) -> tuple[float, float] | None:
+#: Figures counted in epochs: they cannot exceed the epochs the study trained.
+EPOCH_COUNTS = ("best_epoch", "epochs_run")
+
+
+def interval(
+    values: Sequence[float], metric: str | None = None, *, epochs: int | None = None
+) -> tuple[float, float] | None:
     """`ci95` of `values` within `METRIC_BOUNDS[metric]` (accuracies in [0, 1], losses,
-    norms and times >= 0); values outside those bounds (a figure of another kind) get the
-    plain Student-t interval."""
+    norms and times >= 0; `EPOCH_COUNTS` also at most `epochs` when given); values outside
+    those bounds (a figure of another kind) get the plain Student-t interval."""
     bounds = METRIC_BOUNDS.get(metric) if metric is not None else None
+    if bounds is not None and metric in EPOCH_COUNTS and isinstance(epochs, int) and epochs > 0:
+        bounds = (bounds[0], float(epochs))
     try:
         return ci95(values, bounds=bounds)
     except ValueError:
@@ -123,15 +131,18 @@ def interval(values: Sequence[float], metric: str | None = None) -> tuple[float,
         return ci95(values)
 
 
-def intervals(runs: Sequence[Any], metrics: Sequence[str]) -> dict[str, list[float] | None]:
-    """95% interval of each metric's mean over a variant's measured runs (`interval`).
+def intervals(
+    runs: Sequence[Any], metrics: Sequence[str], *, epochs: int | None = None
+) -> dict[str, list[float] | None]:
+    """95% interval of each metric's mean over a variant's measured runs (`interval`;
+    `epochs`, the study's, bounds the figures counted in epochs).
 
     Returns:
         `{metric: [lo, hi]}`, None where fewer than two runs give the figure.
     """
     out: dict[str, list[float] | None] = {}
     for metric in metrics:
-        found = interval(measured_values(runs, metric), metric)
+        found = interval(measured_values(runs, metric), metric, epochs=epochs)
         out[metric] = None if found is None else [found[0], found[1]]
     return out
 
@@ -556,7 +567,7 @@ def add_statistics(report: Any, variants: dict[str, Any], metrics: Sequence[str]
     for name in report.variants:
         runs = report.runs_for(name)
         entry = variants[name]
-        entry["ci95"] = intervals(runs, metrics)
+        entry["ci95"] = intervals(runs, metrics, epochs=(report.config or {}).get("epochs"))
         if name in comparisons:
             entry["vs_reference"] = comparisons[name]
         for data, run in zip(entry.get("runs", []), runs, strict=False):
