@@ -230,7 +230,7 @@ _OPTIONS: dict[str, dict[str, Any]] = {
         "help": "let tensorflow-datasets download and prepare a missing set (CIFAR is "
         "downloaded when absent anyway)"
     },
-    "plots": {"help": "skip curves.png, weight_norms.png, sweep.png"},
+    "plots": {"help": "skip the plots (curves.png, weight_norms.png, differences.png, sweep.png)"},
     "limit": {"type": _positive_int, "metavar": "N", "detail": "quick trials"},
     "patience": {"type": _positive_int, "metavar": "N"},
     "bn_momentum": {

@@ -1,6 +1,7 @@
 """Every figure regkit draws, as PNG files: one training history (`plot_history`: loss and
 accuracy side by side, weight norms when logged) and a comparison report (`plot_report`:
-all variants overlaid).
+all variants overlaid; `plot_differences`: each variant against the reference, with its
+interval).
 
 matplotlib is imported inside the plotting functions (it is an optional dependency,
 `regkit[plots]`), and figures are drawn on matplotlib's Agg canvas through
@@ -22,7 +23,15 @@ from typing import Any
 from regkit._checks import invalid
 from regkit._io import atomic_write_bytes
 
-__all__ = ["LOG_FIELDS", "load_history", "plot_history", "plot_report", "plot_sweep"]
+__all__ = [
+    "LOG_FIELDS",
+    "difference_rows",
+    "load_history",
+    "plot_differences",
+    "plot_history",
+    "plot_report",
+    "plot_sweep",
+]
 
 _NORM_SUFFIX = "_kernel_norm"
 
@@ -293,7 +302,9 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     validation dashed; with several seeds a thin line per seed and a thick one for their
     mean; a dot at each seed's best epoch, an x where a run diverged, a triangle where a
     curve leaves the axes), `weight_norms.png` when the histories hold `WeightNormLogger`
-    logs (global kernel norm per epoch) and, for a sweep, `sweep.png` (see `plot_sweep`).
+    logs (global kernel norm per epoch), `differences.png` when the report compares
+    variants over several seeds (see `plot_differences`) and, for a sweep, `sweep.png`
+    (see `plot_sweep`).
     A diverging run never sets the axes: the loss axis is sized by the healthy curves and
     values above it are clipped and marked. Epoch ticks are integers. `Report.plot` calls
     this.
@@ -400,10 +411,148 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
             )
         fig.legend(handles=handles, fontsize="small", loc="outside right upper")
         written.append(_save_png(fig, directory / "weight_norms.png"))
+    comparisons = getattr(report, "comparisons", None)
+    if callable(comparisons):
+        differences = plot_differences(
+            comparisons(), directory / "differences.png", reference=names[0] if names else None
+        )
+        if differences is not None:
+            written.append(differences)
     sweep = plot_sweep(report, directory)
     if sweep is not None:
         written.append(sweep)
     return written
+
+
+# ---------------------------------------------------------------------------- differences
+#: `difference_rows` verdicts and their colours in `plot_differences`.
+_VERDICT_COLORS = {"higher": "tab:green", "lower": "tab:red", "not distinguishable": "0.45"}
+
+
+def _p_text(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def difference_rows(
+    comparisons: Mapping[str, Mapping[str, Any] | None], *, alpha: float = 0.05
+) -> list[dict[str, Any]]:
+    """The rows `plot_differences` draws: one per variant with an interval.
+
+    Args:
+        comparisons: `{variant: comparison}` as in report.json's `"vs_reference"`
+            (`"mean_diff"`, `"ci95"`, `"p_value"`, optional `"p_adjusted"`, `"seeds"`);
+            `Report.comparisons()` returns it. Variants without a comparison or without an
+            interval (one seed) are left out.
+        alpha: The significance level.
+
+    Returns:
+        `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]` in the
+        order given; `"verdict"` is `"higher"`, `"lower"` or `"not distinguishable"`,
+        decided like report.md's words: by the Holm-adjusted p-value when there is one,
+        else by the p-value, else by whether the interval excludes zero.
+    """
+    rows = []
+    for name, comparison in comparisons.items():
+        if not comparison or comparison.get("ci95") is None:
+            continue
+        lo, hi = (float(v) for v in comparison["ci95"])
+        diff = float(comparison["mean_diff"])
+        p_adjusted = comparison.get("p_adjusted")
+        p_value = comparison.get("p_value")
+        decisive = p_adjusted if p_adjusted is not None else p_value
+        significant = decisive < alpha if decisive is not None else (lo > 0 or hi < 0)
+        verdict = ("higher" if diff > 0 else "lower") if significant else "not distinguishable"
+        rows.append(
+            {
+                "variant": name,
+                "mean_diff": diff,
+                "lo": lo,
+                "hi": hi,
+                "p_value": p_value,
+                "p_adjusted": p_adjusted,
+                "verdict": verdict,
+            }
+        )
+    return rows
+
+
+def plot_differences(
+    comparisons: Mapping[str, Mapping[str, Any] | None],
+    path: str | os.PathLike[str],
+    *,
+    reference: str | None = None,
+    metric: str = "test accuracy",
+    percent: bool = True,
+) -> Path | None:
+    """Draws each variant's paired difference from the reference with its 95% interval.
+
+    One row per variant (`difference_rows`), the reference at zero: a dot at the mean
+    difference over seeds, a bar for its interval, green where the variant is higher than
+    the reference, red where lower, grey where the seeds cannot tell (after Holm's
+    adjustment when several variants are compared); the p-values are written beside each
+    row. Easier to read than the table when a study has many variants. `plot_report`
+    writes it as `differences.png` whenever a comparison has an interval.
+
+    Args:
+        comparisons: `{variant: comparison}` (`Report.comparisons()`).
+        path: The PNG to write (its folder is created).
+        reference: The reference's name, for the axis label.
+        metric: What the differences are of, for the axis label.
+        percent: Show differences in percentage points (accuracies).
+
+    Returns:
+        The path written, or None when no comparison has an interval (one seed).
+
+    Raises:
+        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+    """
+    rows = difference_rows(comparisons)
+    if not rows:
+        return None
+    try:
+        from matplotlib.figure import Figure
+    except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
+        raise ImportError(
+            "plot_differences needs matplotlib: `pip install regkit[plots]`."
+        ) from err
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scale = 100.0 if percent else 1.0
+    fig = Figure(figsize=(9.5, 1.2 + 0.42 * len(rows)), layout="constrained")
+    ax = fig.subplots()
+    for y, row in enumerate(rows):
+        color = _VERDICT_COLORS[row["verdict"]]
+        lo, hi = row["lo"] * scale, row["hi"] * scale
+        ax.plot([lo, hi], [y, y], color=color, lw=2.5, solid_capstyle="butt")
+        ax.plot([row["mean_diff"] * scale], [y], "o", color=color, ms=6)
+        words = [] if row["p_value"] is None else [f"p {_p_text(row['p_value'])}"]
+        if row["p_adjusted"] is not None:
+            words.append(f"Holm {_p_text(row['p_adjusted'])}")
+        ax.annotate(
+            ", ".join(words),
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="small",
+            color=color,
+        )
+    ax.axvline(0.0, color="0.2", lw=1)
+    ax.set_yticks(range(len(rows)), [row["variant"] for row in rows])
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # the first variant on top
+    unit = " (percentage points)" if percent else ""
+    against = f" {reference}" if reference else " the reference"
+    ax.set_xlabel(f"{metric}: variant minus{against}{unit}, paired by seed, 95% interval")
+    ax.grid(axis="x", alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=color, lw=2.5, marker="o", label=label)
+        for label, color in _VERDICT_COLORS.items()
+    ]
+    fig.legend(handles=handles, fontsize="small", loc="outside lower center", ncols=3)
+    return _save_png(fig, path)
 
 
 def _sweep_axis(ax: Any, field: str, values: Sequence[Any]) -> Any:

@@ -123,3 +123,49 @@ def test_plot_report_without_weight_norms_draws_only_the_curves(tmp_path):
 
     report = Report(variants={"a": "baseline"}, runs=[RunResult.from_history("a", 0, HISTORY)])
     assert [p.name for p in plot_report(report, tmp_path)] == ["curves.png"]
+
+
+def _seeded_report():
+    from regkit.experiments import Report, RunResult
+
+    tests = {
+        "baseline": [0.90, 0.91, 0.92],
+        "better": [0.95, 0.961, 0.969],
+        "same": [0.89, 0.93, 0.91],
+    }
+    runs = [
+        RunResult.from_history(name, seed, HISTORY, test_accuracy=accuracy)
+        for name, values in tests.items()
+        for seed, accuracy in enumerate(values)
+    ]
+    return Report(variants={n: "baseline" for n in tests}, runs=runs, seeds=(0, 1, 2))
+
+
+def test_differences_follow_the_holm_adjusted_verdict_of_the_report():
+    from regkit.plots import difference_rows
+
+    report = _seeded_report()
+    rows = {row["variant"]: row for row in difference_rows(report.comparisons())}
+    assert set(rows) == {"better", "same"}  # the reference has no row
+    better = rows["better"]
+    # paired differences 0.05, 0.051, 0.049: mean 0.05, by hand
+    assert better["mean_diff"] == pytest.approx(0.05)
+    assert better["lo"] < 0.05 < better["hi"]
+    assert better["p_adjusted"] is not None and better["p_adjusted"] >= better["p_value"]
+    assert better["verdict"] == "higher"
+    assert rows["same"]["verdict"] == "not distinguishable"
+    # the verdict follows the adjusted p-value, not the raw one
+    alone = {"x": {"mean_diff": -0.02, "ci95": [-0.03, -0.01], "p_value": 0.01, "p_adjusted": 0.2}}
+    assert difference_rows(alone)[0]["verdict"] == "not distinguishable"
+    alone["x"]["p_adjusted"] = 0.04
+    assert difference_rows(alone)[0]["verdict"] == "lower"
+
+
+def test_plot_report_draws_the_differences_when_seeds_allow(tmp_path):
+    from regkit.plots import plot_report
+
+    paths = plot_report(_seeded_report(), tmp_path)
+    assert [p.name for p in paths] == ["curves.png", "differences.png"]
+    image = _read_png(tmp_path / "differences.png")
+    green = (image[..., 1] > 0.45) & (image[..., 0] < 0.3) & (image[..., 2] < 0.3)
+    assert green.sum() > 50  # the "higher" row is drawn in green

@@ -170,7 +170,8 @@ def compare(
             without the "[i/n] variant ..." lines.
         on_error: `"raise"` re-raises an exception from a run (after saving the partial
             report); `"record"` reports that run as `failed` and carries on.
-        plots: Draw `curves.png` and `weight_norms.png` into `out_dir` (needs matplotlib).
+        plots: Draw `curves.png`, `weight_norms.png` and `differences.png` into `out_dir`
+            (needs matplotlib).
         strategy: A `tf.distribute.Strategy` under which every model and optimizer is
             created; Keras' `fit` then distributes the datasets. `batch_size` is the global
             batch (split across replicas). None: `regkit.device.strategy()`, which is a

@@ -38,7 +38,7 @@ from regkit._io import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text
 from regkit.config import Regularization
 from regkit.experiments.build import build_from_config
 from regkit.experiments.records import REPORT_FORMAT, RunResult, Variant, jsonable
-from regkit.experiments.specs import folder_name
+from regkit.experiments.specs import REPORT_FILES, folder_name
 from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
@@ -72,8 +72,6 @@ BACKUP_DIR = "backup"
 RUN_DIRS = (BACKUP_DIR, "tensorboard")
 #: The files regkit writes in a run folder (besides `BACKUP_DIR`).
 RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME)
-#: The files regkit writes at the top of a study folder.
-REPORT_FILES = ("report.json", "report.md", "curves.png", "weight_norms.png", "sweep.png")
 #: The version of the settings.json layout.
 SETTINGS_FORMAT = 1
 

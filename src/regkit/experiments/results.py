@@ -33,6 +33,7 @@ from regkit.experiments.analysis import (
     add_statistics,
     mean_std,
     measured_values,
+    reference_comparisons,
     status_counts,
     sweep_points,
 )
@@ -186,6 +187,17 @@ class Report:
         model = self.config.get("model", "model")
         dataset = self.config.get("dataset", "data")
         return f"regkit comparison: {model} on {dataset}"
+
+    def comparisons(self) -> dict[str, dict[str, Any] | None]:
+        """Every variant but the first (the reference) against it, paired by seed, on test
+        accuracy: report.json's `"vs_reference"` entries.
+
+        Returns:
+            `{variant: {"metric", "reference", "mean_diff", "ci95", "p_value",
+            "p_adjusted", "seeds", "detectable", "seeds_needed"} | None}` (None where no
+            seed has both figures); see `regkit.experiments.analysis.reference_comparisons`.
+        """
+        return reference_comparisons(self)
 
     def sweep_points(self) -> list[dict[str, Any]]:
         """For a sweep: each swept variant's base, values and figures over seeds.

@@ -50,6 +50,7 @@ from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
     "FIELD_TYPES",
+    "REPORT_FILES",
     "RESERVED_NAMES",
     "STUDY_KEYS",
     "StudyFile",
@@ -78,15 +79,17 @@ FIELD_TYPES: dict[str, type] = {
 #: The parts that are not `Regularization` fields.
 _OVERRIDES = ("learning_rate", "optimizer", "augment", *AUGMENT_FIELD_TYPES)
 
-#: Names a study folder uses for its own files: no variant may be called so.
-RESERVED_NAMES: tuple[str, ...] = (
+#: The files regkit writes at the top of a study folder (the report and its plots).
+REPORT_FILES: tuple[str, ...] = (
     "report.json",
     "report.md",
     "curves.png",
     "weight_norms.png",
+    "differences.png",
     "sweep.png",
-    "study.toml",
 )
+#: Names a study folder uses for its own files: no variant may be called so.
+RESERVED_NAMES: tuple[str, ...] = (*REPORT_FILES, "study.toml")
 
 #: Top-level keys of a study file: `compare`'s arguments that a file can hold.
 STUDY_KEYS: tuple[str, ...] = ("variants", *StudyConfig.file_keys())
