@@ -48,6 +48,9 @@ benchmark-regularizers: $(STAMP)
 	$(VENV)/bin/regkit compare --config examples/studies/fashion_mnist_league.toml --out runs/league
 	$(VENV)/bin/regkit compare --config examples/studies/fashion_mnist_league_resnet.toml \
 	    --out runs/league-resnet
+	$(PY) bench/league_table.py runs/league/report.json runs/league-resnet/report.json \
+	    > runs/league-table.md
+	@echo "the table: runs/league-table.md"
 
 docs: $(STAMP)
 	$(PY) tools/gen_api_docs.py
