@@ -70,6 +70,7 @@ def test_auto_rule_refuses_bad_arguments_naming_them(kwargs, error, match):
         auto_bn_momentum(**kwargs)
 
 
+@pytest.mark.slow  # getting-started.md#2's claim checks the same in the default tier
 def test_python_compare_bn_variant_learns_by_default():
     """Issue 12: compare(["baseline", "bn"], epochs=3) left BN at 0.99 and at chance (0.10)."""
     from regkit.experiments import compare

@@ -136,6 +136,7 @@ def test_a_killed_worker_fails_its_run_and_the_study_completes(tmp_path):
     assert saved["complete"] and saved["variants"]["dropout"]["status"] == "ok"
 
 
+@pytest.mark.slow  # test_runner.py keeps the sequential Ctrl-C in the default tier
 def test_ctrl_c_stops_the_workers_and_keeps_finished_runs(tmp_path, monkeypatch):
     from regkit.experiments import parallel
 

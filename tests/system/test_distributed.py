@@ -189,6 +189,7 @@ def workers() -> list[dict]:
     return [_last_json(out) for _, out, _ in outputs]
 
 
+@pytest.mark.slow  # two worker processes; MirroredStrategy stays in the default tier
 def test_multi_worker_mirrored_trains_one_epoch(workers):
     assert sorted(w["task"]["index"] for w in workers) == [0, 1]
     for w in workers:
@@ -208,6 +209,7 @@ def test_multi_worker_mirrored_trains_one_epoch(workers):
     assert first["loss"] == pytest.approx(second["loss"], rel=1e-6)
 
 
+@pytest.mark.slow  # shares the two worker processes above
 def test_device_strategy_reads_tf_config(workers):
     for w in workers:
         assert w["strategy_from"] == "regkit.device.strategy()"

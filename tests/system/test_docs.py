@@ -2,10 +2,11 @@
 docstrings, aside), in a fresh namespace and an empty working folder.
 
 A block may be skipped only for a reason written in its fence, e.g.
-```` ```python skip: downloads CIFAR-10 ````. Blocks that train run in the default tier
-too (about a minute together, on digits), and each asserts what its text claims
-(`CLAIMS`): a docs example that stays at chance accuracy fails here, not in a user's
-notebook.
+```` ```python skip: downloads CIFAR-10 ````, and moved to the slow tier (`make test-slow`)
+the same way, ```` ```python slow: trains three ResNets ````. Blocks that train run in the
+default tier otherwise (about a minute together, on digits), and each asserts what its text
+claims (`CLAIMS`): a docs example that stays at chance accuracy fails here, not in a
+user's notebook.
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ class Block(NamedTuple):
 
     @property
     def skip_reason(self) -> str | None:
+        return self._reason("skip")
+
+    @property
+    def slow_reason(self) -> str | None:
+        return self._reason("slow")
+
+    def _reason(self, word: str) -> str | None:
         info = self.info.strip()
-        if not info.startswith("skip"):
+        if not info.startswith(word):
             return None
-        return info.removeprefix("skip").lstrip(":= ").strip() or None
+        return info.removeprefix(word).lstrip(":= ").strip() or None
 
 
 def _blocks() -> list[Block]:
@@ -150,6 +158,8 @@ def _params() -> list[Any]:
         marks = []
         if block.skip_reason:
             marks.append(pytest.mark.skip(reason=f"{block.id}: {block.skip_reason}"))
+        if block.slow_reason:
+            marks.append(pytest.mark.slow)
         params.append(pytest.param(block, id=block.id, marks=marks))
     return params
 
@@ -169,6 +179,8 @@ def test_the_docs_have_python_blocks_and_skips_give_reasons():
     for block in BLOCKS:
         if block.info.strip().startswith("skip"):
             assert block.skip_reason, f"{block.id}: a skipped block must say why in its fence"
+        elif block.info.strip().startswith("slow"):
+            assert block.slow_reason, f"{block.id}: a slow block must say why in its fence"
         else:
             assert not block.info.strip(), f"{block.id}: unknown fence info {block.info!r}"
 

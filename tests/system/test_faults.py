@@ -177,6 +177,7 @@ def _random_specs(rng: random.Random) -> list[tuple[str, int, float]]:
     ]
 
 
+@pytest.mark.slow  # test_resume.py's in-process SIGKILL keeps a kill in the default tier
 def test_killed_mid_epoch_and_mid_checkpoint_resumes_to_the_same_epochs(tmp_path):
     rng = random.Random(6)
     steps = fault_train.STEPS_PER_EPOCH
