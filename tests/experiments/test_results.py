@@ -149,3 +149,26 @@ def test_report_files_are_readable_by_others(tmp_path):
     for name in ("report.json", "report.md"):
         assert (tmp_path / name).stat().st_mode & 0o044  # not a 0600 temp file
     assert not list(tmp_path.glob(".*tmp"))
+
+
+def test_the_notes_say_which_weights_averaging_variants_report():
+    from regkit import Regularization
+
+    plain = Report(variants={"baseline": Variant()}, runs=[_run()])
+    assert "averag" not in plain.to_markdown().lower()
+    variants = {
+        "baseline": Variant(),
+        "ema": Variant(Regularization(ema=0.9)),
+        "swa": Variant(Regularization(swa=0.5)),
+        "both": Variant(Regularization(ema=0.9, swa=0.5)),
+    }
+    runs = [_run(name) for name in variants]
+    notes = [
+        line
+        for line in Report(variants=variants, runs=runs).to_markdown().splitlines()
+        if "averag" in line
+    ]
+    ema_note = next(line for line in notes if "EMA" in line)
+    swa_note = next(line for line in notes if "SWA" in line)
+    assert "ema, both" in ema_note and "validation" in ema_note
+    assert "swa, both" in swa_note and "training weights" in swa_note

@@ -202,6 +202,7 @@ def report_notes(report: Any) -> list[str]:
         "Reg. loss share = L1/L2 penalty / total loss at the best epoch; weight norm = "
         "global L2 norm of all conv/dense kernels of the reported (best-epoch) weights.",
     ]
+    notes.extend(_averaging_notes(report))
     if len(report.seeds) > 1:
         notes.append(
             f"Mean ± sample std over seeds {', '.join(map(str, report.seeds))} "
@@ -223,6 +224,30 @@ def report_notes(report: Any) -> list[str]:
         notes.append(
             f"{len(skipped)} unreadable image{'s' if len(skipped) != 1 else ''} skipped "
             f"(bad_images='skip'): {shown}{more}."
+        )
+    return notes
+
+
+def _averaging_notes(report: Any) -> list[str]:
+    """Which weights the figures of EMA and SWA variants are of (they differ by figure)."""
+    variants = getattr(report, "variants", None) or {}
+
+    def using(field: str) -> list[str]:
+        return [n for n, v in variants.items() if getattr(getattr(v, "reg", None), field, 0)]
+
+    notes = []
+    ema, swa = using("ema"), using("swa")
+    if ema:
+        notes.append(
+            f"EMA ({', '.join(ema)}): validation figures, the best epoch and the test accuracy "
+            "are of the averaged weights (swapped in for every validation pass); training "
+            "figures are of the training weights."
+        )
+    if swa:
+        notes.append(
+            f"SWA ({', '.join(swa)}): validation figures, the gap and the best epoch are of "
+            "the training weights, as without SWA; the test accuracy and the saved model are "
+            "of the average over the last epochs, BatchNorm statistics recomputed."
         )
     return notes
 
