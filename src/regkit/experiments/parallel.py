@@ -41,7 +41,7 @@ from regkit.experiments.ledger import ERROR_FILE, RunSlot, Study, remove_partial
 from regkit.experiments.plan import plan_comparison
 from regkit.experiments.records import RunResult, Variant
 from regkit.experiments.results import Report
-from regkit.experiments.runner import quiet_retracing, record, run_one, save_partial, say_for
+from regkit.experiments.runner import record, run_one, save_partial, say_for
 from regkit.experiments.study_config import StudyConfig
 
 __all__ = [
@@ -215,12 +215,7 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
         verbose=0,
         plots=False,
     )
-    # defers Keras (heavy) to the worker's first run
-    from regkit.training import release_training_memory
-
-    # a spawned worker runs many tasks: each one's traced steps are freed with it
-    with quiet_retracing(), release_training_memory():
-        result = run_one(plan, task["name"], variant, task["seed"], Path(task["directory"]))
+    result = run_one(plan, task["name"], variant, task["seed"], Path(task["directory"]))
     return result.to_dict()
 
 

@@ -177,6 +177,17 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     Raises:
         OSError: the disk lacks room for the checkpoint and backup, or a write failed.
     """
+    # defers Keras (heavy) until a run trains
+    from regkit.training import release_training_memory
+
+    # quiet about the retracing a fresh model per run causes; the run's traced steps are
+    # freed with it, so memory stays flat over many runs in one process
+    with quiet_retracing(), release_training_memory():
+        return _train(plan, name, variant, seed, run_dir)
+
+
+def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -> RunResult:
+    """`run_one`'s work, inside its context."""
     import keras
     import tensorflow as tf
 
@@ -388,12 +399,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
     try:
         if study.kept:
             study.begin(slot)  # settings.json first: the folder now says what it holds
-        # defers Keras (heavy) until a run trains
-        from regkit.training import release_training_memory
-
-        # the run's traced steps are freed with it: memory stays flat over many runs
-        with quiet_retracing(), release_training_memory():
-            result = run_one(plan, slot.name, slot.variant, slot.seed, slot.directory)
+        result = run_one(plan, slot.name, slot.variant, slot.seed, slot.directory)
         if study.kept:
             write_result(slot.directory, result)
         return result
