@@ -25,7 +25,6 @@ from regkit._io import atomic_write_bytes
 
 __all__ = [
     "LOG_FIELDS",
-    "difference_rows",
     "load_history",
     "plot_differences",
     "plot_history",
@@ -411,10 +410,10 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
             )
         fig.legend(handles=handles, fontsize="small", loc="outside right upper")
         written.append(_save_png(fig, directory / "weight_norms.png"))
-    comparisons = getattr(report, "comparisons", None)
-    if callable(comparisons):
+    difference_rows = getattr(report, "difference_rows", None)
+    if callable(difference_rows):
         differences = plot_differences(
-            comparisons(), directory / "differences.png", reference=names[0] if names else None
+            difference_rows(), directory / "differences.png", reference=names[0] if names else None
         )
         if differences is not None:
             written.append(differences)
@@ -425,7 +424,7 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------- differences
-#: `difference_rows` verdicts and their colours in `plot_differences`.
+#: The verdicts of `Report.difference_rows` and their colours in `plot_differences`.
 _VERDICT_COLORS = {"higher": "tab:green", "lower": "tab:red", "not distinguishable": "0.45"}
 
 
@@ -433,51 +432,8 @@ def _p_text(p: float) -> str:
     return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def difference_rows(
-    comparisons: Mapping[str, Mapping[str, Any] | None], *, alpha: float = 0.05
-) -> list[dict[str, Any]]:
-    """The rows `plot_differences` draws: one per variant with an interval.
-
-    Args:
-        comparisons: `{variant: comparison}` as in report.json's `"vs_reference"`
-            (`"mean_diff"`, `"ci95"`, `"p_value"`, optional `"p_adjusted"`, `"seeds"`);
-            `Report.comparisons()` returns it. Variants without a comparison or without an
-            interval (one seed) are left out.
-        alpha: The significance level.
-
-    Returns:
-        `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]` in the
-        order given; `"verdict"` is `"higher"`, `"lower"` or `"not distinguishable"`,
-        decided like report.md's words: by the Holm-adjusted p-value when there is one,
-        else by the p-value, else by whether the interval excludes zero.
-    """
-    rows = []
-    for name, comparison in comparisons.items():
-        if not comparison or comparison.get("ci95") is None:
-            continue
-        lo, hi = (float(v) for v in comparison["ci95"])
-        diff = float(comparison["mean_diff"])
-        p_adjusted = comparison.get("p_adjusted")
-        p_value = comparison.get("p_value")
-        decisive = p_adjusted if p_adjusted is not None else p_value
-        significant = decisive < alpha if decisive is not None else (lo > 0 or hi < 0)
-        verdict = ("higher" if diff > 0 else "lower") if significant else "not distinguishable"
-        rows.append(
-            {
-                "variant": name,
-                "mean_diff": diff,
-                "lo": lo,
-                "hi": hi,
-                "p_value": p_value,
-                "p_adjusted": p_adjusted,
-                "verdict": verdict,
-            }
-        )
-    return rows
-
-
 def plot_differences(
-    comparisons: Mapping[str, Mapping[str, Any] | None],
+    rows: Sequence[Mapping[str, Any]],
     path: str | os.PathLike[str],
     *,
     reference: str | None = None,
@@ -486,7 +442,7 @@ def plot_differences(
 ) -> Path | None:
     """Draws each variant's paired difference from the reference with its 95% interval.
 
-    One row per variant (`difference_rows`), the reference at zero: a dot at the mean
+    One row per variant (`Report.difference_rows()`), the reference at zero: a dot at the mean
     difference over seeds, a bar for its interval, green where the variant is higher than
     the reference, red where lower, grey where the seeds cannot tell (after Holm's
     adjustment when several variants are compared); the p-values are written beside each
@@ -494,7 +450,9 @@ def plot_differences(
     writes it as `differences.png` whenever a comparison has an interval.
 
     Args:
-        comparisons: `{variant: comparison}` (`Report.comparisons()`).
+        rows: `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]`,
+            as `Report.difference_rows()` (`regkit.experiments.analysis.difference_rows`)
+            gives them.
         path: The PNG to write (its folder is created).
         reference: The reference's name, for the axis label.
         metric: What the differences are of, for the axis label.
@@ -506,7 +464,6 @@ def plot_differences(
     Raises:
         ImportError: matplotlib is not installed (``pip install regkit[plots]``).
     """
-    rows = difference_rows(comparisons)
     if not rows:
         return None
     try:

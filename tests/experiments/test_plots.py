@@ -142,10 +142,10 @@ def _seeded_report():
 
 
 def test_differences_follow_the_holm_adjusted_verdict_of_the_report():
-    from regkit.plots import difference_rows
+    from regkit.experiments.analysis import difference_rows
 
     report = _seeded_report()
-    rows = {row["variant"]: row for row in difference_rows(report.comparisons())}
+    rows = {row["variant"]: row for row in report.difference_rows()}
     assert set(rows) == {"better", "same"}  # the reference has no row
     better = rows["better"]
     # paired differences 0.05, 0.051, 0.049: mean 0.05, by hand
@@ -159,6 +159,18 @@ def test_differences_follow_the_holm_adjusted_verdict_of_the_report():
     assert difference_rows(alone)[0]["verdict"] == "not distinguishable"
     alone["x"]["p_adjusted"] = 0.04
     assert difference_rows(alone)[0]["verdict"] == "lower"
+    # one rule with report.md's words: each verdict opens the comparison's sentence
+    from regkit.experiments.stats import comparison_words
+
+    for row, comparison in zip(rows.values(), report.comparisons().values(), strict=False):
+        words = comparison_words(
+            row["mean_diff"],
+            (row["lo"], row["hi"]),
+            row["p_value"],
+            comparison["seeds"],
+            p_adjusted=row["p_adjusted"],
+        )
+        assert words.startswith(row["verdict"]), (row, words)
 
 
 def test_plot_report_draws_the_differences_when_seeds_allow(tmp_path):

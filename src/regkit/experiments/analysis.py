@@ -29,6 +29,7 @@ from regkit.experiments.stats import (
     holm,
     mean,
     paired_difference,
+    verdict,
 )
 from regkit.experiments.verdicts import collapse_cause, no_better_than_majority
 
@@ -41,6 +42,7 @@ __all__ = [
     "PENALTY_SHARE_LIMIT",
     "collapse_figures",
     "comparison_text",
+    "difference_rows",
     "interval",
     "intervals",
     "is_collapsed",
@@ -213,6 +215,43 @@ def reference_comparisons(report: Any) -> dict[str, dict[str, Any] | None]:
     for comparison, p_adjusted in zip(compared, adjusted, strict=True):
         comparison["p_adjusted"] = p_adjusted
     return out
+
+
+def difference_rows(
+    comparisons: Mapping[str, Mapping[str, Any] | None], *, alpha: float = 0.05
+) -> list[dict[str, Any]]:
+    """The rows `regkit.plots.plot_differences` draws: one per variant with an interval.
+
+    Args:
+        comparisons: `{variant: comparison}` as in report.json's `"vs_reference"`
+            (`reference_comparisons`, `Report.comparisons()`). Variants without a
+            comparison or without an interval (one seed) are left out.
+        alpha: The significance level.
+
+    Returns:
+        `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]` in the
+        order given; `"verdict"` is `stats.verdict`'s (`"higher"`, `"lower"` or
+        `"not distinguishable"`), the decision behind report.md's words.
+    """
+    rows = []
+    for name, comparison in comparisons.items():
+        if not comparison or comparison.get("ci95") is None:
+            continue
+        lo, hi = (float(v) for v in comparison["ci95"])
+        diff = float(comparison["mean_diff"])
+        p_value, p_adjusted = comparison.get("p_value"), comparison.get("p_adjusted")
+        rows.append(
+            {
+                "variant": name,
+                "mean_diff": diff,
+                "lo": lo,
+                "hi": hi,
+                "p_value": p_value,
+                "p_adjusted": p_adjusted,
+                "verdict": verdict(diff, (lo, hi), p_value, p_adjusted=p_adjusted, alpha=alpha),
+            }
+        )
+    return rows
 
 
 def comparison_text(comparison: Mapping[str, Any] | None) -> str:

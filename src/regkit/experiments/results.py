@@ -31,6 +31,7 @@ from regkit._io import atomic_write_text
 from regkit.device import versions
 from regkit.experiments.analysis import (
     add_statistics,
+    difference_rows,
     mean_std,
     measured_values,
     reference_comparisons,
@@ -198,6 +199,11 @@ class Report:
             seed has both figures); see `regkit.experiments.analysis.reference_comparisons`.
         """
         return reference_comparisons(self)
+
+    def difference_rows(self) -> list[dict[str, Any]]:
+        """The comparisons that have an interval, each with its verdict: what
+        `differences.png` draws (`regkit.experiments.analysis.difference_rows`)."""
+        return difference_rows(self.comparisons())
 
     def sweep_points(self) -> list[dict[str, Any]]:
         """For a sweep: each swept variant's base, values and figures over seeds.

@@ -48,6 +48,7 @@ __all__ = [
     "sample_std",
     "seeds_to_resolve",
     "t_critical",
+    "verdict",
 ]
 
 #: The range of each figure in `METRICS` (None: unbounded on that side), for `ci95`'s
@@ -545,16 +546,10 @@ def comparison_words(
     """  # noqa: E501
     diff = check_finite_float("mean_diff", mean_diff)
     seeds = check_positive_int("n", n)
-    level = check_finite_float("alpha", alpha)
-    if not 0 < level < 1:
-        raise invalid("alpha", "a float in (0, 1)", alpha)
+    level = _check_alpha(alpha)
     if seeds < 2 or ci95 is None:
         return "one seed: no interval can be given"
-    lo, hi = (check_finite_float("ci95", end) for end in ci95)
-    raw = None if p_value is None else check_probability("p_value", p_value)
-    adjusted = None if p_adjusted is None else check_probability("p_adjusted", p_adjusted)
-    alone = raw < level if raw is not None else (lo > 0 or hi < 0)
-    significant = alone if adjusted is None else adjusted < level
+    raw, adjusted, alone, significant = _significance(ci95, p_value, p_adjusted, level)
     if significant and diff != 0:
         return f"{'higher' if diff > 0 else 'lower'} than the reference"
     text = f"not distinguishable from zero at {seeds} seeds"
@@ -578,6 +573,53 @@ def comparison_words(
     elif diff != 0:
         parts.append(f"more than {MAX_SEEDS_TO_RESOLVE:,} seeds would be needed to resolve it")
     return f"{text} ({'; '.join(parts)})"
+
+
+def verdict(
+    mean_diff: float,
+    ci95: Sequence[float],
+    p_value: float | None,
+    *,
+    p_adjusted: float | None = None,
+    alpha: float = 0.05,
+) -> str:
+    """The decision behind `comparison_words`, as one word: ``"higher"``, ``"lower"`` or
+    ``"not distinguishable"`` (the same rule: `p_adjusted` when given, else `p_value`,
+    else whether `ci95` excludes zero; a zero difference is never higher or lower).
+
+    Raises:
+        ValueError: a figure is not finite or out of range.
+        TypeError: a figure is not a number.
+
+    Example:
+        >>> verdict(-0.03, (-0.04, -0.02), 0.004, p_adjusted=0.2)
+        'not distinguishable'
+    """
+    diff = check_finite_float("mean_diff", mean_diff)
+    *_, significant = _significance(ci95, p_value, p_adjusted, _check_alpha(alpha))
+    if significant and diff != 0:
+        return "higher" if diff > 0 else "lower"
+    return "not distinguishable"
+
+
+def _check_alpha(alpha: Any) -> float:
+    level = check_finite_float("alpha", alpha)
+    if not 0 < level < 1:
+        raise invalid("alpha", "a float in (0, 1)", alpha)
+    return level
+
+
+def _significance(
+    ci95: Sequence[float], p_value: Any, p_adjusted: Any, level: float
+) -> tuple[float | None, float | None, bool, bool]:
+    """`(p_value, p_adjusted, significant alone, significant after the adjustment)`, checked:
+    alone by `p_value`, else by whether `ci95` excludes zero; after it by `p_adjusted` when
+    there is one."""
+    lo, hi = (check_finite_float("ci95", end) for end in ci95)
+    raw = None if p_value is None else check_probability("p_value", p_value)
+    adjusted = None if p_adjusted is None else check_probability("p_adjusted", p_adjusted)
+    alone = raw < level if raw is not None else (lo > 0 or hi < 0)
+    return raw, adjusted, alone, alone if adjusted is None else adjusted < level
 
 
 def check_probability(arg: str, value: Any) -> float:
