@@ -1,0 +1,1 @@
+"""The report wing: what a study found (statistics, verdicts, analysis, tables, `Report`)."""

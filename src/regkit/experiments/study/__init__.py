@@ -1,0 +1,1 @@
+"""The study wing: what a study asks (its configuration, variants, grammar and study files)."""
