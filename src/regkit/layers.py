@@ -25,6 +25,8 @@ from typing import Any
 import keras
 
 from regkit._checks import (
+    MAX_LAYERS,
+    check_bounded_int,
     check_choice,
     check_fraction,
     check_nonnegative_int,
@@ -38,6 +40,15 @@ __all__ = ["DropBlock2D", "DropPath", "drop_path_rates"]
 #: The largest DropBlock side accepted (as `Regularization.drop_block_size`).
 MAX_BLOCK_SIZE = 1024
 _SEED_LIMIT = 2**31  # SeedGenerator states are 32-bit on some backends
+
+
+def _check_rate(rate: Any) -> float:
+    """`rate` as a float in [0, 1); an int too large for a float (``10**400``) is out of
+    range like any other, not an OverflowError."""
+    try:
+        return check_fraction("rate", rate)
+    except OverflowError:
+        raise invalid("rate", "a float in [0, 1)", rate) from None
 
 
 def _check_seed(seed: Any) -> int | None:
@@ -56,20 +67,22 @@ def drop_path_rates(rate: float, blocks: int) -> list[float]:
 
     Args:
         rate: The largest rate, in [0, 1).
-        blocks: The number of residual blocks N (>= 0).
+        blocks: The number of residual blocks N, in [0, `regkit._checks.MAX_LAYERS`]
+            (10,000: no network regkit builds has more).
 
     Returns:
         N floats.
 
     Raises:
-        ValueError: `rate` is not in [0, 1) or `blocks` is negative.
+        ValueError: `rate` is not in [0, 1), or `blocks` is negative or above 10,000.
+        TypeError: `blocks` is not an int.
 
     Example:
         >>> drop_path_rates(0.2, 4)
         [0.05, 0.1, 0.15, 0.2]
     """
-    rate = check_fraction("rate", rate)
-    blocks = check_nonnegative_int("blocks", blocks)
+    rate = _check_rate(rate)
+    blocks = check_bounded_int("blocks", blocks, minimum=0, maximum=MAX_LAYERS)
     return [rate * i / blocks for i in range(1, blocks + 1)]
 
 
@@ -90,7 +103,8 @@ class DropPath(keras.layers.Layer):
         **kwargs: Passed to `keras.layers.Layer` (``name``, ``dtype``...).
 
     Raises:
-        ValueError: `rate` is not in [0, 1) or `seed` is not None or an int in [0, 2**31).
+        ValueError: `rate` is not in [0, 1) or `seed` is not None or an int in [0, 2**31);
+            when called, an input without a batch axis (a scalar).
 
     Example:
         >>> inputs = keras.Input((32, 32, 16))
@@ -100,10 +114,14 @@ class DropPath(keras.layers.Layer):
 
     def __init__(self, rate: float = 0.0, seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rate = check_fraction("rate", rate)
+        self.rate = _check_rate(rate)
         self.seed = _check_seed(seed)
         self.seed_generator = keras.random.SeedGenerator(self.seed)
         self.supports_masking = True
+
+    def build(self, input_shape: Any) -> None:
+        if len(input_shape) < 1:  # the mask is drawn per sample, along the batch axis
+            raise invalid("inputs", "a tensor with a batch axis (rank >= 1)", input_shape)
 
     def call(self, inputs: Any, training: bool | None = None) -> Any:
         if not training or self.rate == 0.0:
@@ -172,7 +190,7 @@ class DropBlock2D(keras.layers.Layer):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.rate = check_fraction("rate", rate)
+        self.rate = _check_rate(rate)
         self.block_size = check_positive_int("block_size", block_size)
         if self.block_size > MAX_BLOCK_SIZE:
             raise invalid("block_size", f"an int in [1, {MAX_BLOCK_SIZE}]", block_size)
@@ -195,6 +213,9 @@ class DropBlock2D(keras.layers.Layer):
                 initializer="zeros",
                 trainable=False,
                 aggregation="only_first_replica",
+                # a count, never cast to a mixed policy's bfloat16/float16 compute dtype
+                # (bfloat16 stops counting at 256 and breaks the float32 rate arithmetic)
+                autocast=False,
             )
 
     def _sizes(self, inputs: Any) -> tuple[Any, Any]:

@@ -96,6 +96,73 @@ def test_drop_path_refuses_bad_arguments(kwargs, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("layer", [DropPath, DropBlock2D])
+def test_a_rate_too_large_for_a_float_is_out_of_range_not_an_overflow(layer):
+    with pytest.raises(ValueError) as error:
+        layer(10**400)
+    assert str(error.value) == (
+        f"Invalid value for argument `rate`: expected a float in [0, 1). Received: rate={10**400!r}"
+    )
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_drop_path_refuses_a_scalar_input_which_has_no_batch_axis(training):
+    with pytest.raises(ValueError) as error:
+        DropPath(0.5)(keras.ops.convert_to_tensor(1.0), training=training)
+    assert str(error.value) == (
+        "Invalid value for argument `inputs`: expected a tensor with a batch axis "
+        "(rank >= 1). Received: inputs=()"
+    )
+
+
+def test_drop_path_on_a_vector_drops_whole_samples():
+    """Rank 1 (a batch of scalars) is the smallest input with a batch axis: each sample is
+    0 or x / (1 - rate)."""
+    x = np.full((4000,), 2.0, dtype="float32")
+    y = np.asarray(DropPath(0.5, seed=3)(x, training=True))
+    assert set(np.unique(y)) == {0.0, 4.0}
+    assert abs(np.mean(y == 0.0) - 0.5) < SIGMAS * np.sqrt(0.25 / x.size)
+
+
+@pytest.mark.parametrize(
+    ("args", "error", "message"),
+    [
+        (
+            (0.1, 2**31),
+            ValueError,
+            "Invalid value for argument `blocks`: expected an int <= 10000. "
+            "Received: blocks=2147483648",
+        ),
+        (
+            (0.1, -1),
+            ValueError,
+            "Invalid value for argument `blocks`: expected an int >= 0. Received: blocks=-1",
+        ),
+        (
+            (10**400, 2),
+            ValueError,
+            f"Invalid value for argument `rate`: expected a float in [0, 1). "
+            f"Received: rate={10**400!r}",
+        ),
+        (
+            (0.1, 2.0),
+            TypeError,
+            "Invalid type for argument `blocks`: expected an int. "
+            "Received: blocks=2.0 of type float",
+        ),
+    ],
+)
+def test_drop_path_rates_refuses_bad_arguments(args, error, message):
+    with pytest.raises(error) as info:
+        drop_path_rates(*args)
+    assert str(info.value) == message
+
+
+def test_drop_path_rates_accepts_the_largest_block_count():
+    rates = drop_path_rates(0.5, 10_000)
+    assert len(rates) == 10_000 and rates[-1] == 0.5 and rates[0] == pytest.approx(0.5e-4)
+
+
 # --------------------------------------------------------------------------- DropBlock2D
 @pytest.mark.parametrize(("height", "width", "k"), [(12, 12, 3), (10, 13, 4), (6, 6, 7)])
 def test_drop_block_drops_the_fraction_the_paper_defines(height, width, k):
