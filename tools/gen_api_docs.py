@@ -40,9 +40,9 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("regkit.plots", "Plots"),
     ("regkit.device", "Devices"),
     ("regkit.experiments", "Comparisons"),
-    ("regkit.experiments.specs", "Variant specs, sweeps and study files"),
-    ("regkit.experiments.stats", "Statistics over seeds"),
-    ("regkit.experiments.verdicts", "Verdicts on a run"),
+    ("regkit.experiments.study.specs", "Variant specs, sweeps and study files"),
+    ("regkit.experiments.report.stats", "Statistics over seeds"),
+    ("regkit.experiments.report.collapse", "Verdicts on a run"),
     ("regkit.cli", "Command line"),
 )
 

@@ -10,7 +10,7 @@ regkit --version
 ```
 
 `--variants` takes variant specs (`baseline,l2=1e-3,bn+l2=1e-4,wide:bn+dropout=0.3`, see
-`regkit.experiments.specs`), `--sweep` crosses them with each value of a field, and
+`regkit.experiments.study.specs`), `--sweep` crosses them with each value of a field, and
 `--config` reads a TOML study file whose keys the command-line options override.
 
 `--out` is a ledger: a rerun reuses finished runs, resumes interrupted ones and refuses
@@ -41,12 +41,12 @@ from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
 from regkit.device import describe
-from regkit.experiments.comparison import run_comparison
-from regkit.experiments.ledger import StudyFolderError
-from regkit.experiments.plan import MODELS, plan_comparison
-from regkit.experiments.records import Variant
-from regkit.experiments.specs import load_study, parse_sweep, parse_variants
-from regkit.experiments.study_config import BAD_IMAGES, StudyConfig
+from regkit.experiments.run.comparison import run_comparison
+from regkit.experiments.run.ledger import StudyFolderError
+from regkit.experiments.run.plan import MODELS, plan_comparison
+from regkit.experiments.study.config import BAD_IMAGES, StudyConfig
+from regkit.experiments.study.records import Variant
+from regkit.experiments.study.specs import load_study, parse_sweep, parse_variants
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 

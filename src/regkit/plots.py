@@ -451,7 +451,7 @@ def plot_differences(
 
     Args:
         rows: `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]`,
-            as `Report.difference_rows()` (`regkit.experiments.analysis.difference_rows`)
+            as `Report.difference_rows()` (`regkit.experiments.report.analysis.difference_rows`)
             gives them.
         path: The PNG to write (its folder is created).
         reference: The reference's name, for the axis label.

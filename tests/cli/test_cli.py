@@ -143,7 +143,7 @@ def test_info_prints_versions_and_devices(capsys):
 
 def test_model_and_augment_choices_come_from_their_modules(capsys):
     from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS
-    from regkit.experiments.plan import MODELS
+    from regkit.experiments.run.plan import MODELS
 
     parser = build_parser()
     for model in MODELS:

@@ -67,7 +67,7 @@ def test_a_busy_folder_exits_2_naming_it(tmp_path, capsys):
 
 
 def test_an_unwritable_report_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
-    from regkit.experiments.results import Report
+    from regkit.experiments.report.results import Report
 
     def full_disk(self, directory, *, plots=True):
         raise OSError(28, "No space left on device")

@@ -90,7 +90,7 @@ def test_python_compare_bn_variant_learns_by_default():
 def test_auto_rule_covers_the_resnet_whose_batch_norm_is_always_there():
     """ResNet variants carry BatchNorm whatever `batch_norm` says, so "auto" reaches them too
     (on digits, 0.99 left a ResNet-8 at 0.40 validation accuracy against 0.98 in training)."""
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.plan import plan_comparison
 
     plan = plan_comparison("baseline", model="resnet", dataset="digits", limit=64, verbose=0)
     assert plan.variants["baseline"].reg.bn_momentum == AUTO_BN_MOMENTUM

@@ -11,7 +11,7 @@ import os
 import pytest
 
 from regkit.experiments import compare
-from regkit.experiments.ledger import RESULT_FILE, SETTINGS_FILE
+from regkit.experiments.run.ledger import RESULT_FILE, SETTINGS_FILE
 
 TINY = {"filters": (4, 8), "dense_units": (8,)}
 QUICK = {"epochs": 1, "batch_size": 8, "limit": 16, "verbose": 0, "model_kwargs": TINY}
@@ -19,7 +19,7 @@ QUICK = {"epochs": 1, "batch_size": 8, "limit": 16, "verbose": 0, "model_kwargs"
 
 @pytest.fixture
 def no_training(monkeypatch):
-    from regkit.experiments import runner
+    from regkit.experiments.run import runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a run was trained")
@@ -138,8 +138,8 @@ def test_a_restart_keeps_users_files_and_removes_regkit_temps(tmp_path, no_train
     (run / ".result.json.99.tmp").write_text("half")
     (run / "backup").mkdir()
     (run / "backup" / "training_metadata.json").write_text("{}")
-    from regkit.experiments.ledger import Study
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.ledger import Study
+    from regkit.experiments.run.plan import plan_comparison
 
     plan = plan_comparison(["baseline"], out_dir=study, **QUICK)
     with Study(plan, restart=True) as opened:

@@ -10,8 +10,8 @@ import pytest
 
 from regkit.config import Regularization
 from regkit.experiments import Report
-from regkit.experiments.ledger import RESULT_FILE, SETTINGS_FILE, Study, run_settings
-from regkit.experiments.plan import plan_comparison
+from regkit.experiments.run.ledger import RESULT_FILE, SETTINGS_FILE, Study, run_settings
+from regkit.experiments.run.plan import plan_comparison
 
 #: The Regularization fields regkit 0.2 had (git show 805ebb4:src/regkit/config.py); its
 #: settings.json and report.json recorded these only.

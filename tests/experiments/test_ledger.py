@@ -1,4 +1,4 @@
-"""Tests for the study folder as a ledger (regkit.experiments.ledger), from the user's side:
+"""Tests for the study folder as a ledger (regkit.experiments.run.ledger), from the user's side:
 reruns reuse, changed settings are refused, --restart, locks, names, symlinks, write errors,
 and reading a study back (Report.from_json, Report.load_model)."""
 
@@ -14,14 +14,14 @@ import time
 import pytest
 
 from regkit.experiments import Report, compare
-from regkit.experiments.ledger import RESULT_FILE, SETTINGS_FILE
+from regkit.experiments.run.ledger import RESULT_FILE, SETTINGS_FILE
 
 TINY = {"filters": (8, 16), "dense_units": (16,)}
 QUICK = {"epochs": 1, "batch_size": 16, "limit": 48, "verbose": 0, "model_kwargs": TINY}
 
 
 def _no_training(monkeypatch):
-    from regkit.experiments import runner
+    from regkit.experiments.run import runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("a run was trained")
@@ -143,7 +143,7 @@ def test_run_folders_through_symlinks_are_refused(tmp_path, monkeypatch):
 
 
 def test_a_write_error_fails_that_run_and_the_study_goes_on(tmp_path, monkeypatch):
-    from regkit.experiments import runner
+    from regkit.experiments.run import runner
 
     real = runner.write_result
 

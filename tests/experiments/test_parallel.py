@@ -1,4 +1,4 @@
-"""Parallel runs (regkit.experiments.parallel): `jobs=2` and `executor=ProcessPoolExecutor(2)`
+"""Parallel runs (regkit.experiments.run.parallel): `jobs=2` and `executor=ProcessPoolExecutor(2)`
 give exactly the sequential figures, a Dask LocalCluster runs the study; a killed worker
 fails only its run; Ctrl-C stops the workers and keeps finished runs; the lock still
 refuses a second study; bad combinations are refused before anything starts."""
@@ -63,7 +63,7 @@ def test_a_default_forking_process_pool_finishes_with_the_sequential_figures(seq
 
 
 def test_only_pools_of_fresh_interpreters_run_tasks_in_their_workers():
-    from regkit.experiments.parallel import spawned
+    from regkit.experiments.run.parallel import spawned
 
     for method, fresh in (("spawn", True), ("forkserver", True), ("fork", False)):
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context(method)) as pool:
@@ -75,9 +75,9 @@ def test_only_pools_of_fresh_interpreters_run_tasks_in_their_workers():
 
 
 def test_a_worker_task_carries_every_study_setting_a_run_needs():
-    from regkit.experiments.parallel import task_for
-    from regkit.experiments.plan import plan_comparison
-    from regkit.experiments.study_config import StudyConfig
+    from regkit.experiments.run.parallel import task_for
+    from regkit.experiments.run.plan import plan_comparison
+    from regkit.experiments.study.config import StudyConfig
 
     plan = plan_comparison(VARIANTS, seeds=(0, 1), augment="mixup", **QUICK)
     task = task_for(plan, "all", plan.variants["all"], 1, "/tmp/x")
@@ -138,7 +138,7 @@ def test_a_killed_worker_fails_its_run_and_the_study_completes(tmp_path):
 
 @pytest.mark.slow  # test_runner.py keeps the sequential Ctrl-C in the default tier
 def test_ctrl_c_stops_the_workers_and_keeps_finished_runs(tmp_path, monkeypatch):
-    from regkit.experiments import parallel
+    from regkit.experiments.run import parallel
 
     pools = []
     real_pool, real_wait = parallel.local_executor, parallel.wait
@@ -175,7 +175,7 @@ time.sleep(120)
 
 
 def test_the_lock_still_refuses_a_second_study(tmp_path, monkeypatch):
-    from regkit.experiments import parallel
+    from regkit.experiments.run import parallel
 
     monkeypatch.setattr(parallel, "local_executor", lambda n: pytest.fail("workers started"))
     holder = subprocess.Popen(

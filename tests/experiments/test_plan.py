@@ -1,4 +1,4 @@
-"""Tests for regkit.experiments.plan: every argument check, before any training."""
+"""Tests for regkit.experiments.run.plan: every argument check, before any training."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import re
 import pytest
 
 from regkit.config import Regularization
-from regkit.experiments.plan import coerce_variants, plan_comparison
-from regkit.experiments.results import Variant
+from regkit.experiments.report.results import Variant
+from regkit.experiments.run.plan import coerce_variants, plan_comparison
 
 TINY = {"filters": (8, 16), "dense_units": (16,)}  # 8x8 digits -> 4 -> 2
 QUICK = {"epochs": 1, "batch_size": 16, "limit": 48, "verbose": 0, "model_kwargs": TINY}
@@ -57,7 +57,7 @@ BAD_ARGUMENTS = [
 
 def test_compare_rejects_bad_arguments_before_training(monkeypatch):
     from regkit import compare
-    from regkit.experiments import runner
+    from regkit.experiments.run import runner
 
     def no_training(*args, **kw):
         raise AssertionError("training started")
@@ -112,7 +112,7 @@ def test_compare_and_settings_share_one_argument_list():
     import inspect
 
     from regkit import compare
-    from regkit.experiments.study_config import StudyConfig as Settings
+    from regkit.experiments.study.config import StudyConfig as Settings
 
     parameters = inspect.signature(compare).parameters
     assert list(parameters)[1:] == list(Settings.names())

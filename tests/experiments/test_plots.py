@@ -142,7 +142,7 @@ def _seeded_report():
 
 
 def test_differences_follow_the_holm_adjusted_verdict_of_the_report():
-    from regkit.experiments.analysis import difference_rows
+    from regkit.experiments.report.analysis import difference_rows
 
     report = _seeded_report()
     rows = {row["variant"]: row for row in report.difference_rows()}
@@ -160,7 +160,7 @@ def test_differences_follow_the_holm_adjusted_verdict_of_the_report():
     alone["x"]["p_adjusted"] = 0.04
     assert difference_rows(alone)[0]["verdict"] == "lower"
     # one rule with report.md's words: each verdict opens the comparison's sentence
-    from regkit.experiments.stats import comparison_words
+    from regkit.experiments.report.stats import comparison_words
 
     for row, comparison in zip(rows.values(), report.comparisons().values(), strict=False):
         words = comparison_words(

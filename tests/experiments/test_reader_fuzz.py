@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regkit.experiments import Report
-from regkit.experiments.records import REPORT_FORMAT
+from regkit.experiments.study.records import REPORT_FORMAT
 
 SCALARS = st.one_of(
     st.none(),
@@ -93,7 +93,7 @@ def test_deep_or_odd_run_settings_refuse_the_folder_without_escaping(tmp_path, m
 
 
 def test_a_deeply_nested_study_file_is_a_named_error(tmp_path):
-    from regkit.experiments.specs import load_study
+    from regkit.experiments.study.specs import load_study
 
     path = tmp_path / "study.toml"
     path.write_text("epochs = " + "[" * 50_000 + "]" * 50_000 + "\n")

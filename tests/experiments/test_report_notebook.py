@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from regkit.experiments.records import METRICS
-from regkit.experiments.results import Report, RunResult
+from regkit.experiments.report.results import Report, RunResult
+from regkit.experiments.study.records import METRICS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTEBOOK = EXAMPLES / "report_in_a_notebook.ipynb"

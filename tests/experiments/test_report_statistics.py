@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from regkit.experiments.results import Report, RunResult, Variant
+from regkit.experiments.report.results import Report, RunResult, Variant
 
 T_975_DF2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))  # Student t, 2 degrees of freedom
 
@@ -161,7 +161,7 @@ def _spread_report():
 
 
 def test_every_interval_stays_inside_its_metrics_range():
-    from regkit.experiments.stats import METRIC_BOUNDS, ci95
+    from regkit.experiments.report.stats import METRIC_BOUNDS, ci95
 
     variants = _spread_report().to_dict()["variants"]
     seen = 0
@@ -181,7 +181,7 @@ def test_every_interval_stays_inside_its_metrics_range():
 
 
 def test_epoch_counts_stay_within_the_epochs_the_study_trained():
-    from regkit.experiments.stats import ci95
+    from regkit.experiments.report.stats import ci95
 
     runs = []
     for seed, best in enumerate([8, 2, 8, 3]):
@@ -196,7 +196,7 @@ def test_epoch_counts_stay_within_the_epochs_the_study_trained():
 
 
 def test_vs_reference_carries_holm_adjusted_p_values_and_the_words_follow_them():
-    from regkit.experiments.stats import paired_difference
+    from regkit.experiments.report.stats import paired_difference
 
     report = _spread_report()
     variants = report.to_dict()["variants"]

@@ -1,4 +1,4 @@
-"""Tests for regkit.experiments.results: RunResult and Report from synthetic histories."""
+"""Tests for regkit.experiments.report.results: RunResult and Report from synthetic histories."""
 
 from __future__ import annotations
 

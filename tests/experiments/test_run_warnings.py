@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from regkit.experiments.analysis import run_warnings
-from regkit.experiments.results import RunResult
+from regkit.experiments.report.analysis import run_warnings
+from regkit.experiments.report.results import RunResult
 
 
 def _run(history, **figures):

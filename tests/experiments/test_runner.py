@@ -1,4 +1,4 @@
-"""Tests for regkit.experiments.runner: compare() trains, records, resumes."""
+"""Tests for regkit.experiments.run.runner: compare() trains, records, resumes."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from regkit.config import Regularization
-from regkit.experiments.specs import FIELD_TYPES, parse_spec, parse_value, parse_variants
+from regkit.experiments.study.specs import FIELD_TYPES, parse_spec, parse_value, parse_variants
 
 
 def test_the_issue_example_parses_into_four_labelled_variants():

@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from regkit.config import Regularization
-from regkit.experiments.specs import format_value, parse_spec, parse_sweep, parse_variants
+from regkit.experiments.study.specs import format_value, parse_spec, parse_sweep, parse_variants
 from strategies import raises_naming, regularizations, twin
 
 

@@ -13,7 +13,8 @@ import math
 
 import pytest
 
-from regkit.experiments.stats import (
+from regkit.experiments.report.collapse import collapse_cause, no_better_than_majority
+from regkit.experiments.report.stats import (
     METRIC_BOUNDS,
     ci95,
     comparison_words,
@@ -24,7 +25,6 @@ from regkit.experiments.stats import (
     seeds_to_resolve,
     t_critical,
 )
-from regkit.experiments.verdicts import collapse_cause, no_better_than_majority
 
 T_975_DF2 = math.sqrt(2 * 0.95**2 / (1 - 0.95**2))  # 4.3027
 
@@ -226,7 +226,7 @@ def test_values_outside_the_bounds_and_malformed_bounds_are_refused():
 
 
 def test_every_reported_metric_has_bounds():
-    from regkit.experiments.records import METRICS
+    from regkit.experiments.study.records import METRICS
 
     assert set(METRICS) <= set(METRIC_BOUNDS)
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from regkit.experiments.stats import ci95
+from regkit.experiments.report.stats import ci95
 
 Draw = Callable[[np.random.Generator, int, int], np.ndarray]
 

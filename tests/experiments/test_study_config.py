@@ -9,8 +9,8 @@ import pytest
 
 from regkit.cli import build_parser
 from regkit.experiments import compare
-from regkit.experiments.specs import STUDY_KEYS, parse_spec, parse_sweep
-from regkit.experiments.study_config import StudyConfig
+from regkit.experiments.study.config import StudyConfig
+from regkit.experiments.study.specs import STUDY_KEYS, parse_spec, parse_sweep
 
 
 def test_compare_signature_is_the_configuration():
@@ -79,7 +79,7 @@ def test_new_regularization_fields_flow_through_specs_and_sweeps(field):
     ],
 )
 def test_limits_no_real_study_reaches_are_refused_up_front(kwargs, match):
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.plan import plan_comparison
 
     with pytest.raises(ValueError, match=match):
         plan_comparison("baseline", **kwargs)

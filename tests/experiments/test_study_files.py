@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from regkit.config import Regularization
-from regkit.experiments.specs import load_study
+from regkit.experiments.study.specs import load_study
 
 STUDY = """\
 # How much L2 does the BN model want?
@@ -105,13 +105,13 @@ def test_the_allowed_keys_can_be_extended(tmp_path):
     path.write_text("jobs = 2\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown key 'jobs'"):
         load_study(path)
-    from regkit.experiments.specs import STUDY_KEYS
+    from regkit.experiments.study.specs import STUDY_KEYS
 
     assert load_study(path, keys=(*STUDY_KEYS, "jobs")).settings == {"jobs": 2}
 
 
 def test_python_runs_a_study_file_through_compares_arguments(tmp_path):
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.plan import plan_comparison
 
     path = tmp_path / "study.toml"
     path.write_text(STUDY.replace('out = "runs/l2-study"', f'out = "{tmp_path / "out"}"'))

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from regkit.experiments.plan import coerce_variants
-from regkit.experiments.specs import StudyFile, load_study
-from regkit.experiments.study_config import MODELS
+from regkit.experiments.run.plan import coerce_variants
+from regkit.experiments.study.config import MODELS
+from regkit.experiments.study.specs import StudyFile, load_study
 
 STUDIES = sorted((Path(__file__).parents[2] / "examples" / "studies").glob("*.toml"))
 

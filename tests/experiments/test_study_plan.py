@@ -8,7 +8,7 @@ import pytest
 
 from regkit.config import Regularization
 from regkit.experiments import compare
-from regkit.experiments.plan import plan_comparison
+from regkit.experiments.run.plan import plan_comparison
 
 
 def test_compare_defaults_to_the_auto_bn_momentum_like_the_cli():

@@ -9,7 +9,7 @@ import pytest
 
 from regkit import Regularization
 from regkit.experiments import Report, Variant
-from regkit.experiments.specs import expand_sweep, parse_spec, parse_variants
+from regkit.experiments.study.specs import expand_sweep, parse_spec, parse_variants
 
 TINY = {"filters": (8, 16), "dense_units": (16,)}  # 8x8 digits -> 4 -> 2
 QUICK = {"epochs": 2, "batch_size": 16, "limit": 48, "verbose": 0, "model_kwargs": TINY}
@@ -146,7 +146,7 @@ def test_tensorboard_is_checked_before_training(monkeypatch):
     import keras
 
     from regkit.callbacks import tensorboard
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.plan import plan_comparison
 
     monkeypatch.setattr(tensorboard, "tensorboard_installed", lambda: False)
     with pytest.raises(ModuleNotFoundError, match="pip install"):
@@ -159,7 +159,7 @@ def test_tensorboard_is_checked_before_training(monkeypatch):
 def test_bad_images_is_a_study_setting(tmp_path):
     import tensorflow as tf
 
-    from regkit.experiments.plan import plan_comparison
+    from regkit.experiments.run.plan import plan_comparison
 
     rng = np.random.default_rng(0)
     for label in ("a", "b"):
@@ -209,7 +209,7 @@ def test_a_changed_variant_augment_refuses_the_finished_runs(tmp_path):
 def test_the_report_notes_say_how_many_images_were_skipped():
     from types import SimpleNamespace
 
-    from regkit.experiments.tables import report_notes
+    from regkit.experiments.report.tables import report_notes
 
     def notes(skipped):
         config = {"skipped_images": skipped} if skipped is not None else {}

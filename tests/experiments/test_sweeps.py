@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from regkit.config import Regularization
-from regkit.experiments.specs import coerce_sweep, expand_sweep, parse_sweep, parse_variants
+from regkit.experiments.study.specs import coerce_sweep, expand_sweep, parse_sweep, parse_variants
 
 
 def test_a_sweep_crosses_every_base_with_each_value():

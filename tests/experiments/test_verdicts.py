@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from regkit.experiments.analysis import collapse_figures, is_collapsed, set_verdict
-from regkit.experiments.results import Report, RunResult
+from regkit.experiments.report.analysis import collapse_figures, is_collapsed, set_verdict
+from regkit.experiments.report.results import Report, RunResult
 
 MAJORITY, EXAMPLES = 0.101, 360  # ten digit classes, 360 validation images
 

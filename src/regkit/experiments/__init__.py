@@ -24,9 +24,9 @@ from typing import Any
 
 from regkit.config import Regularization
 from regkit.device import versions
-from regkit.experiments.comparison import run_comparison
-from regkit.experiments.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_comparison
-from regkit.experiments.results import METRICS, Report, RunResult, Variant
+from regkit.experiments.report.results import METRICS, Report, RunResult, Variant
+from regkit.experiments.run.comparison import run_comparison
+from regkit.experiments.run.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_comparison
 
 __all__ = [
     "AUTO_BN_MOMENTUM",

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from regkit.data.augment import Augment
-from regkit.experiments.analysis import (
+from regkit.experiments.report.analysis import (
     INTERVAL_METRICS,
     comparison_text,
     interval,
@@ -22,7 +22,7 @@ from regkit.experiments.analysis import (
     sweep_points,
     warnings_for,
 )
-from regkit.experiments.stats import approx_text, mean
+from regkit.experiments.report.stats import approx_text, mean
 
 __all__ = [
     "COLUMNS",

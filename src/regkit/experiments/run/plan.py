@@ -37,15 +37,15 @@ from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
 from regkit.data.augment import AUGMENT_RECIPES, Augment
 from regkit.device import strategy as default_strategy
-from regkit.experiments.records import Variant, jsonable
-from regkit.experiments.specs import (
+from regkit.experiments.study.config import ALWAYS_BATCH_NORM, MODELS, ON_ERROR, StudyConfig
+from regkit.experiments.study.records import Variant, jsonable
+from regkit.experiments.study.specs import (
     RESERVED_NAMES,
     expand_sweep,
     folder_name,
     parse_spec,
     parse_variants,
 )
-from regkit.experiments.study_config import ALWAYS_BATCH_NORM, MODELS, ON_ERROR, StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -141,7 +141,7 @@ def coerce_variants(
 ) -> dict[str, Variant]:
     """`compare`'s `variants` argument as an ordered `{name: Variant}`.
 
-    Strings are variant specs (`regkit.experiments.specs`): `"baseline,l2=1e-3"`,
+    Strings are variant specs (`regkit.experiments.study.specs`): `"baseline,l2=1e-3"`,
     `["bn", "wide:bn+dropout=0.3"]`, or `{"strong": "bn+l2=1e-3"}` in a mapping, whose
     values may also be `Variant`s (a study file's variants) or `Regularization`s.
 

@@ -16,8 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from regkit.data.augment import Augment
-from regkit.experiments.records import Variant
-from regkit.experiments.study_config import MODELS
+from regkit.experiments.study.config import MODELS
+from regkit.experiments.study.records import Variant
 
 __all__ = ["build_from_config", "build_model"]
 

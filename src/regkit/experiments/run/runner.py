@@ -1,8 +1,8 @@
 """One run: `run_one` builds, compiles, fits and evaluates one (variant, seed).
 
 `run_slot` runs one ledger slot (reusing or resuming what the study folder holds) and
-`run_sequentially` runs a study's slots one after the other (`regkit.experiments.parallel`
-runs them on workers; `regkit.experiments.comparison.run_comparison` picks one).
+`run_sequentially` runs a study's slots one after the other (`regkit.experiments.run.parallel`
+runs them on workers; `regkit.experiments.run.comparison.run_comparison` picks one).
 
 Each run builds a fresh model from its variant's `Regularization`, trains it with
 `regkit.callbacks.standard_callbacks` (best-only checkpoint, early stopping, CSV log,
@@ -10,7 +10,7 @@ backup) plus weight-norm and regularization monitors, and evaluates the best wei
 the test split. TensorFlow and Keras are imported when a run starts.
 
 Example:
-    >>> from regkit.experiments.plan import plan_comparison
+    >>> from regkit.experiments.run.plan import plan_comparison
     >>> plan = plan_comparison(["baseline"], epochs=1)  # doctest: +SKIP
     >>> result = run_one(plan, "baseline", plan.variants["baseline"], 0, tmp)  # doctest: +SKIP
 """
@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
-from regkit.experiments.analysis import set_verdict, warnings_for
-from regkit.experiments.build import build_model
-from regkit.experiments.ledger import (
+from regkit.experiments.report.analysis import set_verdict, warnings_for
+from regkit.experiments.report.results import ACCURACY_KEYS, Report, RunResult, Variant
+from regkit.experiments.run.ledger import (
     BACKUP_DIR,
     CHECKPOINT_NAME,
     ERROR_FILE,
@@ -40,8 +40,8 @@ from regkit.experiments.ledger import (
     remove_partial_files,
     write_result,
 )
-from regkit.experiments.plan import Plan
-from regkit.experiments.results import ACCURACY_KEYS, Report, RunResult, Variant
+from regkit.experiments.run.plan import Plan
+from regkit.experiments.study.build import build_model
 from regkit.plots import load_history
 
 __all__ = [

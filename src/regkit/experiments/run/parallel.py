@@ -37,12 +37,18 @@ from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
-from regkit.experiments.ledger import ERROR_FILE, RunSlot, Study, remove_partial_files, write_result
-from regkit.experiments.plan import plan_comparison
-from regkit.experiments.records import RunResult, Variant
-from regkit.experiments.results import Report
-from regkit.experiments.runner import record, run_one, save_partial, say_for
-from regkit.experiments.study_config import StudyConfig
+from regkit.experiments.report.results import Report
+from regkit.experiments.run.ledger import (
+    ERROR_FILE,
+    RunSlot,
+    Study,
+    remove_partial_files,
+    write_result,
+)
+from regkit.experiments.run.plan import plan_comparison
+from regkit.experiments.run.runner import record, run_one, save_partial, say_for
+from regkit.experiments.study.config import StudyConfig
+from regkit.experiments.study.records import RunResult, Variant
 
 __all__ = [
     "capacity",
@@ -233,7 +239,7 @@ def run_task_in_subprocess(task: dict[str, Any]) -> dict[str, Any]:
         RuntimeError: the run's process failed; its last output lines say why.
     """
     proc = subprocess.run(
-        [sys.executable, "-m", "regkit.experiments.parallel"],
+        [sys.executable, "-m", "regkit.experiments.run.parallel"],
         input=pickle.dumps(task),
         capture_output=True,
         check=False,

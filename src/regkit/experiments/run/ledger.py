@@ -26,20 +26,16 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from regkit._checks import invalid
 from regkit._io import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text, temp_target
 from regkit.config import Regularization
-from regkit.experiments.build import build_from_config
-from regkit.experiments.records import REPORT_FORMAT, RunResult, Variant, jsonable
-from regkit.experiments.specs import REPORT_FILES, folder_name
-from regkit.experiments.study_config import StudyConfig
+from regkit.experiments.study.config import StudyConfig
+from regkit.experiments.study.records import RunResult, Variant, jsonable
+from regkit.experiments.study.specs import CHECKPOINT_NAME, REPORT_FILES, folder_name
 
 __all__ = [
     "BACKUP_DIR",
@@ -53,8 +49,6 @@ __all__ = [
     "RunSlot",
     "Study",
     "StudyFolderError",
-    "load_run_model",
-    "read_report",
     "remove_partial_files",
     "run_folder",
     "run_settings",
@@ -65,8 +59,6 @@ SETTINGS_FILE = "settings.json"
 RESULT_FILE = "result.json"
 ERROR_FILE = "error.txt"
 LOG_FILE = "log.csv"
-#: The best-only checkpoint's file name inside a run folder.
-CHECKPOINT_NAME = "best.weights.h5"
 BACKUP_DIR = "backup"
 #: The folders regkit writes in a run folder: the backup, TensorBoard's logs.
 RUN_DIRS = (BACKUP_DIR, "tensorboard")
@@ -524,62 +516,3 @@ def remove_partial_files(directory: Path) -> None:
     """After a failed write: drops regkit's temporary files left in a run folder."""
     if _real_dir(directory):
         _remove_temps(directory, RUN_FILES)
-
-
-# ---------------------------------------------------------------------------- reading back
-def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
-    """`Report.from_json`: a report file read back, or a `ValueError` naming the file."""
-    path = Path(path)
-
-    def bad(reason: str) -> ValueError:
-        return ValueError(
-            f"Invalid value for argument `path`: expected a regkit report.json, but "
-            f"{reason}. Received: path={str(path)!r}"
-        )
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise bad(f"the file is truncated or not JSON ({exc})") from exc
-    except RecursionError:
-        raise bad("the file nests its JSON deeper than any report does") from None
-    if not isinstance(data, Mapping) or "regkit_report" not in data:
-        raise bad("the file is not a regkit report (no 'regkit_report' key)")
-    version = data["regkit_report"]
-    if isinstance(version, bool) or version != REPORT_FORMAT:
-        shown = repr(version) if isinstance(version, (int, float, str)) else type(version).__name__
-        raise bad(
-            f"the file is a report of format {shown[:40]}; this regkit reads format {REPORT_FORMAT}"
-        )
-    try:
-        report = cls.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise bad(f"the report is damaged ({type(exc).__name__}: {str(exc)[:200]})") from exc
-    except (RecursionError, OverflowError) as exc:
-        raise bad(f"the report is damaged ({type(exc).__name__})") from None
-    report.directory = path.parent
-    return report
-
-
-def load_run_model(report: Any, variant: str, seed: int) -> Any:
-    """`Report.load_model`: one run's best model, rebuilt, compiled and loaded."""
-    runs = [r for r in report.runs_for(variant) if r.seed == seed]
-    if not runs:
-        seeds = [r.seed for r in report.runs_for(variant)]
-        raise invalid("seed", f"a seed {variant!r} ran with ({seeds})", seed)
-    if report.directory is None:
-        raise ValueError(
-            f"Cannot load {variant!r} seed {seed}: this report has no study folder "
-            "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
-            "reads them back)."
-        )
-    weights = Path(report.directory) / folder_name(variant) / f"seed{seed}" / CHECKPOINT_NAME
-    if not weights.is_file():
-        raise ValueError(
-            f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
-            f"{runs[0].status}{': ' + runs[0].error if runs[0].error else ''})."
-        )
-    model = build_from_config(report.config, report.variants[variant])
-    model.optimizer.build(model.trainable_variables)  # the file holds its state too
-    model.load_weights(weights)
-    return model

@@ -5,7 +5,7 @@ slots one after the other (`runner.run_sequentially`) or on workers
 (`parallel.run_in_parallel`), and saves the `Report`.
 
 Example:
-    >>> from regkit.experiments.plan import plan_comparison
+    >>> from regkit.experiments.run.plan import plan_comparison
     >>> report = run_comparison(plan_comparison(["baseline"], epochs=1))  # doctest: +SKIP
 """
 
@@ -14,11 +14,11 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from regkit.experiments.ledger import Study
-from regkit.experiments.parallel import run_in_parallel
-from regkit.experiments.plan import Plan
-from regkit.experiments.results import Report
-from regkit.experiments.runner import run_sequentially
+from regkit.experiments.report.results import Report
+from regkit.experiments.run.ledger import Study
+from regkit.experiments.run.parallel import run_in_parallel
+from regkit.experiments.run.plan import Plan
+from regkit.experiments.run.runner import run_sequentially
 
 __all__ = ["run_comparison"]
 
@@ -27,7 +27,7 @@ def run_comparison(plan: Plan) -> Report:
     """Runs every (seed, variant) of `plan` and returns the `Report`.
 
     With `plan.out_dir`, the folder is locked for the whole study and checked before any
-    training (`regkit.experiments.ledger.Study`): finished runs with the same settings
+    training (`regkit.experiments.run.ledger.Study`): finished runs with the same settings
     are reused, interrupted ones resumed, and other settings refused. `report.json` /
     `report.md` are rewritten after every run (a crash keeps what finished) and the plots
     are drawn at the end.
@@ -39,7 +39,7 @@ def run_comparison(plan: Plan) -> Report:
         The complete `Report`.
 
     Raises:
-        regkit.experiments.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
+        regkit.experiments.run.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
             folder is in use, holds runs with other settings, or holds symlinks.
         OSError: the report itself cannot be written.
         Exception: the first failed run's exception when `plan.on_error == "raise"` (after

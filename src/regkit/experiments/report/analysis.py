@@ -6,7 +6,7 @@ Everything here reads plain data (runs with a `history` dict and per-run figures
 Nothing here imports TensorFlow.
 
 Example:
-    >>> from regkit.experiments.results import RunResult
+    >>> from regkit.experiments.report.results import RunResult
     >>> run = RunResult.from_history("hot", 0, {
     ...     "loss": [2.3, 2.3, 2.3], "val_loss": [2.3, 2.3, 2.3],
     ...     "accuracy": [0.1, 0.1, 0.1], "val_accuracy": [0.1, 0.1, 0.1]})
@@ -21,8 +21,8 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from regkit.experiments.records import ACCURACY_KEYS, MEASURED_STATUSES, STATUSES
-from regkit.experiments.stats import (
+from regkit.experiments.report.collapse import collapse_cause, no_better_than_majority
+from regkit.experiments.report.stats import (
     METRIC_BOUNDS,
     ci95,
     comparison_words,
@@ -31,7 +31,7 @@ from regkit.experiments.stats import (
     paired_difference,
     verdict,
 )
-from regkit.experiments.verdicts import collapse_cause, no_better_than_majority
+from regkit.experiments.study.records import ACCURACY_KEYS, MEASURED_STATUSES, STATUSES
 
 __all__ = [
     "ADAPTIVE_OPTIMIZERS",

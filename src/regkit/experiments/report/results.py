@@ -1,0 +1,540 @@
+"""The results of a comparison: `Variant`, `RunResult` and `Report` (data, summary,
+markdown, JSON).
+
+Everything here is plain data: a `Report` can be built from histories
+(`RunResult.from_history`), written with `Report.to_json` and read back with
+`Report.from_json` without TensorFlow. Plots are drawn by `regkit.plots.plot_report`
+(`Report.plot` is a thin wrapper).
+
+Example:
+    >>> run = RunResult.from_history("baseline", 0, {
+    ...     "loss": [0.9], "val_loss": [1.0], "accuracy": [0.7], "val_accuracy": [0.6]})
+    >>> Report(variants={"baseline": Variant("baseline")}, runs=[run]).status("baseline")
+    'ok'
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as _dt
+import importlib.util
+import json
+import os
+import tempfile
+import textwrap
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from regkit._checks import invalid
+from regkit._io import atomic_write_text
+from regkit.device import versions
+from regkit.experiments.report.analysis import (
+    add_statistics,
+    difference_rows,
+    mean_std,
+    measured_values,
+    reference_comparisons,
+    status_counts,
+    sweep_points,
+)
+from regkit.experiments.report.tables import (
+    align_table,
+    config_line,
+    html_report,
+    report_line,
+    report_notes,
+    report_sections,
+    table_rows,
+    terminal_table,
+)
+from regkit.experiments.study.build import build_from_config
+from regkit.experiments.study.records import (
+    ACCURACY_KEYS,
+    METRICS,
+    ORIGINS,
+    REPORT_FORMAT,
+    STATUSES,
+    RunResult,
+    Variant,
+    jsonable,
+)
+from regkit.experiments.study.specs import CHECKPOINT_NAME, folder_name
+from regkit.plots import plot_report
+
+__all__ = [
+    "ACCURACY_KEYS",
+    "METRICS",
+    "ORIGINS",
+    "STATUSES",
+    "Report",
+    "RunResult",
+    "Variant",
+]
+
+
+# ---------------------------------------------------------------------------- report
+@dataclasses.dataclass
+class Report:
+    """The results of `compare`: one row per variant, mean ± std over seeds.
+
+    A `Report` is plain data: it can be built from histories (`RunResult.from_history`),
+    written with `to_json` and read back with `from_json`.
+
+    Attributes:
+        variants: Variant name -> `Variant`, in report order.
+        runs: One `RunResult` per (seed, variant) that has run so far.
+        config: How the comparison was run (model, dataset, epochs, batch size, ...).
+        seeds: The seeds every variant runs with.
+        versions: Python, platform and package versions.
+        created: ISO timestamp.
+        complete: False while `compare` is still running (partial `report.json`).
+        directory: The study folder whose run folders hold the weights (set by `compare`
+            with `out_dir` and by `from_json`); not part of the JSON.
+
+    Example:
+        >>> run = RunResult.from_history("baseline", 0, {
+        ...     "loss": [0.9], "val_loss": [1.0], "accuracy": [0.7], "val_accuracy": [0.6]})
+        >>> report = Report(variants={"baseline": Variant("baseline")}, runs=[run])
+        >>> report.summary()["baseline"]["status"]
+        'ok'
+    """
+
+    variants: dict[str, Variant]
+    runs: list[RunResult] = dataclasses.field(default_factory=list)
+    config: dict[str, Any] = dataclasses.field(default_factory=dict)
+    seeds: tuple[int, ...] = (0,)
+    versions: dict[str, str] = dataclasses.field(default_factory=dict)
+    created: str = ""
+    complete: bool = True
+    directory: Path | None = dataclasses.field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        self.variants = {name: Variant.coerce(v) for name, v in self.variants.items()}
+        self.seeds = tuple(int(s) for s in self.seeds)
+        if not self.created:
+            self.created = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        if not self.versions:
+            self.versions = versions()
+
+    # ------------------------------------------------------------------ queries
+    def runs_for(self, variant: str) -> list[RunResult]:
+        """The runs of one variant, in seed order.
+
+        Raises:
+            KeyError: `variant` is not in this report.
+        """
+        if variant not in self.variants:
+            raise KeyError(
+                f"Unknown variant {variant!r}. This report has: {', '.join(self.variants)}"
+            )
+        return [r for r in self.runs if r.variant == variant]
+
+    def status(self, variant: str) -> str:
+        """`"ok"`, `"pending"`, `"collapsed"`, `"diverged"`, `"failed"` or a mix such as
+        `"diverged (1/3 seeds)"`; collapsed runs are counted apart: `"ok 2, collapsed 1"`."""
+        runs = self.runs_for(variant)
+        if not runs:
+            return "pending"
+        counts = status_counts(runs)
+        total = len(runs)
+        if counts["collapsed"] == total:
+            return "collapsed"
+        if counts["collapsed"]:  # counted apart from ok: "ok 2, collapsed 1"
+            return ", ".join(f"{status} {counts[status]}" for status in STATUSES if counts[status])
+        parts = []
+        for status in ("diverged", "failed"):
+            if counts[status] == total:
+                if status == "diverged" and total == 1 and runs[0].diverged_epoch:
+                    parts.append(f"diverged (epoch {runs[0].diverged_epoch})")
+                else:
+                    parts.append(status)
+            elif counts[status]:
+                parts.append(f"{status} ({counts[status]}/{total} seeds)")
+        if self.complete and total < len(self.seeds) and not parts:
+            parts.append(f"incomplete ({total}/{len(self.seeds)} seeds)")
+        return ", ".join(parts) or "ok"
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per variant: status, seeds run, and `mean`/`std` of every figure in `METRICS`.
+
+        Means and (sample) standard deviations are taken over the runs whose status is
+        `"ok"` or `"collapsed"` (a collapse is measured, not an error); a variant whose
+        every run diverged or failed keeps only the figures that do not depend on
+        convergence (parameters, epochs run, time).
+
+        Returns:
+            `{variant: {"status", "description", "seeds", "mean": {metric: value},
+            "std": {metric: value}}}`.
+        """
+        out: dict[str, dict[str, Any]] = {}
+        for name, variant in self.variants.items():
+            runs = self.runs_for(name)
+            means: dict[str, float | None] = {}
+            stds: dict[str, float | None] = {}
+            for metric in METRICS:
+                means[metric], stds[metric] = mean_std(measured_values(runs, metric))
+            out[name] = {
+                "status": self.status(name),
+                "description": variant.describe(),
+                "seeds": [r.seed for r in runs],
+                "mean": means,
+                "std": stds,
+            }
+        return out
+
+    # ------------------------------------------------------------------ output
+    def title(self) -> str:
+        """The report's title: `regkit comparison: <model> on <dataset>`."""
+        model = self.config.get("model", "model")
+        dataset = self.config.get("dataset", "data")
+        return f"regkit comparison: {model} on {dataset}"
+
+    def comparisons(self) -> dict[str, dict[str, Any] | None]:
+        """Every variant but the first (the reference) against it, paired by seed, on test
+        accuracy: report.json's `"vs_reference"` entries.
+
+        Returns:
+            `{variant: {"metric", "reference", "mean_diff", "ci95", "p_value",
+            "p_adjusted", "seeds", "detectable", "seeds_needed"} | None}` (None where no
+            seed has both figures); see `regkit.experiments.report.analysis.reference_comparisons`.
+        """
+        return reference_comparisons(self)
+
+    def difference_rows(self) -> list[dict[str, Any]]:
+        """The comparisons that have an interval, each with its verdict: what
+        `differences.png` draws (`regkit.experiments.report.analysis.difference_rows`)."""
+        return difference_rows(self.comparisons())
+
+    def sweep_points(self) -> list[dict[str, Any]]:
+        """For a sweep: each swept variant's base, values and figures over seeds.
+
+        See `regkit.experiments.report.analysis.sweep_points`; empty without a sweep.
+        """
+        return sweep_points(self)
+
+    def to_markdown(self) -> str:
+        """A markdown report: title, configuration, one table row per variant, notes.
+
+        After the table: 95% intervals over seeds and the paired comparison of each
+        variant with the first (the reference), or a plain statement that one seed gives
+        no interval; a sweep table; and the runs' warnings.
+
+        A variant whose loss went NaN/inf says `diverged` in its Status cell; resumed and
+        reused runs are listed in the notes.
+        """
+        return "\n".join(
+            [
+                f"# {self.title()}",
+                "",
+                config_line(self) + ".",
+                "",
+                align_table(table_rows(self), markdown=True),
+                "",
+                *(f"- {note}" for note in report_notes(self)),
+                "",
+                *report_sections(self),
+            ]
+        )
+
+    def __repr__(self) -> str:
+        """One short line: study, variants, seeds and the best variant so far."""
+        return report_line(self)
+
+    def _repr_html_(self) -> str:
+        """The report in a notebook: the comparison table with its 95% intervals and the
+        paired comparison with the reference, then the main figure (`sweep.png` for a
+        sweep, else `curves.png`) as an inline PNG when matplotlib is installed; the table
+        alone otherwise."""
+        return html_report(self, self._main_figure())
+
+    def _main_figure(self) -> str | None:
+        if not self.runs or importlib.util.find_spec("matplotlib") is None:
+            return None
+        with tempfile.TemporaryDirectory(prefix="regkit-report-") as folder:
+            try:
+                written = [Path(p) for p in self.plot(folder)]
+            except (ImportError, ValueError, OSError):  # no figure rather than no report
+                return None
+            main = next((p for p in written if p.name == "sweep.png"), None)
+            main = main or next((p for p in written if p.name == "curves.png"), None)
+            if main is None:
+                return None
+            return base64.b64encode(main.read_bytes()).decode("ascii")
+
+    def to_frame(self) -> Any:
+        """The runs as a pandas DataFrame: one row per run.
+
+        Columns: `variant`, `seed`, `status`, `origin`, every figure in `METRICS` (None
+        where a run has none: a failed run, a figure not measured), `warnings` (how many
+        the run carries) and `error`. Rows are in report order (seed, then variant). For a
+        sweep, `sweep_frame()` gives one row per swept point with its intervals.
+
+        Returns:
+            A `pandas.DataFrame`.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+
+        Example:
+            >>> frame = report.to_frame()  # doctest: +SKIP
+            >>> frame.groupby("variant")["test_accuracy"].mean()  # doctest: +SKIP
+        """
+        pd = _pandas("to_frame")
+        rows = []
+        for run in self.runs:
+            row: dict[str, Any] = {
+                "variant": run.variant,
+                "seed": run.seed,
+                "status": run.status,
+                "origin": run.origin,
+            }
+            row.update({metric: getattr(run, metric) for metric in METRICS})
+            row["warnings"] = len(run.warnings)
+            row["error"] = run.error
+            rows.append(row)
+        columns = ["variant", "seed", "status", "origin", *METRICS, "warnings", "error"]
+        return pd.DataFrame(rows, columns=columns)
+
+    def sweep_frame(self) -> Any:
+        """A sweep's points as a pandas DataFrame: one row per swept variant.
+
+        Columns: `variant`, `base`, each swept field, then for `val_accuracy`,
+        `test_accuracy` and `generalization_gap` the mean over the measured seeds and its
+        95% interval (`<metric>`, `<metric>_lo`, `<metric>_hi`), and the runs of each
+        status (`ok`, `collapsed`, `diverged`, `failed`). Empty without a sweep.
+
+        Raises:
+            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+        """
+        pd = _pandas("sweep_frame")
+        fields = list(((self.config or {}).get("sweep") or {}).get("fields") or [])
+        rows = []
+        for point in self.sweep_points():
+            row: dict[str, Any] = {"variant": point["variant"], "base": point["base"]}
+            for field in fields or point["values"]:
+                row[field] = point["values"].get(field)
+            for metric in ("val_accuracy", "test_accuracy", "generalization_gap"):
+                figures = point[metric]
+                low, high = figures["ci95"] or (None, None)
+                row.update({metric: figures["mean"], f"{metric}_lo": low, f"{metric}_hi": high})
+            row.update(point["counts"])
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def __str__(self) -> str:
+        lines = [self.title(), textwrap.fill(config_line(self), 100), ""]
+        lines.append(terminal_table(self))
+        if not self.complete:
+            lines += ["", "(partial: the comparison is still running or was stopped)"]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: config, seeds, versions, and per variant its figures and runs.
+
+        Each variant entry holds the mean figures at the top level (`generalization_gap`,
+        `val_accuracy`, ...), their standard deviations under `"std"`, their Student-t
+        95% intervals under `"ci95"` (`[lo, hi]`, None with fewer than two seeds), for all
+        but the first variant `"vs_reference"` (test accuracy paired over seeds with the
+        first: `metric`, `reference`, `mean_diff`, `ci95`, `p_value`), and every run
+        (with its history and `"warnings"`) under `"runs"`.
+        """
+        summary = self.summary()
+        variants: dict[str, Any] = {}
+        for name, variant in self.variants.items():
+            entry = summary[name]
+            variants[name] = {
+                **variant.to_dict(),
+                "status": entry["status"],
+                "seeds": entry["seeds"],
+                **entry["mean"],
+                "std": entry["std"],
+                "runs": [r.to_dict() for r in self.runs_for(name)],
+            }
+        add_statistics(self, variants, METRICS)
+        return {
+            "regkit_report": REPORT_FORMAT,
+            "created": self.created,
+            "complete": self.complete,
+            "config": jsonable(self.config),
+            "seeds": list(self.seeds),
+            "versions": dict(self.versions),
+            "variants": variants,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Report:
+        """Inverse of `to_dict`."""
+        variants = {name: Variant.from_dict(v) for name, v in data["variants"].items()}
+        runs = [
+            RunResult.from_dict(run)
+            for entry in data["variants"].values()
+            for run in entry.get("runs", [])
+        ]
+        seeds = tuple(data.get("seeds", (0,)))
+        order = {s: i for i, s in enumerate(seeds)}
+        names = list(variants)
+        runs.sort(key=lambda r: (order.get(r.seed, len(order)), names.index(r.variant)))
+        return cls(
+            variants=variants,
+            runs=runs,
+            config=dict(data.get("config", {})),
+            seeds=seeds,
+            versions=dict(data.get("versions", {})),
+            created=data.get("created", ""),
+            complete=bool(data.get("complete", True)),
+        )
+
+    def to_json(self, path: str | os.PathLike[str]) -> Path:
+        """Writes the report as JSON (atomically: readers never see half a file).
+
+        Args:
+            path: The file to write; its parent directory is created.
+
+        Returns:
+            The path written.
+        """
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        atomic_write_text(path, text + "\n")
+        return path
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike[str]) -> Report:
+        """Reads a report written by `to_json`; its `directory` is the file's folder.
+
+        Raises:
+            ValueError: the file is truncated, not JSON, not a regkit report, or a report
+                of another format version (the message names the file).
+            OSError: the file cannot be read (e.g. FileNotFoundError).
+        """
+        return read_report(cls, path)
+
+    def load_model(self, variant: str, seed: int = 0) -> Any:
+        """The best model of one run, rebuilt and compiled as it was trained.
+
+        The model is built with the exact `Regularization` the run used (e.g. the BatchNorm
+        momentum `bn_momentum="auto"` chose), compiled with its optimizer and learning
+        rate, and given the best epoch's weights from the run's folder. Evaluated on the
+        study's test split, it gives the report's test accuracy.
+
+        Args:
+            variant: The variant's name.
+            seed: The run's seed.
+
+        Returns:
+            A compiled `keras.Model`.
+
+        Raises:
+            KeyError: `variant` is not in this report.
+            ValueError: no such run, no weights on disk (e.g. `compare` without
+                `out_dir`), or a model given as a callable (it cannot be rebuilt by name).
+
+        Example:
+            >>> report = compare(["baseline"], epochs=2, out_dir="runs/x")  # doctest: +SKIP
+            >>> model = report.load_model("baseline", seed=0)  # doctest: +SKIP
+        """
+        return load_run_model(self, variant, seed)
+
+    def plot(self, directory: str | os.PathLike[str]) -> list[Path]:
+        """Draws the curves of all variants overlaid, and their weight norms.
+
+        A thin wrapper around `regkit.plots.plot_report` (see there); needs matplotlib
+        (`pip install regkit[plots]`).
+
+        Args:
+            directory: Where to write the images (created if missing).
+
+        Returns:
+            The paths written.
+        """
+        return plot_report(self, directory)
+
+    def save(self, directory: str | os.PathLike[str], *, plots: bool = True) -> dict[str, Path]:
+        """Writes `report.md`, `report.json` and (optionally) the plots into `directory`.
+
+        Returns:
+            `{"markdown": ..., "json": ..., "plots": [...]}`-style mapping of what was written.
+        """
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        written: dict[str, Any] = {"json": self.to_json(directory / "report.json")}
+        md = directory / "report.md"
+        atomic_write_text(md, self.to_markdown())
+        written["markdown"] = md
+        if plots:
+            written["plots"] = self.plot(directory)
+        return written
+
+
+def _pandas(method: str) -> Any:
+    """pandas, or an ImportError that says how to install it."""
+    try:
+        import pandas  # heavy and optional: only these methods need it
+    except ImportError as exc:
+        raise ImportError(
+            f"Report.{method} needs pandas, which is not installed. Install it with: "
+            'pip install "regkit[pandas]"'
+        ) from exc
+    return pandas
+
+
+# ---------------------------------------------------------------------------- reading back
+def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
+    """`Report.from_json`: a report file read back, or a `ValueError` naming the file."""
+    path = Path(path)
+
+    def bad(reason: str) -> ValueError:
+        return ValueError(
+            f"Invalid value for argument `path`: expected a regkit report.json, but "
+            f"{reason}. Received: path={str(path)!r}"
+        )
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise bad(f"the file is truncated or not JSON ({exc})") from exc
+    except RecursionError:
+        raise bad("the file nests its JSON deeper than any report does") from None
+    if not isinstance(data, Mapping) or "regkit_report" not in data:
+        raise bad("the file is not a regkit report (no 'regkit_report' key)")
+    version = data["regkit_report"]
+    if isinstance(version, bool) or version != REPORT_FORMAT:
+        shown = repr(version) if isinstance(version, (int, float, str)) else type(version).__name__
+        raise bad(
+            f"the file is a report of format {shown[:40]}; this regkit reads format {REPORT_FORMAT}"
+        )
+    try:
+        report = cls.from_dict(data)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        raise bad(f"the report is damaged ({type(exc).__name__}: {str(exc)[:200]})") from exc
+    except (RecursionError, OverflowError) as exc:
+        raise bad(f"the report is damaged ({type(exc).__name__})") from None
+    report.directory = path.parent
+    return report
+
+
+def load_run_model(report: Any, variant: str, seed: int) -> Any:
+    """`Report.load_model`: one run's best model, rebuilt, compiled and loaded."""
+    runs = [r for r in report.runs_for(variant) if r.seed == seed]
+    if not runs:
+        seeds = [r.seed for r in report.runs_for(variant)]
+        raise invalid("seed", f"a seed {variant!r} ran with ({seeds})", seed)
+    if report.directory is None:
+        raise ValueError(
+            f"Cannot load {variant!r} seed {seed}: this report has no study folder "
+            "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
+            "reads them back)."
+        )
+    weights = Path(report.directory) / folder_name(variant) / f"seed{seed}" / CHECKPOINT_NAME
+    if not weights.is_file():
+        raise ValueError(
+            f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
+            f"{runs[0].status}{': ' + runs[0].error if runs[0].error else ''})."
+        )
+    model = build_from_config(report.config, report.variants[variant])
+    model.optimizer.build(model.trainable_variables)  # the file holds its state too
+    model.load_weights(weights)
+    return model
