@@ -7,7 +7,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install demo test test-slow check-resolution lint typecheck bench build docs clean
 
-$(STAMP): pyproject.toml
+# _version.py too: the installed metadata carries the version (one source, read at install).
+$(STAMP): pyproject.toml src/regkit/_version.py
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"

@@ -1,3 +1,3 @@
 """The package version, in a module of its own so that no library module imports the root."""
 
-__version__ = "0.2.0"
+__version__ = "0.4.0"

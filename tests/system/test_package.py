@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,7 +26,19 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 with open(ROOT / "pyproject.toml", "rb") as _f:
-    VERSION = tomllib.load(_f)["project"]["version"]
+    PYPROJECT = tomllib.load(_f)
+#: The distribution's name on the package index (the import name stays `regkit`).
+DIST = PYPROJECT["project"]["name"]
+#: The file-name form of DIST in wheels, sdists and dist-info folders (PEP 427 / 625).
+DIST_FILE = re.sub(r"[-_.]+", "_", DIST).lower()
+#: The one version source: src/regkit/_version.py, read without importing regkit.
+VERSION = re.search(
+    r'^__version__ = "([^"]+)"$',
+    (ROOT / "src" / "regkit" / "_version.py").read_text(encoding="utf-8"),
+    re.MULTILINE,
+).group(1)  # type: ignore[union-attr]
+#: `## [0.3.0] - 2026-12-04` or `## [Unreleased]` in CHANGELOG.md.
+CHANGELOG_HEADING = re.compile(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?\s*$", re.MULTILINE)
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,6 +61,66 @@ def test_import_is_light():
     assert version == VERSION
     assert loaded == "[]"
     assert result.stderr == ""  # regkit adds no noise of its own at import
+
+
+def _version_key(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def test_one_version_source_and_it_agrees_with_metadata_cli_and_changelog():
+    """The version lives in `_version.py` alone; everything else reads it and agrees.
+
+    - pyproject.toml declares the version dynamic (read from `regkit._version`), never a copy.
+    - The installed metadata (`importlib.metadata`) matches; a stale editable install fails
+      here until `make install` (which tracks `_version.py`) reinstalls it.
+    - `python -m regkit --version` prints it.
+    - CHANGELOG.md agrees, in one of the two honest states of a release cycle: the version
+      IS the newest released heading (`## [0.4.0] - 2027-01-10`; an `Unreleased` section
+      may sit above it, still empty of a version), or the changelog's top heading is
+      `## [Unreleased]`, directly above a released heading of a LOWER version: the
+      release being prepared. A version bumped past the changelog, a changelog released
+      past the version, or an Unreleased section under a release all fail.
+    """
+    assert "version" not in PYPROJECT["project"]
+    assert "version" in PYPROJECT["project"]["dynamic"]
+    dynamic = PYPROJECT["tool"]["setuptools"]["dynamic"]["version"]
+    assert dynamic == {"attr": "regkit._version.__version__"}
+    assert regkit.__version__ == VERSION
+    assert importlib.metadata.version(DIST) == VERSION, "stale install: run `make install`"
+
+    cli = subprocess.run(
+        [sys.executable, "-m", "regkit", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert cli.stdout.strip() == f"regkit {VERSION}"
+
+    headings = CHANGELOG_HEADING.findall((ROOT / "CHANGELOG.md").read_text(encoding="utf-8"))
+    released = [(name, date) for name, date in headings if name != "Unreleased"]
+    assert released and all(date for _, date in released), headings
+    assert all(name != "Unreleased" for name, _ in headings[1:]), "Unreleased must be on top"
+    newest = released[0][0]
+    if newest == VERSION:
+        return  # released: the version is the newest release
+    assert headings[0][0] == "Unreleased", (
+        f"version {VERSION} is neither the newest release ({newest}) nor being prepared "
+        "under an `## [Unreleased]` heading"
+    )
+    assert _version_key(VERSION) > _version_key(newest), (
+        f"version {VERSION} is not above the release under Unreleased ({newest})"
+    )
+
+
+def test_version_answers_without_tensorflow():
+    result = _run(
+        "import sys\n"
+        "from regkit.cli import main\n"
+        "try:\n    main(['--version'])\nexcept SystemExit:\n    pass\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    assert result.stdout.split()[-1] == "[]"
 
 
 def test_config_needs_no_tensorflow():
@@ -102,14 +176,16 @@ def test_wheel_and_sdist_build_install_and_import(tmp_path):
         capture_output=True,
         timeout=300,
     )
-    wheels = list(dist.glob(f"regkit-{VERSION}-*.whl"))
-    sdists = list(dist.glob(f"regkit-{VERSION}.tar.gz"))
+    wheels = list(dist.glob(f"{DIST_FILE}-{VERSION}-*.whl"))
+    sdists = list(dist.glob(f"{DIST_FILE}-{VERSION}.tar.gz"))
     assert len(wheels) == 1 and len(sdists) == 1
     wheel = zipfile.ZipFile(wheels[0])
     names = wheel.namelist()
     assert "regkit/py.typed" in names and "regkit/data/__init__.py" in names
-    assert f"regkit-{VERSION}.dist-info/licenses/LICENSE" in names
-    metadata = wheel.read(f"regkit-{VERSION}.dist-info/METADATA").decode()
+    assert f"{DIST_FILE}-{VERSION}.dist-info/licenses/LICENSE" in names
+    metadata = wheel.read(f"{DIST_FILE}-{VERSION}.dist-info/METADATA").decode()
+    assert f"Name: {DIST}\n" in metadata and f"Version: {VERSION}\n" in metadata
+    assert "scipy" not in metadata  # issue 33: two t-distribution calls are regkit._tdist
     assert "License-Expression: Apache-2.0" in metadata
     assert "License-File: LICENSE" in metadata
     assert metadata.count("Project-URL: ") >= 3
