@@ -14,6 +14,7 @@ from regkit._checks import (
     check_bool,
     check_bounded_int,
     check_choice,
+    check_fraction,
     check_input_shape,
     check_int_sequence,
     check_model_size,
@@ -82,6 +83,30 @@ PIXEL_SCALE = 1 / 255
 def _rescaling(inputs: Any, name: str) -> Any:
     """regkit's preprocessing layer: ``Rescaling(1/255)`` named ``{name}_rescaling``."""
     return keras.layers.Rescaling(PIXEL_SCALE, name=f"{name}_rescaling")(inputs)
+
+
+def _with_drop_path_rate(reg: Regularization, drop_path_rate: float | None) -> Regularization:
+    """`reg` with keras-hub's and timm's ``drop_path_rate=`` folded in: the same setting
+    as ``reg.drop_path`` (the largest stochastic-depth rate), so giving both is fine only
+    when they agree (a ``reg.drop_path`` of 0 is the default, not a choice).
+
+    Raises:
+        ValueError: `drop_path_rate` is not in [0, 1), or it differs from a nonzero
+            ``reg.drop_path``.
+    """
+    if drop_path_rate is None:
+        return reg
+    try:
+        rate = check_fraction("drop_path_rate", drop_path_rate)
+    except OverflowError:  # an int too large for a float: out of range like any other
+        raise invalid("drop_path_rate", "a float in [0, 1)", drop_path_rate) from None
+    if reg.drop_path and rate != reg.drop_path:
+        raise ValueError(
+            "Invalid value for argument `drop_path_rate`: it conflicts with `reg.drop_path` "
+            "(the same setting); set it in one place. "
+            f"Received: drop_path_rate={drop_path_rate!r} with reg.drop_path={reg.drop_path!r}"
+        )
+    return reg.replace(drop_path=rate)
 
 
 def _known(shape: Sequence[int | None]) -> list[int]:
@@ -267,6 +292,7 @@ def build_mobilenet_v2(
     output: Output = "softmax",
     name: str = "mobilenet_v2",
     include_preprocessing: bool = False,
+    drop_path_rate: float | None = None,
 ) -> keras.Model:
     """MobileNetV2 (Sandler et al. 2018) with every regularization knob of `Regularization`.
 
@@ -284,7 +310,8 @@ def build_mobilenet_v2(
     ``reg.dropout``/``spatial_dropout``/``drop_block`` are for conv blocks and are not used
     here. ``reg.drop_path`` puts a `regkit.layers.DropPath` on the residual branch of each
     inverted residual with a skip (10 in the standard network): the i-th of N uses
-    ``reg.drop_path * i / N`` (``{name}_block{b}_droppath``, b the block's number).
+    ``reg.drop_path * i / N`` (``{name}_block{b}_droppath``, b the block's number);
+    ``drop_path_rate=`` is the same setting, spelled as keras-hub and timm spell it.
 
     Layer names: ``{name}_stem_conv``, ``{name}_block{i}_expand``, ``..._depthwise``,
     ``..._project`` (and ``_bn``/``_relu`` companions), ``{name}_top_conv``,
@@ -302,19 +329,23 @@ def build_mobilenet_v2(
         name: Model name and layer-name prefix.
         include_preprocessing: Put ``Rescaling(1/255)`` right after the input, so the
             model takes raw 0-255 pixels (see `build_cnn`).
+        drop_path_rate: Stochastic depth's largest rate, as keras-hub and timm call it:
+            the same as ``reg=Regularization(drop_path=...)`` (None: `reg`'s). Giving
+            both is a ValueError unless they agree.
 
     Returns:
         A functional `keras.Model`.
 
     Raises:
-        ValueError: An argument is out of range or unknown; the message names it.
+        ValueError: An argument is out of range or unknown, or `drop_path_rate`
+            conflicts with ``reg.drop_path``; the message names it.
 
     Example:
         >>> model = build_mobilenet_v2((32, 32, 3), 10, alpha=0.35, reg="bn")
         >>> model.output_shape
         (None, 10)
     """
-    reg = Regularization.coerce(reg)
+    reg = _with_drop_path_rate(Regularization.coerce(reg), drop_path_rate)
     name = check_name("name", name)
     alpha = check_positive_float("alpha", alpha)
     include_top = check_bool("include_top", include_top)
@@ -422,6 +453,7 @@ def build_resnet(
     output: Output = "softmax",
     include_preprocessing: bool = False,
     name: str = "resnet",
+    drop_path_rate: float | None = None,
 ) -> keras.Model:
     """The CIFAR ResNet of He et al. 2016 (section 4.2): depth 6n + 2.
 
@@ -438,7 +470,8 @@ def build_resnet(
     deeper do not train without it), with `reg`'s momentum and epsilon, so
     `reg.batch_norm` is not read; ``reg.head_dropout`` adds dropout before the classifier;
     ``reg.drop_path`` puts a `regkit.layers.DropPath` on every block's residual branch,
-    block i of the N = 3n using ``reg.drop_path * i / N``; ``reg.drop_block`` puts a
+    block i of the N = 3n using ``reg.drop_path * i / N`` (``drop_path_rate=`` is the same
+    setting, spelled as keras-hub and timm spell it); ``reg.drop_block`` puts a
     `regkit.layers.DropBlock2D` (side ``reg.drop_block_size``, clipped to the map) after
     stages 2 and 3. ``reg.dropout`` and ``spatial_dropout`` are not used.
 
@@ -459,20 +492,23 @@ def build_resnet(
         include_preprocessing: Put ``Rescaling(1/255)`` right after the input, so the
             model takes raw 0-255 pixels, float or uint8 (see `build_cnn`).
         name: Model name and layer-name prefix.
+        drop_path_rate: Stochastic depth's largest rate, as keras-hub and timm call it:
+            the same as ``reg=Regularization(drop_path=...)`` (None: `reg`'s). Giving
+            both is a ValueError unless they agree.
 
     Returns:
         A functional `keras.Model`.
 
     Raises:
-        ValueError: `depth` is not 6n + 2, or another argument is out of range; the
-            message names it.
+        ValueError: `depth` is not 6n + 2, another argument is out of range, or
+            `drop_path_rate` conflicts with ``reg.drop_path``; the message names it.
 
     Example:
-        >>> model = build_resnet((32, 32, 3), 10, depth=20, reg=Regularization(drop_path=0.1))
+        >>> model = build_resnet((32, 32, 3), 10, depth=20, drop_path_rate=0.1)
         >>> model.count_params()
         274042
     """
-    reg = Regularization.coerce(reg)
+    reg = _with_drop_path_rate(Regularization.coerce(reg), drop_path_rate)
     name = check_name("name", name)
     check_choice("output", output, OUTPUTS)
     num_classes = check_num_classes(num_classes, output)

@@ -450,6 +450,26 @@ def test_mobilenet_v2_drop_path_on_its_10_skips_at_linear_rates():
     assert model.count_params() == 2_270_794  # as without drop path (Keras applications count)
 
 
+def test_mobilenet_v2_drop_path_rate_is_reg_drop_path_spelled_as_keras_hub_does():
+    keras.backend.clear_session(free_memory=False)
+    by_keyword = build_mobilenet_v2((32, 32, 3), 3, alpha=0.35, reg="bn", drop_path_rate=0.2)
+    by_reg = build_mobilenet_v2(
+        (32, 32, 3), 3, alpha=0.35, reg=Regularization.preset("bn").replace(drop_path=0.2)
+    )
+    assert by_keyword.get_config() == by_reg.get_config()  # same layers, same settings
+    rates = [layer.rate for layer in by_keyword.layers if isinstance(layer, DropPath)]
+    assert rates == pytest.approx([0.2 * i / 10 for i in range(1, 11)])
+    with pytest.raises(ValueError) as error:
+        build_mobilenet_v2(
+            (32, 32, 3), 3, alpha=0.35, reg=Regularization(drop_path=0.1), drop_path_rate=0.3
+        )
+    assert str(error.value) == (
+        "Invalid value for argument `drop_path_rate`: it conflicts with `reg.drop_path` "
+        "(the same setting); set it in one place. "
+        "Received: drop_path_rate=0.3 with reg.drop_path=0.1"
+    )
+
+
 @pytest.mark.slow
 def test_mobilenet_v2_inference_equals_the_same_weights_without_drop_path():
     reg = Regularization(batch_norm=True)

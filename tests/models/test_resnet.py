@@ -173,3 +173,58 @@ def test_bad_arguments_name_themselves(kwargs, arg):
     call = {"input_shape": (32, 32, 3), "num_classes": 10} | kwargs
     with pytest.raises(ValueError, match=rf"argument `{arg}`"):
         build_resnet(call.pop("input_shape"), call.pop("num_classes"), **call)
+
+
+# ------------------------------------------------- drop_path_rate=, as keras-hub and timm
+def _drop_rates(model):
+    return [(layer.name, layer.rate) for layer in _layers_of(model, DropPath)]
+
+
+def test_drop_path_rate_builds_the_same_model_as_reg_drop_path():
+    keras.backend.clear_session(free_memory=False)
+    by_keyword = build_resnet((8, 8, 1), 3, **TINY, reg="bn", drop_path_rate=0.3)
+    by_reg = build_resnet(
+        (8, 8, 1), 3, **TINY, reg=Regularization.preset("bn").replace(drop_path=0.3)
+    )
+    assert by_keyword.get_config() == by_reg.get_config()  # same layers, same settings
+    names, rates = zip(*_drop_rates(by_keyword), strict=True)
+    assert names == ("resnet_block1_droppath", "resnet_block2_droppath", "resnet_block3_droppath")
+    assert rates == pytest.approx([0.1, 0.2, 0.3])  # block i of 3 uses 0.3 * i / 3
+    agreeing = build_resnet(
+        (8, 8, 1), 3, **TINY, reg=Regularization(drop_path=0.3), drop_path_rate=0.3
+    )
+    assert _drop_rates(agreeing) == _drop_rates(by_keyword)
+    assert _layers_of(build_resnet((8, 8, 1), 3, **TINY, drop_path_rate=0.0), DropPath) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (
+            {"reg": Regularization(drop_path=0.1), "drop_path_rate": 0.2},
+            "Invalid value for argument `drop_path_rate`: it conflicts with `reg.drop_path` "
+            "(the same setting); set it in one place. "
+            "Received: drop_path_rate=0.2 with reg.drop_path=0.1",
+        ),
+        (
+            {"reg": Regularization(drop_path=0.1), "drop_path_rate": 0.0},
+            "Invalid value for argument `drop_path_rate`: it conflicts with `reg.drop_path` "
+            "(the same setting); set it in one place. "
+            "Received: drop_path_rate=0.0 with reg.drop_path=0.1",
+        ),
+        (
+            {"drop_path_rate": 1.0},
+            "Invalid value for argument `drop_path_rate`: expected a float in [0, 1). "
+            "Received: drop_path_rate=1.0",
+        ),
+        (
+            {"drop_path_rate": 10**400},
+            "Invalid value for argument `drop_path_rate`: expected a float in [0, 1). "
+            f"Received: drop_path_rate={10**400!r}",
+        ),
+    ],
+)
+def test_drop_path_rate_errors_are_exact(kwargs, message):
+    with pytest.raises(ValueError) as error:
+        build_resnet((8, 8, 1), 3, **TINY, **kwargs)
+    assert str(error.value) == message
