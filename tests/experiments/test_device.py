@@ -248,3 +248,158 @@ def test_versions_is_the_one_collector_and_imports_nothing_heavy():
     assert found["numpy"] == np.__version__
     assert {"python", "platform", "regkit"} <= set(found)
     assert device.info()["versions"] == found  # info() reports the same collector
+
+
+# ------------------------------------------------------------------ precision (issue 29)
+def _facts(*caps, flags=()):
+    gpus = tuple(device.GPUFacts(f"/physical_device:GPU:{i}", cc) for i, cc in enumerate(caps))
+    return device.DeviceFacts(cpu_flags=frozenset(flags), gpus=gpus)
+
+
+@pytest.mark.parametrize(
+    ("facts", "expected"),
+    [
+        (_facts(flags=("fpu", "avx512f", "amx_bf16", "amx_tile")), "mixed_bfloat16"),
+        (_facts(flags=("avx512f", "avx512_bf16")), "mixed_bfloat16"),
+        (_facts(flags=("avx2", "avx512f", "avx512_fp16")), "float32"),  # no bfloat16 flag
+        (_facts(), "float32"),
+        (_facts((8, 0)), "mixed_bfloat16"),
+        (_facts((9, 0), (8, 9)), "mixed_bfloat16"),
+        (_facts((7, 5)), "mixed_float16"),
+        (_facts((7, 0), flags=("amx_bf16",)), "mixed_float16"),  # the GPU trains, not the CPU
+        (_facts((8, 9), (7, 0)), "mixed_float16"),  # the slowest GPU decides
+        (_facts((6, 1), flags=("amx_bf16",)), "float32"),
+        (_facts((8, 0), None), "float32"),  # unknown capability: no guess
+    ],
+)
+def test_auto_precision_rule(facts, expected):
+    assert device.resolve_precision("auto", facts) == expected
+    choice = device.choose_precision("auto", facts)
+    assert choice.policy == expected and choice.reason
+
+
+@pytest.mark.parametrize("precision", ["float32", "mixed_bfloat16", "mixed_float16"])
+def test_explicit_precision_is_returned_as_asked(precision):
+    for facts in (_facts(), _facts((6, 1)), _facts(flags=("amx_bf16",))):
+        assert device.resolve_precision(precision, facts) == precision
+    assert device.choose_precision(precision, _facts()).reason == "requested"
+
+
+@pytest.mark.parametrize("bad", ["fp16", "bfloat16", "AUTO", True, 16])
+def test_unknown_precision_lists_the_choices(bad):
+    expected = (
+        "Invalid value for argument `precision`: expected one of 'float32', 'mixed_bfloat16', "
+        f"'mixed_float16', 'auto'. Received: precision={bad!r}"
+    )
+    with pytest.raises(ValueError) as err:
+        device.resolve_precision(bad, _facts())
+    assert str(err.value) == expected
+    with pytest.raises(ValueError) as err, device.precision_policy(bad):
+        pass
+    assert str(err.value) == expected
+    with pytest.raises(ValueError) as err:
+        device.setup(precision=bad)
+    assert str(err.value) == expected
+    assert keras.config.dtype_policy().name == "float32"
+    with pytest.raises(ValueError, match=r"Received: precision=None"):
+        device.resolve_precision(None, _facts())  # None means "not given" to setup only
+
+
+def test_cpu_flags_read_x86_and_arm_cpuinfo(tmp_path):
+    x86 = tmp_path / "x86"
+    x86.write_text("processor\t: 0\nflags\t\t: fpu AVX512F amx_bf16\n\nprocessor\t: 1\n")
+    arm = tmp_path / "arm"
+    arm.write_text("processor\t: 0\nFeatures\t: fp asimd bf16\n")
+    assert device.cpu_flags(x86) == {"fpu", "avx512f", "amx_bf16"}
+    assert device.cpu_flags(arm) == {"fp", "asimd", "bf16"}
+    assert device.cpu_flags(tmp_path / "missing") == frozenset()
+    facts = device.device_facts()
+    assert facts.cpu_flags == device.cpu_flags()
+    assert len(facts.gpus) == len(tf.config.list_physical_devices("GPU"))
+
+
+def test_precision_policy_sets_and_restores_the_callers_policy():
+    keras.config.set_dtype_policy("mixed_float16")  # the caller's own choice
+    with device.precision_policy("mixed_bfloat16") as policy:
+        assert policy == keras.config.dtype_policy().name == "mixed_bfloat16"
+        layer = keras.layers.Dense(2)
+        with device.precision_policy("float32"):  # nested
+            assert keras.config.dtype_policy().name == "float32"
+        assert keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert layer.compute_dtype == "bfloat16"
+    assert keras.config.dtype_policy().name == "mixed_float16"
+    with pytest.raises(RuntimeError, match="boom"), device.precision_policy("float32"):
+        raise RuntimeError("boom")
+    assert keras.config.dtype_policy().name == "mixed_float16"
+    with device.precision_policy("mixed_bfloat16"):
+        keras.backend.clear_session()  # resets Keras' policy to float32 inside the block
+    assert keras.config.dtype_policy().name == "mixed_float16"
+
+
+def test_precision_policy_restores_an_unset_policy_and_resolves_auto():
+    from keras.src.backend.common import global_state
+
+    keras.backend.clear_session()  # nobody has set a policy: Keras follows floatx
+    assert global_state.get_global_attribute("dtype_policy") is None
+    with device.precision_policy("auto", _facts(flags=("amx_bf16",))) as policy:
+        assert policy == keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert global_state.get_global_attribute("dtype_policy") is None  # not pinned to float32
+    with device.precision_policy("auto", _facts((7, 5))) as policy:
+        assert policy == "mixed_float16"
+    with device.precision_policy("auto", _facts()) as policy:
+        assert policy == "float32"
+
+
+def test_setup_precision_sets_the_resolved_policy_and_says_so(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512f", "amx_bf16"}))
+    report = device.setup(precision="auto")
+    assert report.policy == keras.config.dtype_policy().name == "mixed_bfloat16"
+    assert report.policy_changed
+    assert report.policy_reason == (
+        "precision='auto': no GPU; the CPU computes bfloat16 in hardware (amx_bf16)"
+    )
+    assert "dtype policy: mixed_bfloat16 (changed)" in str(report)
+    assert report.notes == ()
+    monkeypatch.setattr(device, "cpu_flags", frozenset)
+    report = device.setup(precision="auto")
+    assert report.policy == "float32" and report.policy_changed
+    with pytest.raises(ValueError, match="give `precision` or `mixed_precision`, not both"):
+        device.setup(precision="float32", mixed_precision=False)
+    assert keras.config.dtype_policy().name == "float32"
+
+
+@cpu_only
+def test_setup_precision_honours_a_slow_request_with_a_note(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", frozenset)
+    report = device.setup(precision="mixed_float16")  # unlike mixed_precision=True: allowed
+    assert report.policy == "mixed_float16"
+    assert report.notes == (
+        "mixed_float16 without a GPU: float16 is emulated on the CPU, slower than float32",
+    )
+    report = device.setup(precision="mixed_bfloat16")
+    assert report.notes == ("mixed_bfloat16 on a CPU without bfloat16 arithmetic: likely slower",)
+
+
+def test_setup_precision_auto_on_gpus(monkeypatch):
+    _FakeGPUs([(7, 5)]).install(monkeypatch)
+    report = device.setup(precision="auto")
+    assert report.policy == "mixed_float16"
+    assert report.policy_reason.endswith("every GPU has compute capability >= 7.0 (lowest 7.5)")
+    report = device.setup(precision="mixed_bfloat16")
+    assert report.notes == (
+        "mixed_bfloat16 on a GPU without fast bfloat16 tensor cores: likely slower",
+    )
+
+
+def test_info_and_describe_say_what_auto_would_choose(monkeypatch):
+    monkeypatch.setattr(device, "cpu_flags", lambda: frozenset({"avx512_bf16", "amx_bf16"}))
+    found = device.info()["precision_auto"]
+    assert found == {
+        "dtype_policy": "mixed_bfloat16",
+        "reason": "no GPU; the CPU computes bfloat16 in hardware (amx_bf16, avx512_bf16)",
+        "cpu_bfloat16_flags": ["amx_bf16", "avx512_bf16"],
+    }
+    assert 'precision="auto" would use: mixed_bfloat16 (no GPU; ' in device.describe()
+    _FakeGPUs([(9, 0)]).install(monkeypatch)
+    assert 'precision="auto" would use: mixed_bfloat16 (every GPU' in device.describe()
+    assert keras.config.dtype_policy().name == "float32"  # nothing changed

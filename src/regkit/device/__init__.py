@@ -6,6 +6,10 @@ growth for every GPU, picks ``mixed_float16`` only when every GPU has compute ca
 Python/NumPy/TensorFlow and can enable op determinism. It reports what it found and did,
 is safe to call twice, and on a CPU-only machine reports "no GPU" and changes nothing.
 
+``setup(precision=...)`` and `precision_policy` (a context manager that restores the
+caller's policy) pick the Keras dtype policy by `resolve_precision`'s rule, which also
+knows CPUs that compute bfloat16 in hardware; `device_facts` gathers what it reads.
+
 TensorFlow is imported inside the functions, so importing this module is cheap.
 """
 
@@ -18,13 +22,46 @@ import platform
 from collections.abc import Sequence
 from typing import Any
 
-from regkit._checks import invalid
+from regkit._checks import check_choice, invalid
 from regkit._version import __version__
+from regkit.device.precision import (
+    BFLOAT16_CPU_FLAGS,
+    MIN_BFLOAT16_CAPABILITY,
+    MIN_FLOAT16_CAPABILITY,
+    PRECISIONS,
+    DeviceFacts,
+    GPUFacts,
+    PrecisionChoice,
+    choose_precision,
+    cpu_flags,
+    device_facts,
+    gpus_and_capabilities,
+    precision_notes,
+    precision_policy,
+    resolve_precision,
+)
 
-__all__ = ["DeviceReport", "describe", "info", "setup", "strategy", "versions"]
+__all__ = [
+    "BFLOAT16_CPU_FLAGS",
+    "MIN_BFLOAT16_CAPABILITY",
+    "MIN_FLOAT16_CAPABILITY",
+    "PRECISIONS",
+    "DeviceFacts",
+    "DeviceReport",
+    "GPUFacts",
+    "PrecisionChoice",
+    "choose_precision",
+    "cpu_flags",
+    "describe",
+    "device_facts",
+    "info",
+    "precision_policy",
+    "resolve_precision",
+    "setup",
+    "strategy",
+    "versions",
+]
 
-#: Minimum compute capability with float16 tensor cores (Volta).
-MIN_FLOAT16_CAPABILITY = (7, 0)
 _POLICIES = ("mixed_float16", "mixed_bfloat16", "float32")
 _MIXED_CHOICES = ("auto", True, False, *_POLICIES)
 
@@ -89,20 +126,6 @@ class DeviceReport:
         return "\n".join(lines)
 
 
-def _gpus_and_capabilities() -> tuple[list[Any], list[tuple[int, int] | None]]:
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    caps: list[tuple[int, int] | None] = []
-    for gpu in gpus:
-        try:
-            cc = tf.config.experimental.get_device_details(gpu).get("compute_capability")
-        except (RuntimeError, ValueError):
-            cc = None
-        caps.append((int(cc[0]), int(cc[1])) if cc else None)
-    return gpus, caps
-
-
 def _current_policy() -> str:
     import keras
 
@@ -120,19 +143,10 @@ def _determinism_enabled() -> bool | None:
 def _choose_policy(
     request: Any, caps: Sequence[tuple[int, int] | None], current: str
 ) -> tuple[str | None, str]:
-    """Returns (policy to set or None to leave it, reason). Raises on impossible requests."""
-    if isinstance(request, str) and request not in ("auto", *_POLICIES):
-        valid = ", ".join(repr(c) for c in _MIXED_CHOICES)
-        raise ValueError(
-            f"Invalid value for argument `mixed_precision`: expected one of {valid}. "
-            f"Received: mixed_precision={request!r}"
-        )
-    if not isinstance(request, str) and not isinstance(request, bool):
-        valid = ", ".join(repr(c) for c in _MIXED_CHOICES)
-        raise ValueError(
-            f"Invalid value for argument `mixed_precision`: expected one of {valid}. "
-            f"Received: mixed_precision={request!r}"
-        )
+    """`setup`'s older `mixed_precision` rule: (policy to set or None to leave it, reason).
+
+    Raises on unknown or impossible requests."""
+    check_choice("mixed_precision", request, _MIXED_CHOICES)
     capable = bool(caps) and all(cc is not None and cc >= MIN_FLOAT16_CAPABILITY for cc in caps)
     need = ".".join(map(str, MIN_FLOAT16_CAPABILITY))
     if request == "auto":
@@ -165,31 +179,44 @@ def _choose_policy(
 
 def setup(
     memory_growth: bool = True,
-    mixed_precision: bool | str = "auto",
+    mixed_precision: bool | str | None = None,
     seed: int | None = None,
     deterministic: bool = False,
+    *,
+    precision: str | None = None,
 ) -> DeviceReport:
     """Prepares TensorFlow/Keras for training and reports what it found and did.
+
+    The dtype policy comes from `precision` when given (`resolve_precision`'s rule; an
+    explicit request that this machine runs slowly is honoured, with a note saying so),
+    else from the older `mixed_precision` switch, whose default leaves a CPU-only machine
+    alone. Either way the call sets Keras' global policy and says so
+    (``policy_changed``); `precision_policy` sets one for a block and restores it.
 
     Args:
         memory_growth: Turn on memory growth for every GPU, so TensorFlow allocates GPU
             memory as needed instead of all of it at start (seed 001). TensorFlow only
             allows this before the GPUs are initialised; later calls report that
             instead of failing.
-        mixed_precision: ``"auto"`` (default): ``mixed_float16`` when every GPU has
-            compute capability >= 7.0, ``float32`` on older GPUs, and no change at all
-            without a GPU. ``True`` or ``"mixed_float16"``: require it (ValueError on a
-            CPU-only machine or an older GPU; no emulation). ``False``: ``float32``.
+        mixed_precision: The older switch, used when `precision` is None. ``"auto"``
+            (what None means): ``mixed_float16`` when every GPU has compute capability
+            >= 7.0, ``float32`` on older GPUs, and no change at all without a GPU.
+            ``True`` or ``"mixed_float16"``: require it (ValueError on a CPU-only
+            machine or an older GPU; no emulation). ``False``: ``float32``.
             ``"mixed_bfloat16"`` or ``"float32"``: set that policy.
         seed: Seed for Python, NumPy and the backend (`keras.utils.set_random_seed`).
         deterministic: Enable TensorFlow op determinism (slower; pair it with `seed`).
+        precision: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"`` or
+            ``"auto"`` (bfloat16 where the GPUs or the CPU compute it fast, float16 on
+            7.x GPUs, else float32: `resolve_precision`). None: `mixed_precision` decides.
 
     Returns:
         A `DeviceReport`; ``str(report)`` is a readable summary.
 
     Raises:
-        ValueError: An unknown `mixed_precision` value (the valid ones are listed), or
-            mixed_float16 requested where no capable GPU exists.
+        ValueError: An unknown `precision` or `mixed_precision` value (the valid ones are
+            listed), both given, or mixed_float16 requested through `mixed_precision`
+            where no capable GPU exists.
         TypeError: `seed` is not an int.
 
     Example:
@@ -199,6 +226,8 @@ def setup(
         dtype policy: float32 - no GPU: left as float32
         seed: 0
         op determinism: off
+        >>> print(setup(precision="auto").policy)  # a CPU with AMX or AVX-512 BF16
+        mixed_bfloat16
     """
     import keras
     import tensorflow as tf
@@ -210,9 +239,24 @@ def setup(
         )
     if seed is not None and seed < 0:
         raise invalid("seed", "an int >= 0", seed)
-    gpus, caps = _gpus_and_capabilities()
+    if precision is not None and mixed_precision is not None:
+        raise ValueError(
+            "Invalid value for argument `mixed_precision`: give `precision` or "
+            f"`mixed_precision`, not both. Received: mixed_precision={mixed_precision!r}, "
+            f"precision={precision!r}"
+        )
+    gpus, caps = gpus_and_capabilities()
     current = _current_policy()
-    target, reason = _choose_policy(mixed_precision, caps, current)  # raises before changes
+    notes: list[str] = []
+    target: str | None
+    if precision is None:  # raises before changes
+        legacy = "auto" if mixed_precision is None else mixed_precision
+        target, reason = _choose_policy(legacy, caps, current)
+    else:
+        facts = DeviceFacts(cpu_flags(), tuple(map(GPUFacts, (g.name for g in gpus), caps)))
+        target, reason = choose_precision(precision, facts)
+        reason = f"precision={precision!r}: {reason}"
+        notes.extend(precision_notes(target, facts))
 
     growth: list[str] = []
     for gpu in gpus:
@@ -234,7 +278,6 @@ def setup(
         changed = True
     policy = _current_policy()
 
-    notes: list[str] = []
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if deterministic:
@@ -296,7 +339,9 @@ def info() -> dict[str, Any]:
         regkit, tensorflow, keras, numpy and the optional packages installed),
         ``devices`` (physical device names), ``gpus`` (name and compute capability
         each), ``dtype_policy`` (current), ``setup_would`` (policy and reason for
-        ``setup()`` with its defaults, and whether memory growth would be set).
+        ``setup()`` with its defaults, and whether memory growth would be set),
+        ``precision_auto`` (the policy and reason ``precision="auto"`` resolves to here,
+        and the CPU's bfloat16 flags found).
 
     Example:
         >>> "tensorflow" in info()["versions"]
@@ -305,9 +350,11 @@ def info() -> dict[str, Any]:
     import tensorflow as tf
 
     devices = tf.config.list_physical_devices()
-    gpus, caps = _gpus_and_capabilities()
+    gpus, caps = gpus_and_capabilities()
     current = _current_policy()
     policy, reason = _choose_policy("auto", caps, current)
+    facts = DeviceFacts(cpu_flags(), tuple(map(GPUFacts, (g.name for g in gpus), caps)))
+    auto = choose_precision("auto", facts)
     return {
         "versions": versions(),
         "devices": [d.name for d in devices],
@@ -320,6 +367,11 @@ def info() -> dict[str, Any]:
             "memory_growth": bool(gpus),
             "dtype_policy": policy or current,
             "reason": reason,
+        },
+        "precision_auto": {
+            "dtype_policy": auto.policy,
+            "reason": auto.reason,
+            "cpu_bfloat16_flags": [f for f in BFLOAT16_CPU_FLAGS if f in facts.cpu_flags],
         },
     }
 
@@ -336,6 +388,8 @@ def describe() -> str:
         GPUs: none
         dtype policy: float32
         setup() would: leave the policy (no GPU: left as float32), set no memory growth
+        precision="auto" would use: mixed_bfloat16 (no GPU; the CPU computes bfloat16 in
+        hardware (amx_bf16, avx512_bf16))
     """
     data = info()
     v = data["versions"]
@@ -365,6 +419,8 @@ def describe() -> str:
     )
     growth = "turn on memory growth" if would["memory_growth"] else "set no memory growth"
     lines.append(f"setup() would: {action} ({would['reason']}), {growth}")
+    auto = data["precision_auto"]
+    lines.append(f'precision="auto" would use: {auto["dtype_policy"]} ({auto["reason"]})')
     return "\n".join(lines)
 
 
