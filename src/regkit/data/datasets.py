@@ -1,4 +1,5 @@
-"""Data sets as tf.data: scikit-learn's digits, CIFAR-10/100 and any tensorflow-datasets name.
+"""Data sets as tf.data: the embedded digits, CIFAR-10/100, Fashion-MNIST, MNIST, folders of
+images and any tensorflow-datasets name.
 
 `load_dataset` returns a `DatasetSplits` whose `train`, `validation` and `test` are
 `tf.data.Dataset`s of unbatched `(uint8 image (H, W, C), int64 label)` pairs; feed them to
@@ -11,20 +12,19 @@ The loaders live beside this module (`regkit.data.cifar`, `regkit.data.folders`,
 Nothing is downloaded silently where it could hang: CIFAR is read from `data_dir` or Keras'
 cache before Keras is asked to download it, and a tensorflow-datasets set that is not
 prepared raises at once (naming the directory and the `tfds build` command) unless
-`download=True`. TensorFlow, scikit-learn and tensorflow_datasets are imported inside the
-functions that need them.
+`download=True`. TensorFlow and tensorflow_datasets are imported inside the functions that
+need them.
 """
 
 from __future__ import annotations
 
 import os
 
-import numpy as np
-
 from regkit._checks import check_choice, check_fraction, check_path, check_seed, invalid
 from regkit.data.arrays import MAX_CLASSES, ArrayData, from_arrays
 from regkit.data.catalog import BUILTIN_DATASETS, CIFAR_SETS, IDX_DATASETS
 from regkit.data.cifar import load_cifar
+from regkit.data.digits import digits_train_test
 from regkit.data.folders import BAD_IMAGES, is_image_folder, load_folder
 from regkit.data.idx import CLASS_NAMES, load_idx_arrays
 from regkit.data.splits import SPLIT_KEYS, DatasetSplits, carve_splits
@@ -54,9 +54,10 @@ def load_dataset(
 ) -> DatasetSplits:
     """Loads a classification data set as train / validation / test tf.data splits.
 
-    * `"digits"`: scikit-learn's embedded 1,797 8x8 grey digits (offline), scaled to
-      uint8 0-255 with shape (8, 8, 1). A fixed stratified 20% (360 images) is the test
-      split, whatever `seed`.
+    * `"digits"`: the 1,797 8x8 grey digits embedded in regkit (UCI's optdigits test set,
+      as scikit-learn ships it; offline, no scikit-learn needed), scaled to uint8 0-255
+      with shape (8, 8, 1). A fixed stratified 20% (360 images) is the test split,
+      whatever `seed`.
     * `"cifar10"`, `"cifar100"` (fine labels): read from `data_dir` when it holds the
       official python-version archive (`cifar-10-python.tar.gz`) or its extracted folder
       (`cifar-10-batches-py/`; for CIFAR-100 `cifar-100-python`), else from Keras' cache
@@ -83,11 +84,12 @@ def load_dataset(
       `image_pipeline` decodes the files straight to its size (see
       `regkit.data.folders`).
 
-    The validation split is carved from the training data: for in-memory sets with
+    The validation split is carved from the training data: for in-memory sets exactly as
     `sklearn.model_selection.train_test_split(test_size=validation_split,
-    random_state=seed)` on the training arrays (seed 000's 80/20 split: `seed=42`
-    reproduces it exactly); for tfds sets as the last `validation_split` of the (already
-    shuffled at preparation) train split, `train[n - k:]`, which does not depend on `seed`.
+    random_state=seed)` on the training arrays carves it, drawn by regkit itself (seed
+    000's 80/20 split: `seed=42` reproduces it exactly); for tfds sets as the last
+    `validation_split` of the (already shuffled at preparation) train split,
+    `train[n - k:]`, which does not depend on `seed`.
 
     Args:
         name: `"digits"`, `"cifar10"`, `"cifar100"`, `"fashion_mnist"`, `"mnist"`, a
@@ -184,17 +186,9 @@ def load_dataset(
 
 
 def _digits() -> tuple[ArrayData, ArrayData]:
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
-    bunch = load_digits()
-    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
-    labels = bunch.target.astype(np.int64)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        images, labels, test_size=0.2, random_state=0, stratify=labels
-    )
-    names = tuple(str(n) for n in bunch.target_names)
+    (x_tr, y_tr), (x_te, y_te) = digits_train_test()
+    names = tuple(str(n) for n in range(10))
     return (
-        from_arrays(x_tr, y_tr, num_classes=10, class_names=names),
-        from_arrays(x_te, y_te, num_classes=10, class_names=names),
+        from_arrays(x_tr[..., None], y_tr, num_classes=10, class_names=names),
+        from_arrays(x_te[..., None], y_te, num_classes=10, class_names=names),
     )

@@ -1,8 +1,9 @@
 """`DatasetSplits`: a data set's train / validation / test splits, and how they are carved.
 
 Every loader of `regkit.data.datasets` returns one. In-memory sets are carved here
-(`carve_splits`: validation from train with scikit-learn's `train_test_split`, as seed 000
-does). TensorFlow and scikit-learn are imported only inside the functions that need them.
+(`carve_splits`: validation from train by `regkit.data.sampling.shuffle_split`, which draws
+exactly as scikit-learn's `train_test_split` and seed 000 do). TensorFlow is imported only
+inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 
 from regkit._checks import check_count, check_fraction, check_seed, invalid
 from regkit.data.arrays import ArrayData, from_arrays
+from regkit.data.sampling import shuffle_split
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
@@ -93,9 +95,10 @@ class DatasetSplits:
         `keras.datasets.*.load_data()` of images: grey images `(n, height, width)` (MNIST,
         Fashion-MNIST) get a channel axis, colour images are `(n, height, width,
         channels)`; labels `(n,)` or `(n, 1)` (CIFAR). The validation split is carved
-        from train as for the built-in sets, with
+        from train as for the built-in sets, drawn exactly as
         `sklearn.model_selection.train_test_split(test_size=validation_split,
-        random_state=seed)`; the test arrays are the test split.
+        random_state=seed)` draws it (regkit does not need scikit-learn for that); the test
+        arrays are the test split.
 
         Args:
             data: `((x_train, y_train), (x_test, y_test))`.
@@ -219,17 +222,21 @@ def carve_splits(
     seed: int,
 ) -> DatasetSplits:
     """`DatasetSplits` of in-memory train and test arrays, validation carved from train
-    exactly as seed 000 does (`train_test_split(test_size=validation_split,
-    random_state=seed)`); arguments already checked."""
+    exactly as seed 000 does (scikit-learn's `train_test_split(test_size=validation_split,
+    random_state=seed)`, drawn by `shuffle_split`); arguments already checked.
+
+    Raises:
+        ValueError: Naming `validation_split`, when it would leave no training examples.
+    """
     parts: dict[str, ArrayData] = {}
     if validation_split > 0:
-        from sklearn.model_selection import train_test_split
-
-        x_tr, x_val, y_tr, y_val = train_test_split(
-            train.images, train.labels, test_size=validation_split, random_state=seed
+        kept, held = shuffle_split(len(train), validation_split, seed)
+        parts["train"] = dataclasses.replace(
+            train, images=train.images[kept], labels=train.labels[kept]
         )
-        parts["train"] = dataclasses.replace(train, images=x_tr, labels=y_tr)
-        parts["validation"] = dataclasses.replace(train, images=x_val, labels=y_val)
+        parts["validation"] = dataclasses.replace(
+            train, images=train.images[held], labels=train.labels[held]
+        )
     else:
         parts["train"] = train
     if test is not None:
