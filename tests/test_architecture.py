@@ -38,6 +38,7 @@ RANKS: dict[str, int] = {
     "_checks": 0,
     "_io": 0,
     "_version": 0,
+    "_tdist": 0,
     "config": 1,
     "introspect": 2,
     "regularization": 2,
@@ -58,6 +59,7 @@ SIDEWAYS: dict[tuple[str, str], str] = {
     ("regularization", "introspect"): "decay exclusion reads built models (one reader)",
     ("callbacks", "plots"): "regkit.callbacks re-exports plot_history (a 0.1 name)",
     ("regularization", "layers"): "load_model registers DropPath/DropBlock2D before loading",
+    ("training", "callbacks"): "compile_model(reg=...) makes fit add the EMA/SWA reg asks for",
 }
 
 
