@@ -6,9 +6,10 @@ Every check raises in Keras' style, naming the argument, what was expected and w
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence, Set
 from typing import Any, cast
 
 __all__ = [
@@ -37,14 +38,52 @@ __all__ = [
     "check_strategy",
     "check_tensor_rank",
     "invalid",
+    "shown",
 ]
 
 
 def invalid(arg: str, expected: str, value: Any) -> ValueError:
-    """The house-style ValueError for argument `arg`."""
+    """The house-style ValueError for argument `arg` (`value` shown by `shown`)."""
     return ValueError(
-        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={value!r}"
+        f"Invalid value for argument `{arg}`: expected {expected}. Received: {arg}={shown(value)}"
     )
+
+
+#: Longest `repr` a message shows whole; longer ones are cut (a list of a million items).
+MAX_SHOWN = 500
+
+
+def shown(value: Any) -> str:
+    """`repr(value)` for a message: cut after `MAX_SHOWN` characters, and never failing
+    (an int of more than 4,300 digits has no `repr`; a broken `__repr__` raises)."""
+    try:
+        text = repr(value)
+    except Exception:  # repr is for a message: any failure must not hide the real error
+        if isinstance(value, int):
+            return f"<an int of {value.bit_length()} bits>"
+        return f"<{type(value).__name__} object>"
+    if len(text) > MAX_SHOWN:
+        return f"{text[:200]}... ({len(text):,} characters)"
+    return text
+
+
+def _real(arg: str, value: Any, expected: str) -> float:
+    """`value` as a float; TypeError unless a real number, ValueError naming `arg` when it
+    is beyond the float range (10**400 overflows `float()`)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a float. "
+            f"Received: {arg}={shown(value)} of type {type(value).__name__}"
+        )
+    try:
+        return float(value)
+    except (OverflowError, ValueError):
+        raise invalid(arg, expected, value) from None
+
+
+#: Most items a list argument may hold (filters, units, metrics, callbacks, seeds): more is
+#: a mistake (`range(10**9)`), refused before it is read, let alone built.
+MAX_ITEMS = 10_000
 
 
 def _is_int(value: Any) -> bool:
@@ -81,16 +120,19 @@ def check_int_sequence(
 ) -> tuple[int, ...]:
     """Returns `value` as a tuple of ints >= `minimum` (a single int counts as a 1-tuple).
 
-    With `maximum`, each int must also be <= `maximum`.
+    With `maximum`, each int must also be <= `maximum`. Unordered containers (sets, dicts)
+    are a TypeError; more than `MAX_ITEMS` items a ValueError (read no further).
     """
     if _is_int(value):
         value = (value,)
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+    if isinstance(value, (str, bytes, Set, Mapping)) or not isinstance(value, Iterable):
         raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a sequence of ints. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
+            f"Invalid type for argument `{arg}`: expected a sequence of ints (a list or "
+            f"tuple). Received: {arg}={shown(value)} of type {type(value).__name__}"
         )
-    items = tuple(value)
+    items = tuple(itertools.islice(value, MAX_ITEMS + 1))
+    if len(items) > MAX_ITEMS:
+        raise invalid(arg, f"a sequence of at most {MAX_ITEMS:,} ints", value)
     if not items and not allow_empty:
         raise invalid(arg, "a non-empty sequence of positive ints", value)
     if not all(_is_int(v) and int(v) >= minimum for v in items):
@@ -125,13 +167,9 @@ def _same_choice(value: Any, choice: Any) -> bool:
 
 
 def check_finite_float(arg: str, value: Any) -> float:
-    """Returns `value` as float; TypeError unless a real number, ValueError if NaN or inf."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a float. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    number = float(value)
+    """Returns `value` as float; TypeError unless a real number, ValueError if NaN, inf or
+    beyond the float range."""
+    number = _real(arg, value, "a finite float")
     if not math.isfinite(number):
         raise invalid(arg, "a finite float", value)
     return number
@@ -139,12 +177,7 @@ def check_finite_float(arg: str, value: Any) -> float:
 
 def check_positive_float(arg: str, value: Any) -> float:
     """Returns `value` as float; raises unless it is a finite real number > 0."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(
-            f"Invalid type for argument `{arg}`: expected a float. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
-        )
-    number = float(value)
+    number = _real(arg, value, "a finite float > 0")
     if not (math.isfinite(number) and number > 0):
         raise invalid(arg, "a finite float > 0", value)
     return number
@@ -266,14 +299,17 @@ def check_optional_seed(arg: str, value: Any) -> int | None:
 
 
 def check_fraction(arg: str, value: Any) -> float:
-    """Returns `value` as float; ValueError unless a real number in [0, 1)."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, numbers.Real)
-        or not 0.0 <= float(value) < 1.0
-    ):
+    """Returns `value` as float; ValueError unless a real number in [0, 1) (one beyond
+    the float range, such as 10**400, included)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise invalid(arg, "a float in [0, 1)", value)
-    return float(value)
+    try:
+        number = float(value)
+    except (OverflowError, ValueError):
+        raise invalid(arg, "a float in [0, 1)", value) from None
+    if not 0.0 <= number < 1.0:
+        raise invalid(arg, "a float in [0, 1)", value)
+    return number
 
 
 def check_value_range(arg: str, value: Any) -> tuple[float, float]:
@@ -501,14 +537,17 @@ def check_keras_model(arg: str, value: Any, *, built: bool = False) -> Any:
 
 
 def check_optional_list(arg: str, value: Any, *, of: str = "items") -> list[Any] | None:
-    """Returns None or `value` as a list; TypeError unless None or a list/tuple (not a str)."""
+    """Returns None or `value` as a list; TypeError unless None or a list/tuple (not a str),
+    ValueError when it holds more than `MAX_ITEMS` items."""
     if value is None:
         return None
     if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
         raise TypeError(
             f"Invalid type for argument `{arg}`: expected None or a list of {of}. "
-            f"Received: {arg}={value!r} of type {type(value).__name__}"
+            f"Received: {arg}={shown(value)} of type {type(value).__name__}"
         )
+    if len(value) > MAX_ITEMS:
+        raise invalid(arg, f"None or a list of at most {MAX_ITEMS:,} {of}", value)
     return list(value)
 
 
@@ -602,14 +641,13 @@ def check_items(arg: str, items: list[Any], accepted: Callable[[Any], bool], exp
         if not accepted(item):
             raise TypeError(
                 f"Invalid type for argument `{arg}`: expected a list of {expected}. "
-                f"Received: {arg}={items!r} holding {item!r} of type {type(item).__name__}"
+                f"Received: {arg}={shown(items)} holding {shown(item)} of type "
+                f"{type(item).__name__}"
             )
 
 
 def check_kwargs(arg: str, value: Any) -> dict[str, Any]:
     """Returns `value` (None: {}) as a dict of keyword arguments; raises naming `arg`."""
-    from collections.abc import Mapping
-
     if value is None:
         return {}
     if not isinstance(value, Mapping):

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from regkit._checks import check_bool, check_finite_float, check_positive_int, invalid
+from regkit._checks import check_bool, check_finite_float, check_positive_int, invalid, shown
 
 __all__ = ["AUTO_BN_MOMENTUM", "PRESETS", "Regularization", "auto_bn_momentum"]
 
@@ -241,12 +241,18 @@ class Regularization:
         """Inverse of `to_dict`; unknown keys raise ValueError naming them.
 
         Raises:
-            ValueError: `config` has a key that is not a field.
+            ValueError: `config` has a key that is not a field, or a value a field refuses.
+            TypeError: `config` is not a mapping (e.g. None), or a value has the wrong type.
         """
         return cls._from_mapping(config, "config")
 
     @classmethod
     def _from_mapping(cls, config: Mapping[str, Any], arg: str) -> Regularization:
+        if not isinstance(config, Mapping):
+            raise TypeError(
+                f"Invalid type for argument `{arg}`: expected a dict of Regularization "
+                f"fields. Received: {arg}={shown(config)} of type {type(config).__name__}"
+            )
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(str(k) for k in set(config) - names)
         if unknown:

@@ -121,3 +121,62 @@ def test_describe_is_readable():
     assert "l2=0.0005" in text and "bn" in text and "dropout=0.25" in text
     assert "bn_momentum" not in text
     assert "bn_momentum=0.9" in Regularization.preset("all").replace(bn_momentum=0.9).describe()
+
+
+# ----------------------------------------------------------------------------------------
+# Numbers beyond float range and wrong containers are refused by name (issue 35).
+
+
+@pytest.mark.parametrize("field", ["l1", "l2", "weight_decay", "dropout", "bn_momentum", "swa"])
+def test_numbers_beyond_float_range_name_the_field(field):
+    with pytest.raises(ValueError, match=rf"argument `{field}`: expected a finite float"):
+        Regularization(**{field: 10**400})  # float(10**400) raises OverflowError
+    with pytest.raises(ValueError, match=rf"Received: {field}=<an int of 16610 bits>"):
+        Regularization(**{field: 10**5000})  # an int too long even to print
+
+
+def test_drop_block_size_beyond_any_int_names_itself():
+    with pytest.raises(ValueError, match=r"argument `drop_block_size`: expected an int in"):
+        Regularization(drop_block_size=10**400)
+
+
+@pytest.mark.parametrize("config", [None, 3, "l2", ["l2", 0.1], ("l2",)])
+def test_from_dict_needs_a_mapping(config):
+    with pytest.raises(
+        TypeError, match=r"Invalid type for argument `config`: expected a dict of Regularization"
+    ):
+        Regularization.from_dict(config)  # type: ignore[arg-type]
+
+
+def test_from_dict_with_keys_that_are_not_names_says_unknown_field():
+    with pytest.raises(ValueError, match=r"unknown Regularization field\(s\) \['1'\]"):
+        Regularization.from_dict({1: 0.1})  # type: ignore[dict-item]
+
+
+def test_the_shared_validators_refuse_absurd_sizes_and_wrong_containers():
+    from regkit._checks import (
+        MAX_ITEMS,
+        check_fraction,
+        check_int_sequence,
+        check_optional_list,
+        check_positive_float,
+        shown,
+    )
+
+    with pytest.raises(ValueError, match=r"argument `rate`: expected a float in \[0, 1\)"):
+        check_fraction("rate", 10**400)
+    with pytest.raises(ValueError, match=r"argument `lr`: expected a finite float > 0"):
+        check_positive_float("lr", -(10**400))
+    with pytest.raises(ValueError, match=rf"at most {MAX_ITEMS:,} ints. Received: filters=range"):
+        check_int_sequence("filters", range(10**12))  # refused before it is read
+    endless = iter(int, 1)  # yields 0 forever: only MAX_ITEMS + 1 are read
+    with pytest.raises(ValueError, match=r"argument `units`: expected a sequence of at most"):
+        check_int_sequence("units", endless)
+    for container in ({32, 64}, {"a": 32}, frozenset({8})):
+        with pytest.raises(TypeError, match=r"argument `filters`: expected a sequence of ints"):
+            check_int_sequence("filters", container)
+    assert check_int_sequence("filters", [32, 64]) == (32, 64)
+    with pytest.raises(ValueError, match=r"argument `metrics`: expected None or a list of at"):
+        check_optional_list("metrics", [0] * (MAX_ITEMS + 1), of="metrics")
+    long = shown(list(range(10_000)))
+    assert len(long) < 300 and long.endswith(f"... ({len(repr(list(range(10_000)))):,} characters)")
