@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from regkit._checks import check_finite_float, check_positive_int, invalid
+from regkit._tdist import binom_sf
 from regkit.experiments.report.stats import approx_text, check_probability
 
 __all__ = ["collapse_cause", "no_better_than_majority"]
@@ -74,9 +75,7 @@ def no_better_than_majority(
     correct = round(accuracy * count)
     if correct <= majority * count:
         return True
-    from scipy import stats as sps
-
-    tail = float(sps.binom.sf(correct - 1, count, majority))  # P(X >= correct)
+    tail = binom_sf(correct - 1, count, majority)  # P(X >= correct)
     return tail >= level
 
 

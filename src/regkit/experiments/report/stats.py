@@ -13,8 +13,8 @@ trusted from that handful of runs:
 - The verdict on a run that learned nothing (the test and its likely cause) lives beside
   this module, in `regkit.experiments.report.collapse`.
 
-Every function takes plain floats or lists of floats; scipy is imported only by the
-functions that need a distribution.
+Every function takes plain floats or lists of floats; the t and normal distributions
+come from `regkit._tdist` (pure Python: no scipy).
 
 Example:
     >>> from regkit.experiments.report.stats import ci95, mean, paired_difference
@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from regkit._checks import check_finite_float, check_positive_int, invalid
+from regkit._tdist import norm_ppf, t_ppf, t_sf
 
 __all__ = [
     "METRIC_BOUNDS",
@@ -171,9 +172,7 @@ def t_critical(df: int, confidence: float = 0.95) -> float:
 
 @functools.lru_cache(maxsize=512)
 def _t_critical(df: int, confidence: float) -> float:
-    from scipy import stats as sps
-
-    return float(sps.t.ppf(0.5 + confidence / 2, df))
+    return t_ppf(0.5 + confidence / 2, df)
 
 
 # ---------------------------------------------------------------------------- intervals
@@ -356,9 +355,7 @@ def seeds_to_resolve(mean_diff: float, std: float, *, confidence: float = 0.95) 
 
 @functools.lru_cache(maxsize=16)
 def _z_critical(confidence: float) -> float:
-    from scipy import stats as sps
-
-    return float(sps.norm.ppf(0.5 + confidence / 2))
+    return norm_ppf(0.5 + confidence / 2)
 
 
 def paired_difference(reference: Sequence[float], other: Sequence[float]) -> PairedDifference:
@@ -415,11 +412,9 @@ def paired_difference(reference: Sequence[float], other: Sequence[float]) -> Pai
     if std == 0.0:
         p_value = 1.0 if centre == 0 else 0.0
         return PairedDifference(centre, (centre, centre), p_value, n, 0.0, needed)
-    from scipy import stats as sps
-
     sem = std / math.sqrt(n)
     half = t_critical(n - 1) * sem
-    p_value = float(2 * sps.t.sf(abs(centre / sem), n - 1))
+    p_value = 2 * t_sf(abs(centre / sem), n - 1)
     return PairedDifference(centre, (centre - half, centre + half), p_value, n, half, needed)
 
 
