@@ -5,7 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 
-.PHONY: install demo test test-slow check-resolution lint typecheck bench build docs clean
+.PHONY: install demo test test-slow test-min-versions check-resolution lint typecheck bench build docs \
+        clean
 
 # _version.py too: the installed metadata carries the version (one source, read at install).
 $(STAMP): pyproject.toml src/regkit/_version.py
@@ -55,6 +56,25 @@ benchmark-regularizers: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) tools/gen_api_docs.py
+
+# Issue 33: every direct dependency at its declared floor (tools/min_constraints.py pins each
+# `>=X` to `==X`; pip resolves the rest), in a fresh venv, then a smoke set of tests. It
+# downloads TensorFlow (~600 MB) the first time; about 5 minutes on 2 cores. CI runs it
+# from .ci/run with CI_MIN_VERSIONS=1 (it is too slow and too network-hungry for every run).
+MIN_VENV  := build/min-venv
+MIN_SMOKE := tests/test_io.py tests/test_tdist.py tests/models/test_config.py \
+             tests/models/test_saving.py tests/data/test_data_datasets.py \
+             tests/experiments/test_stats.py tests/system/test_package.py
+test-min-versions:
+	rm -rf $(MIN_VENV)
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PYTHON) tools/min_constraints.py > build/min-constraints.txt
+	cat build/min-constraints.txt
+	$(MIN_VENV)/bin/python -m pip install --quiet -c build/min-constraints.txt -e . \
+	    "pytest>=7" "pytest-timeout>=2" "hypothesis>=6" "scipy>=1.11"
+	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(tensorflow|keras|numpy|filelock|importlib.resources|scikit-learn|scipy|tomli) '
+	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=5 $(MIN_SMOKE)
 
 build: $(STAMP)
 	$(PY) -m build --outdir dist .
