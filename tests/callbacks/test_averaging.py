@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from regkit import Regularization
+from regkit import Regularization, compile_model
 from regkit.callbacks import (
     EMA,
     SWA,
@@ -20,6 +20,8 @@ from regkit.callbacks import (
     recompute_batch_norm,
     standard_callbacks,
 )
+from regkit.callbacks.averaging import early_share, ema_decay
+from regkit.training import uses_sam
 
 DECAY = 0.6
 
@@ -76,13 +78,19 @@ def _close(got, want):
         np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
 
 
-def _ema_by_hand(batches, steps):
+def _decay_by_hand(k, decay=DECAY, warmup=True):
+    """The definition: the first update copies; then TF's num_updates rule, capped."""
+    if k == 1:
+        return 0.0
+    return min(decay, (1 + k) / (10 + k)) if warmup else decay
+
+
+def _ema_by_hand(batches, steps, decay=DECAY, warmup=True):
     average, out = None, []
     for i, w in enumerate(batches):
+        d = _decay_by_hand(i + 1, decay, warmup)
         average = (
-            w
-            if average is None
-            else [DECAY * a + (1 - DECAY) * b for a, b in zip(average, w, strict=True)]
+            w if average is None else [d * a + (1 - d) * b for a, b in zip(average, w, strict=True)]
         )
         if (i + 1) % steps == 0:
             out.append(average)
@@ -252,3 +260,97 @@ def test_swa_needs_data_for_batch_norm(data):
     x, y, _ = data
     with pytest.raises(ValueError, match="argument `train_data`"):
         _model().fit(x, y, epochs=1, verbose=0, callbacks=[SWA(0.5)])
+
+
+class _Batches(keras.callbacks.Callback):
+    """The training weights after each step, whatever the callback order (the model holds
+    them during the epoch; EMA's swap happens at the epoch's end)."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append(_values(self.model))
+
+
+@pytest.mark.parametrize(
+    ("warmup", "fused", "decay"),
+    [(True, True, 0.3), (False, True, 0.6), (True, False, 0.6)],
+    ids=["warmup-capped-fused", "constant-fused", "warmup-callback"],
+)
+def test_ema_equals_its_definition_computed_by_hand(data, monkeypatch, warmup, fused, decay):
+    x, y, _ = data
+    if not fused:  # the callback's own update (other backends, several replicas)
+        monkeypatch.setattr("regkit.callbacks.ema._fusable", lambda model: False)
+    model = _model()
+    record, ema = _Batches(), EMA(decay, warmup=warmup)
+    model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[ema, record])
+    assert ema.updates == 8 and len(record.batches) == 8 and ema._fused is fused
+    want = _ema_by_hand(record.batches, steps=8, decay=decay, warmup=warmup)[-1]
+    _close(_values(model), want)  # after fit the model holds the averages
+    assert [ema_decay(k, decay, warmup=warmup) for k in range(1, 9)] == pytest.approx(
+        [_decay_by_hand(k, decay, warmup) for k in range(1, 9)]
+    )
+    assert ("train_step" in vars(model)) is False  # the fused step is taken off again
+
+
+def test_fused_ema_updates_every_step_of_an_execution_and_composes_with_sam(data):
+    x, y, _ = data
+    model = _model()
+    compile_model(
+        model, optimizer="sgd", from_logits=True, reg=Regularization(sam=0.1), steps_per_execution=2
+    )
+    record, ema = _Batches(), EMA(DECAY)
+    model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0, callbacks=[ema, record])
+    assert ema.updates == 8  # 4 executions of 2 steps: 8 updates, one per step
+    assert uses_sam(model)  # SAM's step is back in place
+    ema2 = EMA(DECAY)
+    start = model.get_weights()
+    model.fit(x[:2], y[:2], batch_size=2, epochs=1, verbose=0, callbacks=[ema2])
+    assert ema2.updates == 1  # a new average: its first update copies the weights
+    assert not all(np.allclose(a, b) for a, b in zip(start, model.get_weights(), strict=True))
+
+
+def test_ema_warns_when_its_window_is_a_large_part_of_the_run(data):
+    x, y, _ = data
+    xs, ys = np.repeat(x, 5, axis=0)[:76], np.repeat(y, 5)[:76]  # 38 steps of 2
+    assert early_share(38, 0.99, warmup=False) == pytest.approx(0.99**19)
+    ema = EMA(0.99, warmup=False)
+    with pytest.warns(UserWarning, match=r"first half make up 83% .* warmup=True"):
+        _model().fit(xs, ys, batch_size=2, epochs=1, verbose=0, callbacks=[ema])
+    assert "83%" in ema.warning
+    ema = EMA(0.99)  # the warm-up: the first half weighs 0.6 % of the average
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        _model().fit(xs, ys, batch_size=2, epochs=1, verbose=0, callbacks=[ema])
+    assert ema.warning is None and early_share(38, 0.99) < 0.01
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "float16"])
+def test_averages_are_float32_whatever_the_weights_precision(data, policy):
+    x, y, _ = data
+    keras.config.set_dtype_policy(policy)
+    try:
+        model = _model()
+        record, ema = _Batches(), EMA(0.9, warmup=False)
+        with pytest.warns(UserWarning, match="first half"):  # 4 updates at 0.9: it says so
+            model.fit(
+                x, y, batch_size=4, epochs=1, shuffle=False, verbose=0, callbacks=[ema, record]
+            )
+        dtypes = {keras.backend.standardize_dtype(v.dtype) for v in averaged_variables(model)}
+        assert dtypes == ({"float32"} if policy.startswith("mixed") else {"float16"})
+        assert all(a.dtype == np.float32 for a in ema.averages)
+        want = _ema_by_hand(record.batches, steps=4, decay=0.9, warmup=False)[-1]
+        for got, w in zip(ema.averages, want, strict=True):  # float32 sums, not float16
+            np.testing.assert_allclose(got, w, rtol=1e-6, atol=1e-6)
+        swa = SWA(1.0, train_data=x, batch_size=4)
+        record = _Record()
+        model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[record, swa])
+        mean = [(a + b) / 2 for a, b in zip(*record.epoch_end, strict=True)]
+        kinds = [v.path for v in averaged_variables(model)]
+        for got, w, kind in zip(swa.average, mean, kinds, strict=True):
+            tol = 1e-6 if policy.startswith("mixed") else 1e-3  # float16 weights: rounded once
+            np.testing.assert_allclose(got, w, rtol=tol, atol=tol, err_msg=kind)
+    finally:
+        keras.config.set_dtype_policy("float32")

@@ -6,7 +6,8 @@ weights, the test figure and the saved model agree:
 
 - `EMA(decay)`: an exponential moving average of all the model's float weights (BatchNorm's
   moving statistics averaged with the weights, as timm's ModelEma does), updated after
-  every training step. The averages are in the model during each validation pass and at
+  every training step, with a warm-up that makes it right at any run length
+  (`regkit.callbacks.ema`). The averages are in the model during each validation pass and at
   each epoch end (place it before the checkpoint and EarlyStopping), the training weights
   during the epochs. After `fit` the model holds the averages.
 - `SWA(fraction)`: the uniform mean of the weights at the end of each of the last
@@ -18,7 +19,8 @@ weights, the test figure and the saved model agree:
 `averaging_callbacks(reg, ...)` builds the one a `Regularization` asks for; give its result
 to `regkit.callbacks.standard_callbacks(..., averaging=...)`, which places it and lets
 `TrainingStateBackup` save and restore the averages, so a resumed run averages exactly as
-an uninterrupted one.
+an uninterrupted one. `compile_model(model, reg=...)` with ``ema`` or ``swa`` makes that
+model's `fit` add the callback itself (`with_averaging`).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import contextlib
 import math
 import os
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -41,193 +43,30 @@ from regkit._checks import (
     invalid,
 )
 from regkit._io import fsync_file
+from regkit.callbacks.ema import (
+    EARLY_SHARE_LIMIT,
+    EMA,
+    AveragingCallback,
+    assign_values,
+    averaged_variables,
+    early_share,
+    ema_decay,
+    weight_values,
+)
 from regkit.config import Regularization
-from regkit.introspect import iter_layers, seed_generators
+from regkit.introspect import iter_layers
 
-__all__ = ["EMA", "SWA", "averaged_variables", "averaging_callbacks", "recompute_batch_norm"]
-
-
-def averaged_variables(model: keras.Model) -> list[Any]:
-    """The variables weight averaging covers: every float weight of `model` (trainable
-    weights and BatchNorm's moving statistics), not the random generators' states.
-
-    Example:
-        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.BatchNormalization()])
-        >>> len(averaged_variables(model))  # gamma, beta, moving mean, moving variance
-        4
-    """
-    seeds = {id(g.state) for g in seed_generators(model)}
-    out, seen = [], set()
-    for v in model.weights:
-        if id(v) in seeds or id(v) in seen:
-            continue
-        if not np.issubdtype(np.dtype(keras.backend.standardize_dtype(v.dtype)), np.floating):
-            continue
-        seen.add(id(v))
-        out.append(v)
-    return out
-
-
-def _values(variables: list[Any]) -> list[np.ndarray]:
-    return [np.array(keras.ops.convert_to_numpy(v)) for v in variables]
-
-
-def _assign(variables: list[Any], values: list[np.ndarray]) -> None:
-    for v, value in zip(variables, values, strict=True):
-        v.assign(value)
-
-
-class _Averaging(keras.callbacks.Callback):
-    """What EMA and SWA share: the protocol `TrainingStateBackup` saves and restores."""
-
-    def averaging_state(self) -> dict[str, np.ndarray]:
-        """The averaging state as named arrays (for `TrainingStateBackup`)."""
-        raise NotImplementedError
-
-    def set_averaging_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Restores what `averaging_state` returned (for `TrainingStateBackup`)."""
-        raise NotImplementedError
-
-    @contextlib.contextmanager
-    def training_weights(self) -> Iterator[None]:
-        """Holds the training weights in the model inside the block (backups save those)."""
-        yield
-
-
-class EMA(_Averaging):
-    """Exponential moving average of the weights, seen by validation, checkpoints and tests.
-
-    After every training step each float weight ``w`` of the model (BatchNorm's moving
-    statistics included) updates its average: ``a = w`` after the first step of `fit`,
-    then ``a = decay * a + (1 - decay) * w``. The model holds the averages during each
-    validation pass and from each epoch's end to the next epoch's beginning, so a
-    checkpoint or `EarlyStopping` placed after this callback records averaged weights,
-    and early stopping's restored weights are averages; it holds the training weights
-    while it trains. When `fit` ends the model keeps the averages. Keras' optimizer
-    ``use_ema`` differs: validation sees raw weights and EarlyStopping restores raw ones.
-
-    With ``steps_per_execution > 1`` Keras calls callbacks once per execution, so the
-    average is updated once per that many steps.
-
-    Args:
-        decay: The decay, in [0, 1) (e.g. 0.999; 0 keeps the latest weights).
-
-    Raises:
-        ValueError: `decay` is outside [0, 1).
-
-    Example:
-        >>> ema = EMA(0.99)
-        >>> model.fit(train, validation_data=val, epochs=5, callbacks=[ema])  # doctest: +SKIP
-    """
-
-    def __init__(self, decay: float) -> None:
-        super().__init__()
-        value = check_finite_float("decay", decay)
-        if not 0.0 <= value < 1.0:
-            raise invalid("decay", "a float in [0, 1)", decay)
-        self.decay = value
-        self.updates = 0
-        self._variables: list[Any] = []
-        self._averages: list[Any] = []
-        self._raw: list[np.ndarray] | None = None
-        self._fitting = False
-        self._update_fn: Any = None
-
-    # ------------------------------------------------------------ the average
-    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
-        variables = averaged_variables(self.model)
-        self.updates = 0
-        self._raw = None
-        self._fitting = True
-        if [id(v) for v in variables] == [id(v) for v in self._variables]:
-            return  # another fit of the same model: reuse the averages' storage and step
-        self._variables = variables
-        self._averages = [
-            keras.Variable(
-                np.array(keras.ops.convert_to_numpy(v)),  # a copy: never the variable itself
-                trainable=False,
-                dtype=v.dtype,
-                name="ema_average",
-            )
-            for v in self._variables
-        ]
-        self._update_fn = self._make_update()
-
-    def _make_update(self) -> Any:
-        pairs = list(zip(self._averages, self._variables, strict=True))
-
-        def update(keep: Any) -> None:
-            for average, variable in pairs:
-                average.assign(average * keep + variable * (1.0 - keep))
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            return tf.function(update, autograph=False)
-        return update
-
-    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
-        keep = self.decay if self.updates else 0.0
-        self._update_fn(keras.ops.convert_to_tensor(keep, dtype="float32"))
-        self.updates += 1
-
-    @property
-    def averages(self) -> list[np.ndarray]:
-        """The current averages, in the order of `averaged_variables(model)`."""
-        return [np.array(keras.ops.convert_to_numpy(a)) for a in self._averages]
-
-    # ---------------------------------------------------------------- swaps
-    def _show_averages(self) -> None:
-        if self._raw is None and self.updates:
-            self._raw = _values(self._variables)
-            _assign(self._variables, self.averages)
-
-    def _show_training(self) -> None:
-        if self._raw is not None:
-            _assign(self._variables, self._raw)
-            self._raw = None
-
-    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._show_training()
-
-    def on_test_begin(self, logs: dict[str, Any] | None = None) -> None:
-        if self._fitting:  # validation inside fit
-            self._show_averages()
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        self._show_averages()
-
-    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
-        self._show_averages()
-        self._raw = None  # the model keeps the averages
-        self._fitting = False
-
-    @contextlib.contextmanager
-    def training_weights(self) -> Iterator[None]:
-        shown = self._raw is not None
-        if shown:
-            averaged = _values(self._variables)
-            self._show_training()
-        try:
-            yield
-        finally:
-            if shown:
-                self._raw = _values(self._variables)
-                _assign(self._variables, averaged)
-
-    # -------------------------------------------------------- backup protocol
-    def averaging_state(self) -> dict[str, np.ndarray]:
-        state = {f"average_{i}": np.asarray(a) for i, a in enumerate(self.averages)}
-        state["updates"] = np.asarray(self.updates, dtype=np.int64)
-        return state
-
-    def set_averaging_state(self, state: Mapping[str, np.ndarray]) -> None:
-        count = sum(1 for k in state if k.startswith("average_"))
-        if count != len(self._averages):
-            raise invalid("state", f"{len(self._averages)} averages", f"{count} averages")
-        for i, average in enumerate(self._averages):
-            average.assign(np.asarray(state[f"average_{i}"]))
-        self.updates = int(state["updates"])
+__all__ = [
+    "EARLY_SHARE_LIMIT",
+    "EMA",
+    "SWA",
+    "averaged_variables",
+    "averaging_callbacks",
+    "early_share",
+    "ema_decay",
+    "recompute_batch_norm",
+    "with_averaging",
+]
 
 
 def _has_updatable_batch_norm(model: keras.Model) -> bool:
@@ -316,7 +155,7 @@ def recompute_batch_norm(
     return count
 
 
-class SWA(_Averaging):
+class SWA(AveragingCallback):
     """Stochastic weight averaging (Izmailov et al. 2018) over the final epochs.
 
     At the end of each of the last ``ceil(fraction * epochs)`` epochs the model's float
@@ -340,6 +179,8 @@ class SWA(_Averaging):
         batch_size: Batch size when `train_data` is a NumPy array.
         save_path: Where to save the averaged model when training ends (``.keras`` or
             ``.weights.h5``); None saves nothing.
+        steps: At most this many batches of `train_data` in the BatchNorm pass (None:
+            all of it; give it for a dataset that repeats forever).
 
     Raises:
         ValueError: `fraction` outside (0, 1], a bad `epochs` or `save_path`, or (when
@@ -358,6 +199,7 @@ class SWA(_Averaging):
         train_data: Any | None = None,
         batch_size: int = 32,
         save_path: str | os.PathLike[str] | None = None,
+        steps: int | None = None,
     ) -> None:
         super().__init__()
         value = check_finite_float("fraction", fraction)
@@ -367,6 +209,7 @@ class SWA(_Averaging):
         self.epochs = None if epochs is None else check_bounded_int("epochs", epochs)
         self.train_data = train_data
         self.batch_size = check_bounded_int("batch_size", batch_size)
+        self.steps = None if steps is None else check_bounded_int("steps", steps)
         self.save_path: Path | None = None
         if save_path is not None:
             self.save_path = check_path("save_path", save_path)
@@ -402,7 +245,7 @@ class SWA(_Averaging):
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if epoch < self.first_epoch:
             return
-        values = _values(self._variables)
+        values = weight_values(self._variables)
         if self._sums is None:
             self._sums = [v.astype(np.float64) for v in values]
         else:
@@ -430,9 +273,11 @@ class SWA(_Averaging):
                 stacklevel=2,
             )
             return
-        _assign(self._variables, average)
+        assign_values(self._variables, average)
         if self.train_data is not None:
-            recompute_batch_norm(self.model, self.train_data, batch_size=self.batch_size)
+            recompute_batch_norm(
+                self.model, self.train_data, batch_size=self.batch_size, steps=self.steps
+            )
         if self.save_path is not None:
             self._save(self.save_path)
 
@@ -510,3 +355,97 @@ def averaging_callbacks(
     if recipe.swa:
         return [SWA(recipe.swa, epochs=epochs, train_data=train_data, batch_size=batch_size)]
     return []
+
+
+def with_averaging(
+    reg: Regularization | str | Mapping[str, Any] | None,
+    callbacks: Iterable[keras.callbacks.Callback] | None,
+    *,
+    model: keras.Model,
+    x: Any = None,
+    batch_size: int | None = None,
+    validation_split: float = 0.0,
+    steps_per_epoch: int | None = None,
+) -> list[keras.callbacks.Callback]:
+    """`fit`'s callbacks with the averaging `reg` asks for (what `compile_model(reg=...)`
+    makes `fit` do): an `EMA` first (before any checkpoint or early stopping), an `SWA`
+    last, none when `callbacks` already holds one that agrees with `reg`.
+
+    SWA's BatchNorm pass reads `fit`'s own training data `x`, as PyTorch's
+    ``swa_utils.update_bn`` reads the training loader: a NumPy array (the part
+    ``validation_split`` leaves for training, batched by `batch_size`) or a
+    `tf.data.Dataset` (at most ``steps_per_epoch`` batches).
+
+    Args:
+        reg: The `Regularization` (its ``ema`` and ``swa``), preset name, dict or None.
+        callbacks: The callbacks given to `fit`.
+        model: The model being fitted.
+        x: `fit`'s ``x``.
+        batch_size: `fit`'s ``batch_size``.
+        validation_split: `fit`'s ``validation_split``.
+        steps_per_epoch: `fit`'s ``steps_per_epoch``.
+
+    Returns:
+        A new list of callbacks.
+
+    Raises:
+        ValueError: ``callbacks`` holds an `EMA`/`SWA` that disagrees with `reg`, or SWA
+            needs a BatchNorm pass over an `x` it cannot read again (a generator or
+            `PyDataset`: pass `SWA(fraction, train_data=...)` in `callbacks`).
+    """
+    recipe = Regularization.coerce(reg)
+    given = list(callbacks or [])
+    wanted = averaging_callbacks(recipe)  # checks ema and swa are not both set
+    if not wanted:
+        return given
+    present = [cb for cb in given if isinstance(cb, AveragingCallback)]
+    if present:
+        cb = present[0]
+        agrees = (
+            isinstance(cb, EMA) and cb.decay == recipe.ema
+            if recipe.ema
+            else isinstance(cb, SWA) and cb.fraction == recipe.swa
+        )
+        if not agrees:
+            field = "ema" if recipe.ema else "swa"
+            raise ValueError(
+                f"Invalid value for argument `callbacks`: it holds {type(cb).__name__} "
+                f"({_describe(cb)}), which disagrees with `reg.{field}`="
+                f"{getattr(recipe, field)!r} given to compile_model; set the average in one "
+                "place. Received: callbacks=" + repr([type(c).__name__ for c in given])
+            )
+        return given
+    if recipe.ema:
+        return [*wanted, *given]
+    data = _swa_data(x, validation_split)
+    if data is None and _has_updatable_batch_norm(model):
+        raise ValueError(
+            "Invalid value for argument `reg`: `reg.swa` makes fit average the weights, "
+            "and SWA then recomputes BatchNorm's statistics over the training data, which "
+            f"it cannot read again from x of type {type(x).__name__}; pass "
+            "regkit.callbacks.SWA(fraction, train_data=...) in fit's callbacks instead. "
+            f"Received: reg.swa={recipe.swa!r}"
+        )
+    return [
+        *given,
+        SWA(recipe.swa, train_data=data, batch_size=batch_size or 32, steps=steps_per_epoch),
+    ]
+
+
+def _describe(cb: AveragingCallback) -> str:
+    return (
+        f"decay={cb.decay!r}"
+        if isinstance(cb, EMA)
+        else f"fraction={getattr(cb, 'fraction', None)!r}"
+    )
+
+
+def _swa_data(x: Any, validation_split: float) -> Any:
+    """`fit`'s training inputs as SWA's BatchNorm pass can reread them, or None."""
+    if isinstance(x, np.ndarray):
+        if validation_split:
+            return x[: math.floor(len(x) * (1.0 - validation_split))]
+        return x
+    if type(x).__module__.startswith("tensorflow") and hasattr(x, "cardinality"):
+        return x  # a tf.data.Dataset: iterated afresh
+    return None
