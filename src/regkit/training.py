@@ -13,6 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
+import inspect
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
@@ -28,9 +30,11 @@ from regkit._checks import (
     check_positive_float,
     check_strategy,
 )
+from regkit.callbacks.averaging import averaging_callbacks, with_averaging
 from regkit.config import Regularization
-from regkit.introspect import output_kind, seed_generators
-from regkit.regularization import exclude_from_decay
+from regkit.introspect import iter_layers, kernels, output_kind, seed_generators
+from regkit.layers import DropBlock2D, DropPath
+from regkit.regularization import L2SP, exclude_from_decay
 
 __all__ = [
     "OPTIMIZERS",
@@ -128,11 +132,18 @@ def compile_model(
     A `Regularization` given as ``reg`` supplies ``weight_decay`` and ``label_smoothing``
     (an explicit keyword that differs from reg's value is a ValueError naming both) and
     ``sam``/``sam_adaptive``: with ``sam > 0`` the model's `fit` takes sharpness-aware
-    minimization steps (`sam_train_step`; TensorFlow backend, one replica). Its other
-    training fields act elsewhere: ``l2_sp`` through `apply_regularization` (before this
-    call), ``ema`` and ``swa`` through `regkit.callbacks.averaging_callbacks`. The model
-    still saves to ``.keras`` and reloads as a plain model; compiling it again without SAM
-    removes the SAM step.
+    minimization steps (`sam_train_step`; TensorFlow backend, one replica), and ``ema`` /
+    ``swa`` make this model's `fit` average the weights: it adds the `EMA` (first) or
+    `SWA` (last) callback `regkit.callbacks.averaging_callbacks` builds, unless its
+    ``callbacks`` already hold one that agrees (one that disagrees is a ValueError); SWA's
+    BatchNorm pass reads `fit`'s training data (`regkit.callbacks.averaging.with_averaging`).
+    The fields this call does not apply must already be in the model: ``l2_sp`` through
+    `apply_regularization` (before this call), the architecture fields (``l1``, ``l2``,
+    ``batch_norm``, ``dropout``, ``drop_path``, ...) through a builder's ``reg=``; each
+    one the model does not carry (no kernel regularizer, no L2-SP penalty, no layer of its
+    kind) gets a UserWarning naming the field and what to use. The model still saves to
+    ``.keras`` and reloads as a plain model; compiling it again without SAM or averaging
+    removes the SAM step and the averaging `fit`.
 
     Weight decay is decoupled (applied by the optimizer, not added to the loss). It is
     never applied to BatchNorm/LayerNorm/GroupNorm gamma and beta or to any bias:
@@ -174,8 +185,9 @@ def compile_model(
         ValueError: An unknown optimizer or labels name (the valid ones are listed), an
             out-of-range number, label smoothing with sparse labels, an optimizer instance
             combined with `learning_rate`/`weight_decay`/`momentum`, a model whose
-            output kind cannot be determined, a keyword that conflicts with `reg`, or
-            SAM on another backend than TensorFlow or under several replicas.
+            output kind cannot be determined, a keyword that conflicts with `reg`,
+            SAM on another backend than TensorFlow or under several replicas, or both
+            ``ema`` and ``swa`` in `reg`.
         TypeError: `model` is not a keras.Model, `metrics` is not a list, `strategy` is
             not a strategy, or a number argument has the wrong type.
 
@@ -198,6 +210,7 @@ def compile_model(
     label_smoothing = _merge("label_smoothing", label_smoothing, 0.0, recipe.label_smoothing)
     if recipe.sam:
         _check_sam_possible(model, strategy)
+    averaging_callbacks(recipe)  # `ema` and `swa` together: the ValueError, before compiling
     if recipe.ema and getattr(optimizer, "use_ema", False):
         raise ValueError(
             "Invalid value for argument `optimizer`: it keeps Keras' own weight average "
@@ -219,7 +232,105 @@ def compile_model(
             steps_per_execution=steps_per_execution,
         )
     _set_train_step(model, recipe.sam, recipe.sam_adaptive)
+    _set_fit(model, recipe)
+    _warn_unrealised(model, recipe)
     return model
+
+
+def _set_fit(model: keras.Model, recipe: Regularization) -> None:
+    """Makes this model's `fit` add the averaging `recipe` asks for (``ema``/``swa``), or
+    removes a `fit` an earlier `compile_model` installed."""
+    if "fit" in vars(model):
+        object.__delattr__(model, "fit")
+    if recipe.ema or recipe.swa:
+        fit = functools.partial(_averaging_fit, model, recipe)
+        fit.regkit_averaging = recipe  # type: ignore[attr-defined]
+        object.__setattr__(model, "fit", fit)  # not tracked, never saved
+
+
+def _averaging_fit(model: keras.Model, recipe: Regularization, *args: Any, **kwargs: Any) -> Any:
+    """`model.fit` with the `EMA`/`SWA` callback of `recipe` (`with_averaging`)."""
+    fit = type(model).fit
+    bound = inspect.signature(fit).bind(model, *args, **kwargs)
+    given = bound.arguments
+    callbacks = given.get("callbacks")
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        callbacks = callbacks.callbacks
+    given["callbacks"] = with_averaging(
+        recipe,
+        callbacks,
+        model=model,
+        x=given.get("x"),
+        batch_size=given.get("batch_size"),
+        validation_split=given.get("validation_split") or 0.0,
+        steps_per_epoch=given.get("steps_per_epoch"),
+    )
+    return fit(*bound.args, **bound.kwargs)
+
+
+def _unrealised(model: keras.Model, recipe: Regularization) -> list[tuple[str, str, str]]:
+    """Fields of `recipe` that `compile_model` does not apply and `model` does not carry:
+    (field, what the model lacks, what to use)."""
+    layers = list(iter_layers(model))
+
+    def has(*types: type) -> bool:
+        return any(isinstance(layer, types) for layer in layers)
+
+    regularizers = [getattr(k.variable, "regularizer", None) for k in kernels(model)]
+    build = "build the model with `reg=` (build_cnn, build_resnet, ...)"
+    spatial = (
+        keras.layers.SpatialDropout1D,
+        keras.layers.SpatialDropout2D,
+        keras.layers.SpatialDropout3D,
+    )
+    checks = [
+        (
+            ("l1", "l2"),
+            any(r is not None for r in regularizers),
+            "no kernel regularizer",
+            f"{build} or call `apply_regularization(model, reg)`",
+        ),
+        (
+            ("l2_sp",),
+            any(isinstance(r, L2SP) for r in regularizers),
+            "no L2-SP penalty",
+            "call `apply_regularization(model, reg)` after loading the starting weights",
+        ),
+        (
+            ("batch_norm", "head_batch_norm"),
+            has(keras.layers.BatchNormalization),
+            "no BatchNormalization layer",
+            build,
+        ),
+        (("dropout", "head_dropout"), has(keras.layers.Dropout), "no Dropout layer", build),
+        (("spatial_dropout",), has(*spatial), "no SpatialDropout layer", build),
+        (
+            ("drop_path",),
+            has(DropPath),
+            "no DropPath layer (a model with residual blocks, e.g. build_resnet, has one)",
+            build,
+        ),
+        (("drop_block",), has(DropBlock2D), "no DropBlock2D layer", build),
+    ]
+    return [
+        (field, lacks, use)
+        for fields, present, lacks, use in checks
+        for field in fields
+        if getattr(recipe, field) and not present
+    ]
+
+
+def _warn_unrealised(model: keras.Model, recipe: Regularization) -> None:
+    """Warns, naming the field, for each field of `recipe` that has no effect on `model`."""
+    for field, lacks, use in _unrealised(model, recipe):
+        warnings.warn(
+            f"`reg.{field}`={getattr(recipe, field)!r} has no effect on this model: "
+            f"compile_model applies only the training fields (weight_decay, "
+            f"label_smoothing, ema, swa, sam, sam_adaptive) and the model has {lacks}; "
+            f"{use}.",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _merge(arg: str, value: Any, default: Any, from_reg: Any) -> Any:

@@ -337,3 +337,125 @@ def test_something_else_than_a_model_names_model(model):
 def test_bad_options_name_their_argument(kwargs, arg, error):
     with pytest.raises(error, match=f"`{arg}`"):
         compile_model(_bn_model(), **kwargs)
+
+
+# ------------------------------------------- every field of a reg acts, or says why not
+def _data(n=16):
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(n, 6)).astype("float32"), np.arange(n) % 3
+
+
+class _Weights(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.batches.append([np.array(w, dtype=np.float64) for w in self.model.get_weights()])
+
+
+def test_compile_model_with_ema_makes_fit_average_by_the_definition():
+    from regkit import Regularization
+    from regkit.callbacks import EMA
+
+    x, y = _data()
+    keras.utils.set_random_seed(0)
+    model = compile_model(_bn_model("logits"), optimizer="sgd", reg=Regularization(ema=0.6))
+    record = _Weights()
+    model.fit(x, y, batch_size=4, epochs=2, shuffle=False, verbose=0, callbacks=[record])
+    average = None  # by hand: a = w after the first step, then min(0.6, (1+k)/(10+k))
+    for k, w in enumerate(record.batches, 1):
+        d = 0.0 if k == 1 else min(0.6, (1 + k) / (10 + k))
+        average = (
+            w if average is None else [d * a + (1 - d) * b for a, b in zip(average, w, strict=True)]
+        )
+    for got, want in zip(model.get_weights(), average, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    ema = EMA(0.6)  # given explicitly: used as it is, not a second one
+    model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[ema])
+    assert ema.updates == 4
+    with pytest.raises(ValueError, match=r"disagrees with `reg.ema`=0.6"):
+        model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[EMA(0.9)])
+    compile_model(model, optimizer="sgd")  # compiled again without ema: a plain fit
+    assert "fit" not in vars(model)
+
+
+def test_compile_model_with_swa_makes_fit_average_and_recompute_batch_norm():
+    from regkit import Regularization
+
+    x, y = _data()
+    keras.utils.set_random_seed(0)
+    model = compile_model(_bn_model("logits"), optimizer="sgd", reg=Regularization(swa=0.5))
+    ends = []
+    grab = keras.callbacks.LambdaCallback(
+        on_epoch_end=lambda e, logs: ends.append(model.get_layer("hidden").kernel.numpy())
+    )
+    model.fit(x, y, batch_size=4, epochs=4, validation_split=0.25, verbose=0, callbacks=[grab])
+    np.testing.assert_allclose(
+        model.get_layer("hidden").kernel.numpy(), (ends[2] + ends[3]) / 2, rtol=1e-5, atol=1e-6
+    )
+    hidden = model.get_layer("hidden")  # BatchNorm recomputed over fit's 12 training rows
+    h = [x[i : i + 4] @ hidden.kernel.numpy() + hidden.bias.numpy() for i in range(0, 12, 4)]
+    np.testing.assert_allclose(
+        model.get_layer("hidden_bn").moving_mean.numpy(),
+        np.mean([b.mean(0) for b in h], 0),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+    def batches():
+        while True:
+            yield x[:4], y[:4]
+
+    with pytest.raises(ValueError, match=r"`reg.swa` makes fit average .* train_data="):
+        model.fit(batches(), steps_per_epoch=2, epochs=1, verbose=0)
+
+
+def test_ema_and_swa_together_are_refused_by_compile_model():
+    from regkit import Regularization
+
+    with pytest.raises(ValueError, match="use one"):
+        compile_model(_bn_model(), reg=Regularization(ema=0.9, swa=0.5))
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "lacks"),
+    [
+        ("l2", 1e-4, "no kernel regularizer"),
+        ("l2_sp", 1e-3, "no L2-SP penalty"),
+        ("dropout", 0.2, "no Dropout layer"),
+        ("spatial_dropout", 0.1, "no SpatialDropout layer"),
+        ("drop_path", 0.1, "no DropPath layer"),
+        ("drop_block", 0.1, "no DropBlock2D layer"),
+        ("head_batch_norm", True, None),  # the model has a BatchNormalization layer
+    ],
+)
+def test_a_field_the_model_does_not_carry_is_named_in_a_warning(field, value, lacks):
+    import warnings
+
+    from regkit import Regularization
+
+    reg = Regularization(**{field: value})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        compile_model(_bn_model(), reg=reg)
+    said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    if lacks is None:
+        assert not said
+    else:
+        assert len(said) == 1 and f"`reg.{field}`={value!r} has no effect" in said[0]
+        assert lacks in said[0]
+
+
+def test_a_model_built_from_the_same_reg_gets_no_warning():
+    import warnings
+
+    from regkit import Regularization, apply_regularization, build_cnn
+
+    reg = Regularization(l2=1e-4, batch_norm=True, dropout=0.2, ema=0.99, weight_decay=1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        compile_model(build_cnn((8, 8, 1), 3, filters=(4,), dense_units=(), reg=reg), reg=reg)
+        model = _bn_model()
+        apply_regularization(model, Regularization(l2_sp=1e-3))
+        compile_model(model, reg=Regularization(l2_sp=1e-3))
