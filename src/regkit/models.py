@@ -4,7 +4,7 @@ architectures as data."""
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Literal, NamedTuple
 
 import keras
@@ -43,6 +43,7 @@ from regkit.layers import DropBlock2D, drop_path_rates
 from regkit.regularization import kernel_regularizer
 
 __all__ = [
+    "BUILDERS",
     "MOBILENET_V2_STAGES",
     "RESNET_DEPTHS",
     "RESNET_DROP_BLOCK_STAGES",
@@ -558,3 +559,12 @@ def build_resnet(
         x, num_classes, units=(), pooling="avg", reg=reg, output=output, name=f"{name}_head"
     )
     return keras.Model(inputs, outputs, name=name)
+
+
+#: The builders by name, as `compare(model=...)` and `regkit.tuning` take them; each is
+#: called as ``builder(input_shape, num_classes, reg=..., **model_kwargs)``.
+BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    "cnn": build_cnn,
+    "mobilenet_v2": build_mobilenet_v2,
+    "resnet": build_resnet,
+}
