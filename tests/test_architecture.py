@@ -51,6 +51,7 @@ RANKS: dict[str, int] = {
     "plots": 4,
     "device": 4,
     "experiments": 5,
+    "tuning": 5,  # builds models (models, training, callbacks) for Keras Tuner and Optuna
     "cli": 6,
 }
 ROOT_MODULES = {"regkit", "regkit.__main__"}  # the root may import anything
