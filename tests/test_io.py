@@ -49,7 +49,7 @@ def test_links_planted_at_the_target_or_the_temporary_name_are_not_written_throu
 # Readers of files handed to regkit: regular files only, bounded, never blocking.
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(10, func_only=True)  # fixtures (Keras import) not timed
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs POSIX FIFOs")
 def test_a_fifo_is_refused_at_once_never_read(tmp_path):
     from regkit._io import open_regular, read_regular_bytes, read_regular_text
@@ -65,7 +65,7 @@ def test_a_fifo_is_refused_at_once_never_read(tmp_path):
         open_regular(fifo, what="run settings")
 
 
-@pytest.mark.timeout(10)
+@pytest.mark.timeout(10, func_only=True)  # fixtures (Keras import) not timed
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_a_device_and_a_directory_are_refused(tmp_path):
     from regkit._io import read_regular_bytes, read_regular_text

@@ -794,3 +794,139 @@ def test_from_arrays_errors_name_data_and_the_array():
         ValueError, match=r"argument `data` \(y_test\): expected labels in \[0, 3\)"
     ):
         DatasetSplits.from_arrays(((x, y), (xt, yt + 7)), num_classes=3)
+
+
+# ----------------------------------------------------------------------------------------
+# load_data: the built-in sets as Keras' loaders give them
+
+
+def test_load_data_digits_are_load_datasets_digits_as_keras_arrays(digits):
+    from regkit.data import load_data
+
+    (x_train, y_train), (x_test, y_test) = load_data("digits")
+    assert (x_train.shape, x_train.dtype, y_train.shape, y_train.dtype) == (
+        (1437, 8, 8),
+        np.uint8,
+        (1437,),
+        np.uint8,
+    )
+    assert (x_test.shape, y_test.shape, y_test.dtype) == ((360, 8, 8), (360,), np.uint8)
+    np.testing.assert_array_equal(x_test, digits.arrays["test"].images[..., 0])
+    np.testing.assert_array_equal(y_test, digits.arrays["test"].labels)
+    # load_dataset's train and validation are these training arrays, carved by the seed.
+    again = DatasetSplits.from_arrays(load_data("digits"), validation_split=0.2, seed=0)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(again.arrays[split].images, digits.arrays[split].images)
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "Fashion-MNIST", "mnist"])
+def test_load_data_idx_sets_from_data_dir(tmp_path, empty_keras_home, name):
+    from regkit.data import load_data
+
+    (x_train, y_train), (x_test, y_test) = _write_idx_set(tmp_path / "idx")
+    (a, b), (c, d) = load_data(name, data_dir=tmp_path / "idx", download=False)
+    for got, written in ((a, x_train), (b, y_train), (c, x_test), (d, y_test)):
+        assert got.dtype == np.uint8 and got.shape == written.shape
+        np.testing.assert_array_equal(got, written)
+
+
+@pytest.mark.parametrize(("name", "label_dtype"), [("cifar10", np.uint8), ("cifar100", np.int64)])
+def test_load_data_cifar_has_keras_shapes_and_dtypes(
+    cifar_files, empty_keras_home, name, label_dtype
+):
+    from regkit.data import load_data
+
+    folder = "extracted" if name == "cifar10" else "extracted100"
+    (x_train, y_train), (x_test, y_test) = load_data(name, data_dir=cifar_files / folder)
+    splits = load_dataset(name, data_dir=cifar_files / folder, validation_split=0)
+    assert x_train.dtype == np.uint8 and x_train.shape[1:] == (32, 32, 3)
+    assert y_train.dtype == label_dtype and y_train.shape == (len(x_train), 1)  # as Keras
+    assert y_test.dtype == label_dtype and y_test.shape == (len(x_test), 1)
+    np.testing.assert_array_equal(x_train, splits.arrays["train"].images)
+    np.testing.assert_array_equal(y_test[:, 0], splits.arrays["test"].labels)
+
+
+def test_load_data_refuses_what_it_does_not_read(tmp_path, empty_keras_home):
+    from regkit.data import load_data
+
+    with pytest.raises(ValueError, match=r"argument `name`: expected one of 'digits', 'cifar10'"):
+        load_data("imagenette/160px")
+    with pytest.raises(ValueError, match=r"Received: name=None"):
+        load_data(None)
+    with pytest.raises(ValueError, match=r"argument `download`: expected None, True or False"):
+        load_data("digits", download="yes")
+    with pytest.raises(ValueError, match=r"argument `data_dir`: expected an existing folder"):
+        load_data("fashion_mnist", data_dir=tmp_path / "typo", download=False)
+    with pytest.raises(FileNotFoundError, match=r"Fashion-MNIST was not found"):
+        load_data("fashion_mnist", data_dir=tmp_path, download=False)
+
+
+# ----------------------------------------------------------------------------------------
+# Hardening (issue 35): arguments and folders that used to slip through
+
+
+def test_an_explicit_data_dir_that_does_not_exist_is_an_error(tmp_path, empty_keras_home):
+    # Before: a typo fell through to Keras' cache or Debian's copy without a word.
+    _write_idx_set(empty_keras_home / "datasets" / "fashion-mnist")
+    assert load_dataset("fashion_mnist", download=False).num_examples["test"] == 6
+    for name in ("fashion_mnist", "mnist", "cifar10", "digits", "imagenette/160px"):
+        with pytest.raises(ValueError, match=r"argument `data_dir`: expected an existing folder"):
+            load_dataset(name, data_dir=tmp_path / "nonexistent" / "typo", download=False)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ValueError, match=r"argument `data_dir`: expected a folder \(not a file"):
+        load_dataset("cifar10", data_dir=tmp_path / "file")
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), 0.9999, 1.0, float("nan"), "0.2"])
+def test_validation_split_out_of_reach_names_the_argument(value):
+    with pytest.raises(ValueError, match=r"Invalid value for argument `validation_split`"):
+        load_dataset("digits", validation_split=value)
+    (x, y), _ = _keras_like()
+    with pytest.raises(ValueError, match=r"Invalid value for argument `validation_split`"):
+        DatasetSplits.from_arrays(((x, y), (x, y)), validation_split=value)
+
+
+def test_validation_split_that_leaves_no_training_example_says_so():
+    with pytest.raises(
+        ValueError,
+        match=r"argument `validation_split`: expected a fraction that "
+        r"leaves training examples: 0\.9999 of 1437 example\(s\) holds out 1437",
+    ):
+        load_dataset("digits", validation_split=0.9999)
+
+
+def test_train_and_test_on_different_pixel_scales_are_refused_naming_both():
+    (x, y), (xt, yt) = _keras_like()
+    with pytest.raises(ValueError) as info:
+        DatasetSplits.from_arrays(((x, y), (xt / 255.0, yt)))  # the test images reached the
+    message = str(info.value)  # model black: scaled as 0-255 although they were [0, 1]
+    assert message.startswith("Invalid value for argument `data`: expected train and test")
+    assert "x_train of uint8 in [0, 255] (pixel scale 0-255)" in message
+    assert "x_test of float64 in [0, 1] (pixel scale 0-1)" in message
+    with pytest.raises(ValueError, match=r"x_train of float64 in \[0, 1\] \(pixel scale 0-1\)"):
+        DatasetSplits.from_arrays(((x / 255.0, y), (xt, yt)))
+    # One scale, said or told: accepted.
+    same = DatasetSplits.from_arrays(((x / 255.0, y), (xt / 255.0, yt)))
+    assert same.arrays["test"].value_range == (0.0, 1.0)
+    told = DatasetSplits.from_arrays(((x * 1.0, y), (xt * 1.0, yt)), value_range=(0, 255))
+    assert told.arrays["test"].value_range == (0.0, 255.0)
+    ambiguous = DatasetSplits.from_arrays(((x, y), (xt * 1.0, yt)))  # float 0-255: train's
+    assert ambiguous.arrays["test"].value_range == (0.0, 255.0)
+
+
+def test_a_digits_folder_in_the_working_directory_does_not_shadow_the_digits(tmp_path, monkeypatch):
+    import warnings
+
+    from regkit.data.folders import is_image_folder
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "digits").mkdir()  # empty: before, "a folder with at least two classes"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_dataset("digits").num_examples["test"] == 360
+    assert not is_image_folder("digits") and is_image_folder(tmp_path / "digits")
+    (tmp_path / "digits" / "a").mkdir()
+    with pytest.warns(UserWarning, match=r"pass pathlib\.Path\('digits'\) to read the folder"):
+        assert load_dataset("digits").name == "digits"
+    with pytest.raises(ValueError, match=r"class folder .*digits/a' holds none"):
+        load_dataset(tmp_path / "digits")  # a Path is always the folder

@@ -346,3 +346,30 @@ def test_bad_images_is_validated_and_a_class_of_only_bad_files_is_named(tmp_path
     (hollow / "b" / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(ValueError, match=r"class folder .*b' holds none once its 1 unreadable"):
         load_dataset(hollow, bad_images="skip")
+
+
+def test_classes_too_small_for_a_test_or_validation_split_are_refused(tmp_path):
+    # 2 classes x 2 images: 20% of 2 rounds to 0, so there was no test split, and compare
+    # reported "ok" with accuracy None. Now the data side says why.
+    _folder(tmp_path / "tiny", {"a": 2, "b": 2})
+    with pytest.raises(ValueError) as info:
+        load_dataset(tmp_path / "tiny")
+    message = str(info.value)
+    assert message.startswith("Invalid value for argument `name`: expected a folder with a class")
+    assert "whose largest class holds 2 image(s): no test split" in message
+    # 3 images in a class leave one test image; 0.2 of the 2 left over rounds to none.
+    _folder(tmp_path / "small", {"a": 3, "b": 3})
+    with pytest.raises(
+        ValueError,
+        match=r"argument `validation_split`: expected a fraction that "
+        r"holds out at least one image for validation: 0\.2 of .* at most 2",
+    ):
+        load_dataset(tmp_path / "small")
+    splits = load_dataset(tmp_path / "small", validation_split=0.5)
+    assert dict(splits.num_examples) == {"train": 2, "validation": 2, "test": 2}
+    assert load_dataset(tmp_path / "small", validation_split=0).validation is None
+    # With train/ and test/ subfolders nothing is carved for the test, so small is fine.
+    _folder(tmp_path / "own" / "train", {"a": 2, "b": 2})
+    _folder(tmp_path / "own" / "test", {"a": 1, "b": 1}, seed=1)
+    own = load_dataset(tmp_path / "own", validation_split=0.5)
+    assert dict(own.num_examples) == {"train": 2, "validation": 2, "test": 2}

@@ -229,6 +229,7 @@ def test_mnist_does_not_read_fashion_mnist_folders(places):
 
 
 def test_download_false_says_where_to_put_which_files(places):
+    places["data"].mkdir()
     with pytest.raises(FileNotFoundError) as info:
         load_idx_arrays("fashion_mnist", data_dir=places["data"], download=False)
     message = str(info.value)
@@ -375,3 +376,79 @@ def test_real_debian_fashion_mnist(monkeypatch, tmp_path):
     np.testing.assert_array_equal(np.bincount(y_train), [6000] * 10)
     np.testing.assert_array_equal(np.bincount(y_test), [1000] * 10)
     assert CLASS_NAMES["fashion_mnist"][int(y_train[0])] == "Ankle boot"  # the first image
+
+
+# ----------------------------------------------------------------------------------------
+# Hostile files: headers that lie, decompression bombs, FIFOs and devices (issue 35)
+
+
+def _header(code: int, shape: tuple[int, ...]) -> bytes:
+    return bytes([0, 0, code, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape)
+
+
+def test_a_gzip_whose_header_claims_millions_of_images_is_refused_unread(tmp_path):
+    # 5,000,000 28x28 images (3.9 GB) declared by a gzip of a few kilobytes: deflate cannot
+    # expand that far, so nothing is decompressed or allocated.
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(_header(8, (5_000_000, 28, 28)) + bytes(1 << 20)))
+    with pytest.raises(ValueError, match=r"more than a gzip file of [\d,]+ bytes can hold") as info:
+        read_idx(path)
+    assert str(path) in str(info.value) and "3,920,000,000 data bytes" in str(info.value)
+
+
+def test_a_header_beyond_max_bytes_is_refused_before_decompressing(tmp_path, monkeypatch):
+    path = tmp_path / "bomb-idx3-ubyte.gz"
+    path.write_bytes(gzip.compress(_header(8, (2_000, 28, 28)) + bytes(2_000 * 784)))
+    opened = []
+    real = gzip.GzipFile.read
+    monkeypatch.setattr(gzip.GzipFile, "read", lambda self, *a: opened.append(a) or real(self, *a))
+    with pytest.raises(ValueError, match=r"1,568,000 data bytes, more than the 1,000,000 read"):
+        read_idx(path, max_bytes=1_000_000)
+    assert sum(a[0] for a in opened) <= 4 + 12  # the header only: no data was decompressed
+    assert read_idx(path).shape == (2_000, 28, 28)  # the default bound (4 GiB) reads it
+
+
+def test_dimensions_that_overflow_int64_name_the_file(tmp_path):
+    path = tmp_path / "huge-idx4-ubyte"
+    path.write_bytes(_header(0x0E, (2**32 - 1,) * 4) + bytes(8))
+    with pytest.raises(ValueError, match=r"is not a valid IDX file, or too large") as info:
+        read_idx(path)
+    assert str(path) in str(info.value) and "(4294967295, 4294967295" in str(info.value)
+
+
+def test_a_gzip_stream_longer_than_its_header_is_read_no_further(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "long-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(_header(8, (100,)) + bytes(64 << 20)))  # 64 MiB of zeros
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=r"longer than its header says \(shape \(100,\)"):
+            read_idx(path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # stopped at 101 bytes, never decompressing the 64 MiB
+
+
+@pytest.mark.timeout(10, func_only=True)  # fixtures (Keras import) not timed
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="needs POSIX FIFOs")
+def test_a_fifo_or_a_device_is_never_read(tmp_path):
+    import os
+
+    fifo = tmp_path / "train-images-idx3-ubyte.gz"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match=rf"IDX file '{fifo}' is a FIFO, not a regular file"):
+        read_idx(fifo)
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(ValueError, match=r"'/dev/zero' is a character device"):
+            read_idx("/dev/zero")
+    os.mkfifo(tmp_path / "mnist.npz")  # not a file: looked past, never opened
+    with pytest.raises(FileNotFoundError, match=r"MNIST was not found"):
+        load_idx_arrays("mnist", data_dir=tmp_path, download=False)
+
+
+def test_an_explicit_data_dir_that_does_not_exist_is_an_error(places):
+    write_set(places["system"], small_set(33))  # Debian's copy must not be read instead
+    with pytest.raises(ValueError, match=r"argument `data_dir`: expected an existing folder"):
+        load_idx_arrays("fashion_mnist", data_dir=places["data"] / "typo", download=False)

@@ -2,6 +2,7 @@
 
 `load_dataset` gives train / validation / test splits of `(uint8 image, label)` (tf.data
 datasets that carry their class count and, in memory, their arrays: `LabeledDataset`),
+`load_data` gives a built-in set as NumPy arrays shaped as Keras' loaders give them,
 `from_arrays` validates your own arrays, `image_pipeline` scales, resizes, augments and
 batches them, and `Augment` says which transforms to apply (named recipes such as
 `Augment.preset("flip-rotate-shift")`). Names are imported on first
@@ -27,6 +28,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "BUILTIN_DATASETS": "regkit.data.catalog",
     "DatasetSplits": "regkit.data.splits",
     "from_arrays": "regkit.data.arrays",
+    "load_data": "regkit.data.datasets",
     "load_dataset": "regkit.data.datasets",
     "LabeledDataset": "regkit.data.sources",
     "image_pipeline": "regkit.data.pipeline",
@@ -40,6 +42,7 @@ __all__ = [
     "LabeledDataset",
     "from_arrays",
     "image_pipeline",
+    "load_data",
     "load_dataset",
 ]
 
@@ -47,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from regkit.data.arrays import ArrayData, from_arrays
     from regkit.data.augment import Augment
     from regkit.data.catalog import BUILTIN_DATASETS
-    from regkit.data.datasets import load_dataset
+    from regkit.data.datasets import load_data, load_dataset
     from regkit.data.pipeline import image_pipeline
     from regkit.data.sources import LabeledDataset
     from regkit.data.splits import DatasetSplits

@@ -18,7 +18,13 @@ from regkit._checks import check_count, check_value_range, invalid
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     from regkit.data.sources import LabeledDataset
 
-__all__ = ["MAX_CLASSES", "ArrayData", "from_arrays", "looks_channels_first"]
+__all__ = [
+    "MAX_CLASSES",
+    "ArrayData",
+    "from_arrays",
+    "guessed_value_range",
+    "looks_channels_first",
+]
 
 #: Most classes a data set may have (one-hot labels of more would not fit in memory).
 MAX_CLASSES = 1_000_000
@@ -239,6 +245,24 @@ def looks_channels_first(shape: Sequence[int | None]) -> bool:
         return False
     first, _, last = (int(d) for d in shape)  # type: ignore[arg-type]
     return first in (1, 3, 4) and last > 4
+
+
+def guessed_value_range(x: Any) -> tuple[float, float] | None:
+    """The pixel scale `from_arrays` guesses for images `x` without `value_range`:
+    `(0, 255)` for uint8, `(0, 1)` for floats within [0, 1]; None where it cannot tell
+    (other scales, empty or non-numeric arrays, NaN/inf)."""
+    try:
+        array = np.asarray(x)
+        if array.size == 0 or not (
+            array.dtype == np.uint8 or np.issubdtype(array.dtype, np.floating)
+        ):
+            return None
+        low, high = float(array.min()), float(array.max())
+        if not (np.isfinite(low) and np.isfinite(high)):
+            return None
+        return _guess_value_range(array.dtype, low, high)
+    except (ValueError, TypeError):
+        return None
 
 
 def _guess_value_range(dtype: np.dtype[Any], low: float, high: float) -> tuple[float, float]:

@@ -18,10 +18,14 @@ from typing import Any
 
 import numpy as np
 
+from regkit._io import open_regular, read_regular_bytes
 from regkit.data.arrays import ArrayData, from_arrays
 from regkit.data.idx import keras_home
 
-__all__ = ["load_cifar"]
+__all__ = ["MAX_MEMBER_BYTES", "load_cifar"]
+
+#: The largest CIFAR pickle read (CIFAR-100's `train` is 155 MB); a larger one is refused.
+MAX_MEMBER_BYTES = 512 << 20
 
 _SPECS = {
     "cifar10": {
@@ -88,7 +92,10 @@ class _Folder:
         self.path = path
 
     def read(self, member: str) -> bytes:
-        return (self.path / member).read_bytes()
+        path = self.path / member
+        if not path.exists():
+            raise FileNotFoundError(f"{path} does not exist")
+        return read_regular_bytes(path, max_bytes=MAX_MEMBER_BYTES, what="CIFAR batch")
 
     def __str__(self) -> str:
         return str(self.path)
@@ -103,7 +110,10 @@ class _Archive:
         self.folder = folder
 
     def read(self, member: str) -> bytes:
-        with tarfile.open(self.path, "r:*") as archive:
+        with (
+            open_regular(self.path, what="CIFAR archive") as handle,
+            tarfile.open(fileobj=handle, mode="r:*") as archive,
+        ):
             try:
                 info = archive.getmember(f"{self.folder}/{member}")
             except KeyError:
@@ -111,10 +121,15 @@ class _Archive:
                     f"{self.path} has no member {self.folder}/{member}: it is not the "
                     "official python-version CIFAR archive"
                 ) from None
-            handle = archive.extractfile(info) if info.isfile() else None
-            if handle is None:
+            data = archive.extractfile(info) if info.isfile() else None
+            if data is None:
                 raise FileNotFoundError(f"{self.path}: {self.folder}/{member} is not a file")
-            return handle.read()
+            if info.size > MAX_MEMBER_BYTES:
+                raise ValueError(
+                    f"{self.path}: {self.folder}/{member} is {info.size:,} bytes, over the "
+                    f"limit of {MAX_MEMBER_BYTES:,} bytes for a CIFAR batch"
+                )
+            return data.read()
 
     def __str__(self) -> str:
         return str(self.path)

@@ -32,6 +32,8 @@ from typing import Any
 import numpy as np
 
 from regkit._checks import check_choice, check_image_size, invalid
+from regkit._io import open_regular
+from regkit.data.catalog import BUILTIN_DATASETS
 from regkit.data.splits import DatasetSplits
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "TEST_FRACTION",
     "ImageHeader",
+    "is_builtin_name",
     "is_image_folder",
     "load_folder",
 ]
@@ -56,10 +59,25 @@ _HEADER_BYTES = 1 << 16
 
 def is_image_folder(name: Any) -> bool:
     """Whether `load_dataset(name)` reads `name` as a folder: a `Path`, or a string naming an
-    existing directory."""
+    existing directory that is not the name of a built-in set (`"digits"` is the embedded
+    digits even where the working directory holds a `digits/` folder; pass
+    `Path("digits")` for the folder)."""
     if isinstance(name, os.PathLike):
         return True
-    return isinstance(name, str) and bool(name) and _expand(name).is_dir()
+    if not isinstance(name, str) or not name or is_builtin_name(name):
+        return False
+    return _expand(name).is_dir()
+
+
+def is_builtin_name(name: Any) -> bool:
+    """Whether `name` (a str; case and `-` forgiven as `load_dataset` forgives them) names
+    one of `BUILTIN_DATASETS`."""
+    if not isinstance(name, str):
+        return False
+    lowered = name.lower()
+    return lowered.replace("-", "") in BUILTIN_DATASETS or (
+        lowered.replace("-", "_") in BUILTIN_DATASETS
+    )
 
 
 def _expand(path: str | os.PathLike[str]) -> Path:
@@ -88,7 +106,7 @@ class ImageHeader:
             ValueError: Naming the file, when it cannot be read as an image.
         """
         try:
-            with path.open("rb") as handle:
+            with open_regular(path, what="image") as handle:  # never a FIFO or device
                 data = handle.read(_HEADER_BYTES)
                 try:
                     return cls(data)
@@ -226,7 +244,9 @@ def load_folder(
     Raises:
         ValueError: Naming `name`: a missing or empty folder, a single class, a file that is
             not a readable image (named; unless `bad_images="skip"`), a class left without
-            readable images; naming `image_size`: images of varying size without it; naming
+            readable images, classes too small to leave a test split (every class under 3
+            images, without `test/`); naming `validation_split`: one that holds out no
+            image; naming `image_size`: images of varying size without it; naming
             `bad_images`: a value other than `"raise"` or `"skip"`.
     """
     size = check_image_size("image_size", image_size)
@@ -275,14 +295,36 @@ def load_folder(
     pool_labels = np.array(parts["train"][1], dtype=np.int64)
     if "test" not in parts and not (root / "train").is_dir():
         keep, held = _stratified(pool_labels, TEST_FRACTION, 0)
+        if not len(held):
+            raise invalid(
+                "name",
+                f"a folder with a class of at least 3 images, so that {TEST_FRACTION:.0%} of "
+                "each class (rounded) leaves a test split, or train/ and test/ subfolders",
+                f"{str(root)!r}, whose largest class holds {_largest_class(pool_labels)} "
+                "image(s): no test split",
+            )
         parts["test"] = (list(pool[held]), list(pool_labels[held]))
         pool, pool_labels = pool[keep], pool_labels[keep]
     if "validation" not in parts and validation_split > 0:
         keep, held = _stratified(pool_labels, validation_split, seed)
+        if not len(held):
+            raise invalid(
+                "validation_split",
+                f"a fraction that holds out at least one image for validation: "
+                f"{validation_split:g} of {str(root)!r}'s training classes of at most "
+                f"{_largest_class(pool_labels)} image(s) rounds to none (use a larger "
+                "validation_split, more images, a validation/ subfolder, or "
+                "validation_split=0 for none)",
+                validation_split,
+            )
         parts["validation"] = (list(pool[held]), list(pool_labels[held]))
         pool, pool_labels = pool[keep], pool_labels[keep]
     parts["train"] = (list(pool), list(pool_labels))
     return _splits(root, classes, parts, size, headers, tuple(str(p) for p in skipped))
+
+
+def _largest_class(labels: np.ndarray) -> int:
+    return int(np.bincount(labels).max()) if len(labels) else 0
 
 
 #: At most this many file names are listed in a warning or an error.

@@ -13,6 +13,7 @@ download branch, so reading files never imports TensorFlow.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import zipfile
 import zlib
@@ -22,13 +23,16 @@ from typing import Any
 import numpy as np
 
 from regkit._checks import check_path, invalid
+from regkit._io import open_regular
 
 __all__ = [
     "APT_PACKAGES",
     "CLASS_NAMES",
     "IDX_DATASETS",
     "IDX_FILES",
+    "MAX_IDX_BYTES",
     "SYSTEM_DIRS",
+    "check_data_dir",
     "load_idx_arrays",
     "read_idx",
 ]
@@ -86,6 +90,44 @@ _IDX_DTYPES: dict[int, np.dtype[Any]] = {
 
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
+#: The most data one IDX file may declare (and `read_idx` allocate) by default: 4 GiB, 90
+#: times MNIST's training images. A header that claims more is refused before any of the
+#: data is read or decompressed.
+MAX_IDX_BYTES = 4 << 30
+#: Deflate cannot expand data more than 1032-fold: a gzip file whose header claims more
+#: than that (plus the gzip headers' slack) is corrupt or forged, refused unread.
+_DEFLATE_RATIO = 1032
+_CHUNK = 1 << 20
+
+
+def check_data_dir(
+    data_dir: str | os.PathLike[str] | None, *, may_be_created: bool = False
+) -> Path | None:
+    """`data_dir` as a `Path` (`~` expanded), or None; an explicit folder is never skipped.
+
+    Args:
+        data_dir: The folder the caller named, or None.
+        may_be_created: Allow a folder that does not exist yet (tfds downloads into it).
+
+    Raises:
+        TypeError: Not a str or os.PathLike.
+        ValueError: Naming `data_dir`: a file, or a folder that does not exist (a typo
+            would otherwise fall through to another copy of the data unnoticed).
+    """
+    if data_dir is None:
+        return None
+    root = Path(check_path("data_dir", data_dir)).expanduser()
+    if root.exists() and not root.is_dir():
+        raise invalid("data_dir", "a folder (not a file)", os.fspath(data_dir))
+    if not root.exists() and not may_be_created:
+        raise invalid(
+            "data_dir",
+            "an existing folder (it does not exist; an explicit data_dir is never skipped "
+            "for another copy of the data, so check the path)",
+            os.fspath(data_dir),
+        )
+    return root
+
 
 def keras_home() -> Path:
     """Keras' cache root, as Keras computes it: `$KERAS_HOME`, else `~/.keras` (or
@@ -98,15 +140,23 @@ def keras_home() -> Path:
     return home / ".keras"
 
 
-def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
+def read_idx(path: str | os.PathLike[str], *, max_bytes: int = MAX_IDX_BYTES) -> np.ndarray:
     """Reads one IDX file (gzip-compressed or plain) into a NumPy array.
 
     The IDX format (LeCun's MNIST files) is a 4-byte magic number (two zero bytes, a type
     code, the number of dimensions), one big-endian uint32 per dimension, then the values in
     big-endian C order. Compression is recognised from the file's first bytes, not its name.
 
+    The header is checked before the data is read: the size it declares must fit
+    `max_bytes`, match the file's size (plain files) or be one deflate can produce from
+    the file (gzip: at most 1032 times its size), and the data is decompressed in chunks
+    into an array of the declared size, so a forged header or a decompression bomb is
+    refused without ever allocating more than the header declares. Only regular files are
+    read (a FIFO or device is refused, never waited on).
+
     Args:
         path: The file, e.g. `".../train-images-idx3-ubyte.gz"`.
+        max_bytes: The most data bytes the header may declare (`MAX_IDX_BYTES`, 4 GiB).
 
     Returns:
         An array of the file's shape in native byte order (`uint8` for the MNIST files),
@@ -116,7 +166,9 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         TypeError: `path` is not a str or os.PathLike.
         FileNotFoundError: `path` does not exist.
         ValueError: `path` is not a valid IDX file: a bad magic number, unknown type code,
-            truncated data, trailing bytes or a corrupt gzip stream. The message names the file.
+            a header declaring more than `max_bytes` (or than the file can hold), truncated
+            data, trailing bytes, a corrupt gzip stream; or not a regular file. The
+            message names the file.
 
     Example:
         >>> images = read_idx("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
@@ -125,39 +177,91 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
         (10000, 28, 28)
     """
     file = Path(check_path("path", path))
-    if not file.is_file():
+    if not file.exists():
         raise FileNotFoundError(f"No IDX file at {file}")
-    raw = file.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
+    with open_regular(file, what="IDX file") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        packed = handle.read(2) == b"\x1f\x8b"
+        handle.seek(0)
+        if not packed:
+            return _read_idx_stream(file, handle, max_bytes, size, None)
+        stream = gzip.GzipFile(fileobj=handle, mode="rb")
         try:
-            raw = gzip.decompress(raw)
+            return _read_idx_stream(file, stream, max_bytes, _DEFLATE_RATIO * size + 1024, size)
         except (OSError, EOFError, zlib.error) as error:
             raise ValueError(
                 f"{file} is not a valid IDX file: its gzip stream is corrupt or truncated "
                 f"({type(error).__name__}: {error})"
             ) from error
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+
+
+def _read_idx_stream(
+    file: Path, stream: Any, max_bytes: int, limit: int, packed: int | None
+) -> np.ndarray:
+    """The array of an IDX stream of at most `limit` bytes (header included), checked
+    before the data is read; `packed` is the gzip file's size (None: a plain file)."""
+    magic = _read_exactly(stream, 4)
+    if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_DTYPES:
         raise ValueError(
-            f"{file} is not a valid IDX file: bad magic number {raw[:4].hex() or '(empty)'} "
+            f"{file} is not a valid IDX file: bad magic number {magic.hex() or '(empty)'} "
             "(expected 00 00, a type code among 08 09 0b 0c 0d 0e, and the rank)"
         )
-    dtype, rank = _IDX_DTYPES[raw[2]], raw[3]
+    dtype, rank = _IDX_DTYPES[magic[2]], magic[3]
     header = 4 + 4 * rank
-    if len(raw) < header:
+    dims = _read_exactly(stream, 4 * rank)
+    if len(dims) < 4 * rank:
         raise ValueError(
-            f"{file} is not a valid IDX file: truncated header ({len(raw)} bytes for a "
+            f"{file} is not a valid IDX file: truncated header ({4 + len(dims)} bytes for a "
             f"rank-{rank} header of {header})"
         )
-    shape = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=rank, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) - header != expected:
-        state = "truncated" if len(raw) - header < expected else "longer than its header says"
+    shape = tuple(int.from_bytes(dims[i : i + 4], "big") for i in range(0, 4 * rank, 4))
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no int64 overflow
+    if expected > max_bytes:
+        raise ValueError(
+            f"{file} is not a valid IDX file, or too large to read: its header declares shape "
+            f"{shape} of {dtype.name}, {expected:,} data bytes, more than the {max_bytes:,} "
+            "read at most (read_idx's max_bytes)"
+        )
+    if header + expected > limit and packed is None:
+        raise ValueError(
+            f"{file} is not a valid IDX file: truncated (shape {shape} of {dtype.name} needs "
+            f"{expected} data bytes, found {limit - header})"
+        )
+    if header + expected > limit:
+        raise ValueError(
+            f"{file} is not a valid IDX file: its header declares shape {shape} of "
+            f"{dtype.name}, {expected:,} data bytes, more than a gzip file of {packed:,} "
+            f"bytes can hold (deflate expands at most {_DEFLATE_RATIO}-fold): truncated, or "
+            "a forged header"
+        )
+    values = np.empty(expected, dtype=np.uint8)
+    filled = 0
+    while filled < expected:
+        chunk = stream.read(min(_CHUNK, expected - filled))
+        if not chunk:
+            break
+        values[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
+        filled += len(chunk)
+    extra = stream.read(1) if filled == expected else b""
+    if filled != expected or extra:
+        state = "truncated" if filled < expected else "longer than its header says"
+        found = f"{filled}" if filled < expected else f"more than {expected}"
         raise ValueError(
             f"{file} is not a valid IDX file: {state} (shape {shape} of {dtype.name} needs "
-            f"{expected} data bytes, found {len(raw) - header})"
+            f"{expected} data bytes, found {found})"
         )
-    values = np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
-    return values.astype(dtype.newbyteorder("="), copy=True)
+    return values.view(dtype).reshape(shape).astype(dtype.newbyteorder("="), copy=True)
+
+
+def _read_exactly(stream: Any, count: int) -> bytes:
+    """Up to `count` bytes (fewer only at the end of the stream)."""
+    data = b""
+    while len(data) < count:
+        chunk = stream.read(count - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 def _canonical(name: Any) -> str:
@@ -218,7 +322,10 @@ def _read_idx_folder(key: str, files: list[Path]) -> Arrays:
 
 def _read_npz(key: str, path: Path) -> Arrays:
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with (
+            open_regular(path, what="mnist.npz") as handle,
+            np.load(handle, allow_pickle=False) as data,
+        ):
             lacking = [k for k in _NPZ_KEYS if k not in data.files]
             if lacking:
                 raise ValueError(
@@ -325,10 +432,8 @@ def load_idx_arrays(
         raise invalid("download", "None, True or False", download)
     places: list[Path] = []
     notes: list[str] = []
-    if data_dir is not None:
-        root = check_path("data_dir", data_dir).expanduser()
-        if root.is_file():
-            raise invalid("data_dir", "a folder (not a file)", data_dir)
+    root = check_data_dir(data_dir)
+    if root is not None:
         places.append(root)
         arrays, note = _look(key, root, subfolders=True, npz=key == "mnist")
         if arrays is not None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from regkit._checks import check_count, check_fraction, check_seed, invalid
-from regkit.data.arrays import ArrayData, from_arrays
+from regkit.data.arrays import ArrayData, from_arrays, guessed_value_range
 from regkit.data.sampling import shuffle_split
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
@@ -108,7 +108,9 @@ class DatasetSplits:
             class_names: One name per class (default: `"0"`, `"1"`, ...).
             value_range: `(low, high)` of the pixels, as for `regkit.data.from_arrays`
                 (guessed only where unambiguous: uint8 is 0-255, floats within [0, 1] are
-                [0, 1]); the test images must lie in the same range.
+                [0, 1]); the test images must lie in the same range, and without it
+                train and test images whose own scales differ (uint8 train, [0, 1] float
+                test) are refused.
             num_classes: Class count (default: the largest label of either split plus 1,
                 or the number of `class_names` when that is larger).
             name: The data set's name (reports show it).
@@ -121,7 +123,8 @@ class DatasetSplits:
                 `(x, y)` pairs, images that are not `(n, height, width[, channels])`,
                 empty, NaN/inf or outside the value range, labels that are not integers in
                 `[0, num_classes)` shaped `(n,)` or `(n, 1)`, an `x` and `y` of different
-                lengths, train and test images of different shapes; or naming
+                lengths, train and test images of different shapes or on different pixel
+                scales; or naming
                 `validation_split`, `seed`, `class_names`, `value_range` or `num_classes`.
             TypeError: `class_names` that is not a sequence of names.
 
@@ -143,6 +146,8 @@ class DatasetSplits:
             counts = [_class_count(y_train, y_test), None if names is None else len(names)]
             num_classes = max((c for c in counts if c is not None), default=None)
         train = _part("train", x_train, y_train, num_classes, value_range, names)
+        if value_range is None:
+            _same_scale(train, x_train, x_test)
         test = _part("test", x_test, y_test, num_classes, train.value_range, names)
         if train.image_shape != test.image_shape:
             raise invalid(
@@ -270,6 +275,30 @@ def _pairs(data: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
         raise invalid("data", _DATA_SHAPE, shape)
     (x_train, y_train), (x_test, y_test) = data
     return (x_train, y_train), (x_test, y_test)
+
+
+def _same_scale(train: ArrayData, x_train: Any, x_test: Any) -> None:
+    """Refuses test images whose own pixel scale (as `from_arrays` would guess it) is not
+    the training images': uint8 train and [0, 1] float test images would be scaled as
+    0-255 and reach the model black."""
+    scale = guessed_value_range(x_test)
+    if scale is None or scale == train.value_range:
+        return
+    images = np.asarray(x_test)
+
+    def described(name: str, array: np.ndarray, scale: tuple[float, float]) -> str:
+        return (
+            f"{name} of {array.dtype} in [{float(array.min()):g}, {float(array.max()):g}] "
+            f"(pixel scale {scale[0]:g}-{scale[1]:g})"
+        )
+
+    raise invalid(
+        "data",
+        "train and test images on one pixel scale (scale the test images like the training "
+        "images, or pass value_range=(low, high) when both truly share it)",
+        f"{described('x_train', np.asarray(x_train), train.value_range)} and "
+        f"{described('x_test', images, scale)}",
+    )
 
 
 def _names(class_names: Any) -> tuple[str, ...]:
