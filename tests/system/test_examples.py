@@ -145,36 +145,3 @@ def test_compose_blocks_notebook_executes(tmp_path):
     for line in NOTEBOOK_SAYS:
         assert line in text
     _check_notebook_source()
-
-
-def _gen_api_docs():
-    return _load(EXAMPLES.parent / "tools" / "gen_api_docs.py")
-
-
-def test_api_reference_is_generated_from_the_current_docstrings():
-    import regkit
-
-    generator = _gen_api_docs()
-    text = generator.render()
-    for name in regkit.__all__:
-        assert f"regkit.{name}" in text
-    assert "### regkit.experiments.compare" in text
-    assert "**Args:**" in text and "**Example:**" in text
-    committed = (EXAMPLES.parent / "docs" / "api.md").read_text(encoding="utf-8")
-    assert committed == text, "docs/api.md is stale: run `python tools/gen_api_docs.py`"
-
-
-def test_docstring_rendering():
-    generator = _gen_api_docs()
-    doc = (
-        "Does a thing.\n\nArgs:\n    x: The input.\n        More about x.\n    y (int): Why.\n\n"
-        "Returns:\n    The result.\n\nRaises:\n    ValueError: Bad `x`.\n\n"
-        "Example:\n    >>> f(1)\n    2\n"
-    )
-    md = generator.render_docstring(doc)
-    assert md.startswith("Does a thing.")
-    assert "- `x`: The input. More about x." in md
-    assert "- `y (int)`: Why." in md
-    assert "**Returns:**\n\nThe result." in md
-    assert "- `ValueError`: Bad `x`." in md
-    assert "```python\n>>> f(1)\n2\n```" in md
