@@ -262,8 +262,8 @@ def _closure(
 
     rejected, rank = _step_down(diff_crossed, active, variants)
     # a rejected variant was rejected at a level <= alpha / (rank + 1): its test crosses there
-    diff_rank = np.where(rejected, rank[:, None] + 1, rank[:, None])
-    diff_rank = np.minimum(diff_rank, variants)
+    most = np.maximum(active.sum(axis=1), 1)[:, None]
+    diff_rank = np.minimum(np.where(rejected, rank[:, None] + 1, rank[:, None]), most)
     bound = np.take_along_axis(diff_table[None].repeat(studies, 0), diff_rank[..., None] - 1, 1)
     first = np.argmax(size >= bound, axis=-1)
     upward = np.take_along_axis(t_stat, first[..., None], -1)[..., 0] > 0
@@ -281,7 +281,7 @@ def _closure(
 
         shown, erank = _step_down(equiv_crossed, active, variants)
         codes = np.where((codes == 0) & shown, 3, codes)
-        equiv_rank = np.minimum(np.where(shown, erank[:, None] + 1, erank[:, None]), variants)
+        equiv_rank = np.minimum(np.where(shown, erank[:, None] + 1, erank[:, None]), most)
     codes = np.where(active, codes, forced)
     return _Closure(codes.astype(np.int8), diff_rank, equiv_rank)
 
@@ -603,28 +603,37 @@ def fixed_verdicts(
     return out
 
 
+def _quantile(p: float, df: int) -> float:
+    """`t_isf`, or beyond 200 degrees of freedom its Cornish-Fisher expansion (error ~1e-6)."""
+    if df <= 200:
+        return t_isf(p, df)
+    z = norm_isf(p)
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
 def _extra_seeds(
     mean: float, sd: float, n: int, level: float, level_eq: float, margin: float | None
 ) -> int | None:
-    """More seeds (beyond `n`) at which a fixed test would decide, mean and spread held."""
-    if sd == 0:
+    """More seeds (beyond `n`) at which a fixed test would decide, mean and spread held:
+    the smallest count that decides, by doubling then bisection (deciding is monotone)."""
+    if sd == 0 or (mean == 0 and (margin is None or abs(mean) >= margin)):
         return None
-    starts = []
-    if mean != 0:
-        starts.append((norm_isf(level / 2) * sd / abs(mean)) ** 2)
-    if margin is not None and abs(mean) < margin:
-        starts.append((norm_isf(level_eq) * sd / (margin - abs(mean))) ** 2)
-    if not starts:
-        return None
-    count = max(n + 1, math.floor(min(starts)))
-    while count - n <= MAX_EXTRA_SEEDS:
+
+    def decides(count: int) -> bool:
         half = sd / math.sqrt(count)
-        if mean != 0 and abs(mean) >= t_isf(level / 2, count - 1) * half:
-            return count - n
-        if margin is not None and abs(mean) + t_isf(level_eq, count - 1) * half <= margin:
-            return count - n
-        count += max(1, count // 50)
-    return None
+        if mean != 0 and abs(mean) >= _quantile(level / 2, count - 1) * half:
+            return True
+        return margin is not None and abs(mean) + _quantile(level_eq, count - 1) * half <= margin
+
+    low, high = n, n + 1
+    while not decides(high):
+        if high - n >= MAX_EXTRA_SEEDS:
+            return None
+        low, high = high, n + min(2 * (high - n), MAX_EXTRA_SEEDS)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if decides(middle) else (middle, high)
+    return high - n
 
 
 def open_variants(decisions: Mapping[str, Decision]) -> list[str]:
