@@ -494,6 +494,20 @@ def _loss_scale(optimizer: Any) -> Any:
     return tf.cast(optimizer.scale_loss(tf.constant(1.0)), tf.float32)
 
 
+def _as_float32(value: Any, scale: Any) -> Any:
+    """`value` as float32 (no op when it is), divided by the loss scale when there is one."""
+    import tensorflow as tf
+
+    value = value if value.dtype == "float32" else tf.cast(value, tf.float32)
+    return value if scale is None else value / scale
+
+
+def _as_dtype(value: Any, dtype: Any) -> Any:
+    """`value` cast to a variable's `dtype` (no op when it has it)."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    return value if value.dtype == dtype else keras.ops.cast(value, dtype)
+
+
 def sam_train_step(model: keras.Model, data: Any, *, rho: float, adaptive: bool = False) -> Any:
     """One sharpness-aware minimization step (Foret et al. 2021) on the TensorFlow backend.
 
@@ -544,12 +558,16 @@ def sam_train_step(model: keras.Model, data: Any, *, rho: float, adaptive: bool 
     if not variables:
         return model.compute_metrics(x, y, y_pred, sample_weight=sample_weight)
     grads = tape.gradient(scaled, variables)
-    scale = _loss_scale(optimizer)
+    scaling = isinstance(optimizer, keras.optimizers.LossScaleOptimizer)
+    scale = _loss_scale(optimizer) if scaling else None
+    # The norm and the perturbation in float32 on the weights themselves (float32 master
+    # weights under a mixed policy); casts, divisions and copies only where needed, since
+    # each is one more op per variable in the step.
     grads = [
-        tf.zeros_like(v, dtype=tf.float32) if g is None else tf.cast(g, tf.float32) / scale
+        tf.zeros_like(v, dtype=tf.float32) if g is None else _as_float32(g, scale)
         for g, v in zip(grads, variables, strict=True)
     ]
-    weights = [tf.identity(tf.cast(v, tf.float32)) for v in variables]
+    weights = [_as_float32(tf.convert_to_tensor(v), None) for v in variables]  # snapshots
     if adaptive:
         directions = [tf.square(w) * g for w, g in zip(weights, grads, strict=True)]
         norm = tf.linalg.global_norm([w * g for w, g in zip(weights, grads, strict=True)])
@@ -559,7 +577,7 @@ def sam_train_step(model: keras.Model, data: Any, *, rho: float, adaptive: bool 
     factor = tf.where(tf.math.is_finite(norm), rho / (norm + _SAM_EPSILON), 0.0)
     kept = [tf.identity(v) for v in statistics]
     for v, w, d in zip(variables, weights, directions, strict=True):
-        v.assign(tf.cast(w + factor * d, v.dtype))
+        v.assign(_as_dtype(w + factor * d, v.dtype))
 
     with tf.GradientTape() as tape:
         y_far = model(x, training=True)
@@ -567,7 +585,7 @@ def sam_train_step(model: keras.Model, data: Any, *, rho: float, adaptive: bool 
         far = optimizer.scale_loss(far)
     far_grads = tape.gradient(far, variables)
     for v, w in zip(variables, weights, strict=True):
-        v.assign(tf.cast(w, v.dtype))
+        v.assign(_as_dtype(w, v.dtype))
     for v, value in zip(statistics, kept, strict=True):
         v.assign(value)
     optimizer.apply_gradients(
