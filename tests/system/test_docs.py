@@ -138,6 +138,20 @@ def _regularizers_l2_sp(ns: dict[str, Any], out: str) -> None:
     assert summary["l2sp"]["mean"]["val_accuracy"] >= 0.8, out  # the fine-tuned model learns
 
 
+def _tuning_keras_tuner(ns: dict[str, Any], out: str) -> None:
+    # "the best trial's Regularization", "well above chance (0.1)"
+    assert ns["reg"] == ns["hypermodel"].regularization(ns["best_hp"])
+    assert ns["reg"].l2 == ns["best_hp"].values["l2"]
+    assert ns["best_score"] >= 0.3, out
+
+
+def _tuning_optuna(ns: dict[str, Any], out: str) -> None:
+    # FixedTrial(best_params) gives the best trial's Regularization; "well above chance"
+    assert ns["best"].l2 == ns["study"].best_params["l2"]
+    assert ns["best"].dropout == ns["study"].best_params["dropout"]
+    assert ns["study"].best_value >= 0.3, out
+
+
 CLAIMS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "README.md#2": _readme_first_model,
     "getting-started.md#1": _getting_started_first_model,
@@ -149,6 +163,8 @@ CLAIMS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "regularizers.md#7": _regularizers_swa,
     "regularizers.md#8": _regularizers_sam,
     "regularizers.md#9": _regularizers_l2_sp,
+    "tuning.md#2": _tuning_keras_tuner,
+    "tuning.md#3": _tuning_optuna,
 }
 
 
