@@ -33,7 +33,7 @@ import importlib.util
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -43,8 +43,8 @@ from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
 from regkit.device import describe
 from regkit.experiments.run.comparison import run_comparison
 from regkit.experiments.run.ledger import StudyFolderError
-from regkit.experiments.run.plan import MODELS, plan_comparison
-from regkit.experiments.study.config import BAD_IMAGES, StudyConfig
+from regkit.experiments.run.plan import plan_comparison
+from regkit.experiments.study.config import StudyConfig
 from regkit.experiments.study.records import Variant
 from regkit.experiments.study.specs import load_study, parse_sweep, parse_variants
 
@@ -186,74 +186,21 @@ def _augment(text: str) -> bool | str | dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------- options
-#: How `StudyConfig` settings with a `flag` parse on the command line: argparse keywords
-#: beyond the field's own help and default, plus `detail` (help the command line adds)
-#: and `help` where the field's Python wording does not fit the flag (`--no-plots`).
-#: A field with a flag and no entry here still gets its option: a switch for a bool, else
-#: a value of its default's type.
-_OPTIONS: dict[str, dict[str, Any]] = {
-    "model": {"choices": MODELS, "help": "architecture"},
-    "bad_images": {"choices": BAD_IMAGES},
-    "dataset": {
-        "metavar": "NAME",
-        "help": "data set",
-        "detail": "digits (embedded), fashion_mnist, mnist, cifar10, cifar100, a tfds name "
-        "such as imagenette/160px, or an image folder (one subfolder per class)",
-    },
-    "epochs": {"type": _positive_int, "metavar": "N"},
-    "batch_size": {"type": _positive_int, "metavar": "N"},
-    "seeds": {"type": _seeds, "metavar": "LIST", "detail": "comma-separated, e.g. 0,1,2"},
-    "augment": {
-        "nargs": "?",
-        "const": True,
-        "type": _augment,
-        "metavar": "SPEC",
-        "detail": "alone, a default suited to the dataset; or a preset "
-        f"({', '.join(AUGMENT_PRESETS)}); or a spec such as 'flip,rotation=15,translate=0.1' "
-        f"(keys: {', '.join(AUGMENT_KEYS)})",
-    },
-    "out_dir": {
-        "type": Path,
-        "metavar": "DIR",
-        "help": "study folder (the ledger of runs)",
-        "detail": "default: runs/compare-<timestamp>",
-    },
-    "learning_rate": {"type": _positive_float, "metavar": "LR"},
-    "image_size": {
-        "type": _positive_int,
-        "metavar": "N",
-        "detail": "NxN, needed for sets whose images vary in size, e.g. imagenette/160px: "
-        "--image-size 160",
-    },
-    "data_dir": {"metavar": "DIR"},
-    "download": {
-        "help": "let tensorflow-datasets download and prepare a missing set (CIFAR is "
-        "downloaded when absent anyway)"
-    },
-    "plots": {"help": "skip the plots (curves.png, weight_norms.png, differences.png, sweep.png)"},
-    "limit": {"type": _positive_int, "metavar": "N", "detail": "quick trials"},
-    "patience": {"type": _positive_int, "metavar": "N"},
-    "bn_momentum": {
-        "type": _bn_momentum,
-        "metavar": "M",
-        "detail": "'auto': 0.9 where Keras' 0.99 would average over more steps than an epoch "
-        "has, as on digits; 'keep': the presets' 0.99",
-    },
-    "verbose": {"type": int, "choices": (0, 1, 2)},
-    "sweep": {
-        "type": _sweep,
-        "action": "append",
-        "metavar": "FIELD=V1,V2,...",
-        "detail": "e.g. --sweep l2=0,1e-4,1e-3 (repeatable: a grid); adds sweep.png",
-    },
-    "restart": {"detail": "only files regkit wrote; without it a rerun reuses finished runs"},
-    "jobs": {
-        "type": _positive_int,
-        "metavar": "N",
-        "detail": "worker processes, each with its share of the CPU cores and its own GPU "
-        "where there are several; same figures",
-    },
+#: The parsers a `StudyConfig` field's ``cli["type"]`` names (its metadata says how the
+#: command line reads each setting; a field with a flag and no type gets a switch for a
+#: bool, else a value of its default's type).
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "positive_int": _positive_int,
+    "positive_float": _positive_float,
+    "seeds": _seeds,
+    "augment": _augment,
+    "sweep": _sweep,
+    "bn_momentum": _bn_momentum,
+    "path": Path,
+    "int": int,
 }
+#: The parsers whose text a study file gives as a string too (`out = "runs/x"`).
+_FILE_TEXT = frozenset({"path", "bn_momentum", "augment"})
 
 
 def _dest(flag: str) -> str:
@@ -268,8 +215,11 @@ def _shown(default: Any) -> str:
 
 
 def _add_study_option(parser: argparse.ArgumentParser, field: dataclasses.Field[Any]) -> None:
-    """`field`'s command-line option, from its metadata (flag, help) and `_OPTIONS`."""
-    extra = dict(_OPTIONS.get(field.name, {}))
+    """`field`'s command-line option, from its metadata (flag, help, cli)."""
+    extra = dict(field.metadata["cli"])
+    extra.pop("value", None)
+    if "type" in extra:
+        extra["type"] = _PARSERS[extra["type"]]
     detail = extra.pop("detail", "")
     default = field.default
     help_text = extra.pop("help", field.metadata["help"]) + (f" ({detail})" if detail else "")
@@ -419,15 +369,16 @@ def _study_settings(
 
 def _file_value(key: str, value: Any) -> Any:
     """A study file's value as the flag would give it (strings parsed the flag's way)."""
-    if key == "out_dir" and isinstance(value, str):
-        return Path(value)
-    if key == "bn_momentum" and isinstance(value, str):
-        return _bn_momentum(value)
-    if key == "augment" and isinstance(value, str):
-        return _augment(value)
     if key == "variants" and isinstance(value, dict):
         return {name: Variant(**kw) for name, kw in value.items()}
+    kind = _FIELDS[key].metadata["cli"].get("type") if key in _FIELDS else None
+    if kind in _FILE_TEXT and isinstance(value, str):
+        return _PARSERS[kind](value)
     return value
+
+
+#: The study settings by name.
+_FIELDS = {field.name: field for field in dataclasses.fields(StudyConfig)}
 
 
 def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
@@ -510,7 +461,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
     if args.scheduler:
         kwargs["executor"] = _dask_executor(args.scheduler, parser)
     try:
-        plan = plan_comparison(variants, on_error="record", **kwargs)
+        plan = plan_comparison(variants, **StudyConfig.command_line_values(), **kwargs)
     except (ValueError, OSError) as exc:  # a bad value, a missing data set, an unwritable --out
         message = str(exc)
         named = [k for k in from_file if f"argument `{k}`" in message]
@@ -524,7 +475,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print(
             f"regkit {__version__}: {', '.join(plan.variants)} | {c['model']} on "
             f"{c['dataset']} {tuple(c['input_shape'])} | {c['epochs']} epochs, batch "
-            f"{c['batch_size']}, seeds {','.join(map(str, plan.seeds))} | output {out}",
+            f"{c['batch_size']}, seeds {','.join(map(str, c['seeds']))} | output {out}",
             flush=True,
         )
     try:

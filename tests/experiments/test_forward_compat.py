@@ -35,7 +35,7 @@ def _write_0_2_run(plan, **changes):
         k: v for k, v in settings["regularization"].items() if k in FIELDS_0_2
     }
     settings["regularization"].update(changes)
-    folder = plan.out_dir / "baseline" / "seed0"
+    folder = plan.study.out_dir / "baseline" / "seed0"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / SETTINGS_FILE).write_text(json.dumps(settings))
     result = {"variant": "baseline", "seed": 0, "status": "ok", "test_accuracy": 0.5}

@@ -85,7 +85,7 @@ def test_a_worker_task_carries_every_study_setting_a_run_needs():
     kept_by_parent |= {"restart", "jobs", "executor", "callbacks", "strategy", "on_error"}
     assert set(task["settings"]) == set(StudyConfig.names()) - kept_by_parent
     assert task["settings"]["epochs"] == 2 and task["settings"]["limit"] == 48
-    assert task["settings"]["model_kwargs"] == dict(plan.model_kwargs)
+    assert task["settings"]["model_kwargs"] == dict(plan.study.model_kwargs)
     assert task["settings"]["augment"]["mixup"] > 0
     assert task["seed"] == 1
 

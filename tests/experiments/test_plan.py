@@ -75,13 +75,13 @@ def test_out_dir_must_be_a_writable_directory(tmp_path):
     with pytest.raises(ValueError, match="a directory"):
         plan_comparison(["baseline"], out_dir=blocker)
     plan = plan_comparison(["baseline"], out_dir=tmp_path / "new" / "dir")
-    assert plan.out_dir.is_dir()
+    assert plan.study.out_dir.is_dir()
 
 
 def test_plan_resizes_digits_for_mobilenet_and_sets_bn_momentum():
     plan = plan_comparison(["baseline", "bn"], model="mobilenet_v2", bn_momentum="auto")
     assert plan.input_shape == (32, 32, 1)
-    assert plan.image_size == (32, 32)
+    assert plan.study.image_size == (32, 32)
     # 1,149 training digits / 32 = 36 steps < 1 / (1 - 0.99) = 100 steps
     assert plan.config["steps_per_epoch"] == 36
     assert plan.variants["bn"].reg.bn_momentum == pytest.approx(0.9)
@@ -105,7 +105,7 @@ def test_no_matplotlib_means_no_plots_and_a_warning_before_training(tmp_path, mo
     )
     with pytest.warns(UserWarning, match="matplotlib is not installed"):
         plan = plan_comparison(["baseline"], out_dir=tmp_path)
-    assert plan.plots is False
+    assert plan.study.plots is False
 
 
 def test_compare_and_settings_share_one_argument_list():

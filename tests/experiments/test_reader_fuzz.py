@@ -80,7 +80,8 @@ def test_a_deeply_nested_report_names_the_file(tmp_path):
 
 
 def test_deep_or_odd_run_settings_refuse_the_folder_without_escaping(tmp_path, monkeypatch):
-    from regkit.experiments import compare, runner
+    from regkit.experiments import compare
+    from regkit.experiments.run import runner
 
     monkeypatch.setattr(runner, "run_one", lambda *a, **k: pytest.fail("a run was trained"))
     quick = {"epochs": 1, "batch_size": 8, "limit": 16, "verbose": 0}

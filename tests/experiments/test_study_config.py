@@ -24,7 +24,15 @@ def test_compare_signature_is_the_configuration():
 def test_every_setting_has_help_and_metadata():
     for field in dataclasses.fields(StudyConfig):
         assert field.metadata["help"].strip(), field.name
-        assert set(field.metadata) == {"help", "flag", "in_file", "invalidates", "check"}
+        assert set(field.metadata) == {
+            "help",
+            "flag",
+            "in_file",
+            "invalidates",
+            "check",
+            "worker",
+            "cli",
+        }
 
 
 def test_study_file_keys_come_from_the_configuration():

@@ -5,10 +5,12 @@ data and compare them. `compare` does that for any number of named variants and 
 every variant sees the same dataset, the same splits, the same batch order and the same
 initial random state, so the differences in its `Report` come from the regularization.
 
-The package has one module per job: `results` (`Variant`, `RunResult`, `Report`),
-`plan` (every argument check and the data loading), `runner` (one run and the loop).
-Nothing heavy is imported at import time; TensorFlow and Keras load when `compare` runs,
-matplotlib when a report is plotted.
+The package has three wings, one per phase, importing one way (study <- report <- run):
+`study/` is what a study asks (`StudyConfig`, `Variant`, the variant grammar and study
+files), `report/` what it found (statistics, verdicts, tables, `Report`) and `run/` how it
+runs (the plan, the folder ledger, one run, parallel runs). Nothing heavy is imported at
+import time; TensorFlow and Keras load when `compare` runs, matplotlib when a report is
+plotted.
 
 Example:
     >>> from regkit import compare
@@ -26,7 +28,8 @@ from regkit.config import Regularization
 from regkit.device import versions
 from regkit.experiments.report.results import METRICS, Report, RunResult, Variant
 from regkit.experiments.run.comparison import run_comparison
-from regkit.experiments.run.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_comparison
+from regkit.experiments.run.plan import AUTO_BN_MOMENTUM, MODELS, default_augment, plan_study
+from regkit.experiments.study.config import StudyConfig
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -219,5 +222,34 @@ def compare(
         >>> report.summary()["l2"]["status"]  # doctest: +SKIP
         'ok'
     """
-    settings = {k: v for k, v in locals().items() if k != "variants"}
-    return run_comparison(plan_comparison(variants, **settings))
+    study = StudyConfig(
+        model=model,
+        dataset=dataset,
+        epochs=epochs,
+        batch_size=batch_size,
+        seeds=seeds,
+        augment=augment,
+        out_dir=out_dir,
+        learning_rate=learning_rate,
+        optimizer=optimizer,
+        model_kwargs=model_kwargs,
+        image_size=image_size,
+        data_dir=data_dir,
+        download=download,
+        limit=limit,
+        patience=patience,
+        bn_momentum=bn_momentum,
+        run_eagerly=run_eagerly,
+        callbacks=callbacks,
+        verbose=verbose,
+        on_error=on_error,
+        plots=plots,
+        strategy=strategy,
+        sweep=sweep,
+        restart=restart,
+        jobs=jobs,
+        executor=executor,
+        tensorboard=tensorboard,
+        bad_images=bad_images,
+    )
+    return run_comparison(plan_study(variants, study))

@@ -1,10 +1,10 @@
-"""The results of a comparison: `Variant`, `RunResult` and `Report` (data, summary,
-markdown, JSON).
+"""`Report`: a study's runs and what they show (summary, markdown, JSON, plots).
 
-Everything here is plain data: a `Report` can be built from histories
-(`RunResult.from_history`), written with `Report.to_json` and read back with
-`Report.from_json` without TensorFlow. Plots are drawn by `regkit.plots.plot_report`
-(`Report.plot` is a thin wrapper).
+A `Report` holds the study's `Variant`s and `RunResult`s (plain data defined in
+`regkit.experiments.study.records`) and its configuration; it is written with
+`Report.to_json` and read back with `Report.from_json` without TensorFlow. Plots are drawn
+by `regkit.plots.plot_report` (`Report.plot` is a thin wrapper); `Report.load_model`
+rebuilds one run's model from its folder.
 
 Example:
     >>> run = RunResult.from_history("baseline", 0, {

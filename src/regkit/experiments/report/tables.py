@@ -23,6 +23,7 @@ from regkit.experiments.report.analysis import (
     warnings_for,
 )
 from regkit.experiments.report.stats import approx_text, mean
+from regkit.experiments.study.config import skipped_images_note
 
 __all__ = [
     "COLUMNS",
@@ -218,13 +219,8 @@ def report_notes(report: Any) -> list[str]:
         if runs:
             notes.append(f"{text}: {', '.join(runs)}.")
     skipped = report.config.get("skipped_images") or []
-    if skipped:  # bad_images="skip": the data set is smaller than the folder
-        shown = ", ".join(str(path) for path in skipped[:3])
-        more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
-        notes.append(
-            f"{len(skipped)} unreadable image{'s' if len(skipped) != 1 else ''} skipped "
-            f"(bad_images='skip'): {shown}{more}."
-        )
+    if skipped:  # the data set is smaller than the image folder
+        notes.append(skipped_images_note(skipped))
     return notes
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import cast
 
 from regkit.experiments.report.results import Report
 from regkit.experiments.run.ledger import Study
@@ -26,7 +27,7 @@ __all__ = ["run_comparison"]
 def run_comparison(plan: Plan) -> Report:
     """Runs every (seed, variant) of `plan` and returns the `Report`.
 
-    With `plan.out_dir`, the folder is locked for the whole study and checked before any
+    With `plan.study.out_dir`, the folder is locked for the whole study and checked before any
     training (`regkit.experiments.run.ledger.Study`): finished runs with the same settings
     are reused, interrupted ones resumed, and other settings refused. `report.json` /
     `report.md` are rewritten after every run (a crash keeps what finished) and the plots
@@ -42,30 +43,31 @@ def run_comparison(plan: Plan) -> Report:
         regkit.experiments.run.ledger.StudyFolderError: (a `ValueError` naming `out_dir`) the
             folder is in use, holds runs with other settings, or holds symlinks.
         OSError: the report itself cannot be written.
-        Exception: the first failed run's exception when `plan.on_error == "raise"` (after
-            saving the partial report).
+        Exception: the first failed run's exception where a failure stops the study
+            (`runner.stops_at_failure`; after saving the partial report).
     """
+    out_dir = cast("Path | None", plan.study.out_dir)  # checked: a created folder or None
     report = Report(
         variants=plan.variants,
         config=plan.config,
-        seeds=plan.seeds,
+        seeds=tuple(cast("tuple[int, ...]", plan.study.seeds)),
         complete=False,
-        directory=plan.out_dir,
+        directory=out_dir,
     )
     tmp: tempfile.TemporaryDirectory[str] | None = None
-    workdir = plan.out_dir
+    workdir = out_dir
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="regkit-compare-")
         workdir = Path(tmp.name)
     try:
-        with Study(plan, restart=plan.restart, workdir=workdir) as study:
-            if plan.jobs > 1 or plan.executor is not None:
+        with Study(plan, restart=plan.study.restart, workdir=workdir) as study:
+            if plan.study.jobs > 1 or plan.study.executor is not None:
                 run_in_parallel(plan, study, report)
             else:
                 run_sequentially(plan, study, report)
             report.complete = True
-            if plan.out_dir is not None:
-                report.save(plan.out_dir, plots=plan.plots)
+            if plan.study.out_dir is not None:
+                report.save(plan.study.out_dir, plots=plan.study.plots)
     finally:
         if tmp is not None:
             tmp.cleanup()

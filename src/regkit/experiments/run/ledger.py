@@ -90,10 +90,12 @@ def run_folder(out_dir: Path, name: str, seed: int) -> Path:
 def run_settings(plan: Any, name: str, variant: Variant, seed: int) -> dict[str, Any]:
     """Everything that determines one run's figures, as JSON-ready data.
 
-    The variant's `Regularization` (BatchNorm momentum included), the model and its
-    arguments, the data set, its splits' sizes and image shape, `limit`, epochs, batch
-    size, patience, optimizer, learning rate, augmentation and seed. Progress output,
-    plots and the distribution strategy are left out: they do not change the figures.
+    The variant's `Regularization` (BatchNorm momentum included), every study setting
+    whose change invalidates finished runs (`StudyConfig.invalidating()`, as the report's
+    config records it, with the variant's own optimizer, learning rate and augmentation
+    where it has them), the model's input and the splits' sizes, and the seed. Progress
+    output, plots and the distribution strategy are left out: they do not change the
+    figures.
     """
     config = plan.config
     settings = {
@@ -101,28 +103,13 @@ def run_settings(plan: Any, name: str, variant: Variant, seed: int) -> dict[str,
         "variant": name,
         "seed": int(seed),
         "regularization": variant.reg.to_dict(),
-        "model": config["model"],
-        "model_kwargs": config["model_kwargs"],
         "input_shape": config["input_shape"],
-        "dataset": config["dataset"],
         "num_classes": config["num_classes"],
         "split_sizes": dict(getattr(plan.splits, "num_examples", None) or {}),
         "image_shape": config["image_shape"],
-        "image_size": config["image_size"],
-        "limit": config["limit"],
-        "epochs": plan.epochs,
-        "batch_size": plan.batch_size,
-        "patience": plan.patience,
-        "optimizer": variant.optimizer or plan.optimizer,
-        "learning_rate": variant.learning_rate or plan.learning_rate,
-        # the variant's own augmentation; the study's for a variant without one (0.2 folders)
-        "augment": plan.augment_config(name),
-        "bn_momentum": variant.reg.bn_momentum,
+        **{key: config[key] for key in StudyConfig.invalidating()},
+        **plan.run_values(name),
     }
-    study = getattr(plan, "study", None)
-    for name in StudyConfig.invalidating():  # a new setting is recorded by its field alone
-        if name not in settings and study is not None:
-            settings[name] = getattr(study, name)
     return json.loads(json.dumps(jsonable(settings)))  # as it reads back from disk
 
 
@@ -200,10 +187,10 @@ class Study:
     """The runs of a plan in their study folder: lock, checks, restart, reuse.
 
     Args:
-        plan: The checked `Plan`; with `plan.out_dir` None the runs go to a fresh
+        plan: The checked `Plan`; with `plan.study.out_dir` None the runs go to a fresh
             temporary folder (nothing is kept, nothing is checked).
         restart: Discard the folder's earlier runs (only files regkit wrote) first.
-        workdir: The folder to use when `plan.out_dir` is None.
+        workdir: The folder to use when `plan.study.out_dir` is None.
 
     Raises:
         StudyFolderError: (on entering) the folder is in use by another live process,
@@ -214,8 +201,8 @@ class Study:
     def __init__(self, plan: Any, *, restart: bool = False, workdir: Path | None = None):
         self.plan = plan
         self.restart = bool(restart)
-        self.out_dir = Path(plan.out_dir) if plan.out_dir is not None else workdir
-        self.kept = plan.out_dir is not None
+        self.out_dir = Path(plan.study.out_dir) if plan.study.out_dir is not None else workdir
+        self.kept = plan.study.out_dir is not None
         self._lock: FolderLock | None = None
         self._slots: list[RunSlot] = []
 
@@ -235,7 +222,7 @@ class Study:
     def open(self) -> list[RunSlot]:
         """Locks the folder, restarts it if asked, and checks every run folder."""
         if self.out_dir is None:
-            raise ValueError("Study needs plan.out_dir or a workdir")
+            raise ValueError("Study needs plan.study.out_dir or a workdir")
         if self.kept:
             self._lock = FolderLock(self.out_dir)
             try:
@@ -275,7 +262,7 @@ class Study:
             return []
         slots = []
         differing: list[str] = []
-        for seed in self.plan.seeds:
+        for seed in self.plan.study.seeds:
             for name, variant in self.plan.variants.items():
                 directory = run_folder(out_dir, name, seed)
                 settings = run_settings(self.plan, name, variant, seed)

@@ -46,7 +46,7 @@ from regkit.experiments.run.ledger import (
     write_result,
 )
 from regkit.experiments.run.plan import plan_comparison
-from regkit.experiments.run.runner import record, run_one, save_partial, say_for
+from regkit.experiments.run.runner import record, run_one, save_partial, say_for, stops_at_failure
 from regkit.experiments.study.config import StudyConfig
 from regkit.experiments.study.records import RunResult, Variant
 
@@ -160,46 +160,19 @@ def task_for(
         "seed": int(seed),
         "directory": str(directory),
         "settings": {
-            key: _task_value(plan, key)
-            for key in StudyConfig.names()
-            if key not in _PARENT_SETTINGS
+            key: _plain(getattr(plan.study, key)) for key in StudyConfig.worker_settings()
         },
         "threads": threads,
     }
 
 
-#: Study settings the parent keeps: a worker runs one seed, quietly, into its run folder,
-#: with the variant's BatchNorm momentum applied, and reports back (no plots, no ledger);
-#: callbacks and strategies are objects of the parent's process.
-_PARENT_SETTINGS = frozenset(
-    {
-        "seeds",
-        "bn_momentum",
-        "verbose",
-        "plots",
-        "out_dir",
-        "sweep",
-        "restart",
-        "jobs",
-        "executor",
-        "callbacks",
-        "strategy",
-        "on_error",
-    }
-)
-
-
-def _task_value(plan: Any, key: str) -> Any:
-    """A study setting as a worker receives it: as the plan resolved it, as plain data."""
-    if key in ("dataset", "data_dir", "download", "limit"):
-        return plan.source[key]  # a name or folder the worker loads the same way
-    if key == "augment":
-        return None if plan.augment is None else plan.augment.to_dict()
-    if key == "model_kwargs":
-        return dict(plan.model_kwargs)
-    if hasattr(plan, key):
-        return getattr(plan, key)
-    return getattr(plan.study, key)
+def _plain(value: Any) -> Any:
+    """A checked study setting as a worker receives it: plain data it checks again (an
+    `Augment` as its fields, a path as a string: a worker loads the data the same way)."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    to_dict = getattr(value, "to_dict", None)
+    return to_dict() if callable(to_dict) else value
 
 
 def run_task(task: dict[str, Any]) -> dict[str, Any]:
@@ -299,7 +272,7 @@ def _terminate(executor: Executor) -> None:
 
 
 def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
-    """Runs the study's runs as tasks on `plan.executor` or `plan.jobs` local workers.
+    """Runs the study's runs as tasks on `plan.study.executor` or `plan.study.jobs` local workers.
 
     The parent keeps the ledger: reused runs are recorded at once, each run folder gets
     its settings before its task is submitted and its result when the task returns, and
@@ -315,7 +288,7 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
 
     Raises:
         KeyboardInterrupt: after stopping the workers.
-        Exception: a run's exception when `plan.on_error == "raise"`.
+        Exception: a run's exception where a failure stops the study.
     """
 
     say = say_for(plan)
@@ -327,11 +300,11 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
             record(plan, report, slot.previous, say)
         else:
             queue.append(slot)
-    own = plan.executor is None
+    own = plan.study.executor is None
     # The workers that will really run: no more than there are runs to train.
-    width = plan.jobs if own else capacity(plan.executor, total)
+    width = plan.study.jobs if own else capacity(plan.study.executor, total)
     width = max(1, min(width, len(queue)))
-    executor: Executor = local_executor(width) if own else plan.executor
+    executor: Executor = local_executor(width) if own else plan.study.executor
     threads = worker_threads(width if own else None)
     retry: list[RunSlot] = []  # their worker died with others running: one at a time now
     alone: set[tuple[str, int]] = set()  # retried runs, in flight with nothing else
@@ -441,7 +414,7 @@ def _collect(
         with contextlib.suppress(OSError):
             text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             atomic_write_text(slot.directory / ERROR_FILE, text)
-    if plan.on_error == "raise":
+    if stops_at_failure(plan):
         report.runs.append(result)
         with contextlib.suppress(OSError):
             save_partial(report, plan)

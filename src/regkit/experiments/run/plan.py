@@ -20,12 +20,11 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from regkit._checks import (
-    check_choice,
     check_folder_name,
     check_items,
     check_kwargs,
@@ -56,6 +55,7 @@ __all__ = [
     "default_augment",
     "folder_name",
     "plan_comparison",
+    "plan_study",
 ]
 
 # Datasets whose classes change under a horizontal flip (digits, letters).
@@ -67,62 +67,50 @@ _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
 class Plan:
     """Everything `compare` checked before training: what `run_comparison` runs.
 
+    A plan carries one checked `StudyConfig` and only what is derived from it: no study
+    setting is declared here a second time (`plan.study.epochs`, never `plan.epochs`).
+
     Attributes:
-        variants: Name -> `Variant` (BatchNorm momentum already applied).
-        model: A name in `MODELS` or a builder callable.
-        model_kwargs: Extra builder arguments.
+        study: The `StudyConfig`, every value checked and resolved: seeds as a tuple,
+            `augment` as an `Augment` or None, `image_size` as the (height, width) images
+            are resized to or None, `out_dir` as a created `Path` or None, `model_kwargs`
+            as a dict, `callbacks` as a list, `strategy` as the `tf.distribute.Strategy`
+            models are built under, `plots` off where matplotlib is missing.
+        variants: Name -> `Variant` (sweeps expanded, BatchNorm momentum applied).
         splits: The loaded (and, with `limit`, capped) `DatasetSplits`.
         dataset_name: The data set's name for reports.
         input_shape: The models' input shape.
-        out_dir: The output folder (created and writable), or None.
+        build_kwargs: The builder's arguments: `model_kwargs`, plus
+            `include_preprocessing=True` where the data set's images are uint8.
         config: The JSON-ready settings a `Report` records.
-        strategy: The `tf.distribute.Strategy` models are built under.
-        study: The `StudyConfig` as given (what the ledger reads a new setting from).
     """
 
+    study: StudyConfig
     variants: dict[str, Variant]
-    model: str | Callable[..., Any]
-    model_kwargs: dict[str, Any]
     splits: Any
     dataset_name: str
-    epochs: int
-    batch_size: int
-    seeds: tuple[int, ...]
-    augment: Any
-    image_size: tuple[int, int] | None
     input_shape: tuple[int, ...]
-    out_dir: Path | None
-    learning_rate: float
-    optimizer: str
-    patience: int
-    run_eagerly: bool
-    callbacks: list[Any]
-    verbose: int | str
-    on_error: str
-    plots: bool
+    build_kwargs: dict[str, Any]
     config: dict[str, Any]
-    strategy: Any = None
-    restart: bool = False
-    jobs: int = 1
-    executor: Any = None
-    source: dict[str, Any] = dataclasses.field(default_factory=dict)
-    study: StudyConfig | None = None
 
-    tensorboard: bool = False
+    def pipeline_kwargs(self) -> dict[str, Any]:
+        """What every `image_pipeline` of the study takes: the batch size and the
+        (height, width) images are resized to (None keeps their size)."""
+        return {"batch_size": self.study.batch_size, "image_size": self.study.image_size}
 
     @property
     def one_hot(self) -> bool:
         """Whether the study's own augmentation mixes labels (MixUp/CutMix: one-hot)."""
-        return self.augment is not None and bool(self.augment.mixes_labels)
+        return self.study.augment is not None and bool(self.study.augment.mixes_labels)
 
     def augment_of(self, name: str) -> Augment | None:
         """The augmentation variant `name` trains with (its own, else the study's)."""
-        return self.variants[name].augment_for(self.augment)
+        return self.variants[name].augment_for(self.study.augment)
 
     def one_hot_of(self, name: str) -> bool:
         """Whether variant `name`'s labels (and loss) are one-hot: its MixUp/CutMix or
         label smoothing."""
-        return self.variants[name].one_hot_for(self.augment)
+        return self.variants[name].one_hot_for(self.study.augment)
 
     def augment_config(self, name: str) -> dict[str, Any] | None:
         """Variant `name`'s augmentation as a report records it (`config["augment"]`'s
@@ -131,6 +119,17 @@ class Plan:
             return self.config.get("augment")
         aug = self.augment_of(name)
         return None if aug is None else jsonable(aug.to_dict())
+
+    def run_values(self, name: str) -> dict[str, Any]:
+        """The study settings variant `name` overrides with its own, as its runs use them
+        (JSON-ready): optimizer, learning rate, augmentation, BatchNorm momentum."""
+        variant = self.variants[name]
+        return {
+            "optimizer": variant.optimizer or self.study.optimizer,
+            "learning_rate": variant.learning_rate or self.study.learning_rate,
+            "augment": self.augment_config(name),
+            "bn_momentum": variant.reg.bn_momentum,
+        }
 
 
 # ---------------------------------------------------------------------------- variants
@@ -376,17 +375,18 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
             f"plan_comparison() got unexpected keyword arguments: {', '.join(unknown)}. "
             f"Expected among: {', '.join(StudyConfig.names())}"
         )
-    s = StudyConfig(**settings)
+    return plan_study(variants, StudyConfig(**settings))
+
+
+def plan_study(variants: Any, s: StudyConfig) -> Plan:
+    """`plan_comparison` for a `StudyConfig` already made (as `compare` makes it).
+
+    Raises:
+        ValueError: as `plan_comparison`.
+        TypeError: as `plan_comparison`.
+    """
     plan_variants, sweep_record = _apply_sweep(coerce_variants(variants), s.sweep)
-    epochs = s.checked("epochs")
-    batch_size = s.checked("batch_size")
-    patience = s.checked("patience")
-    seed_tuple = s.checked("seeds")
-    limit = s.checked("limit")
-    learning_rate = s.checked("learning_rate")
-    check_choice("on_error", s.on_error, ON_ERROR)
-    bad_images = s.checked("bad_images")
-    tensorboard = s.checked("tensorboard")
+    checked = {name: s.checked(name) for name in StudyConfig.names()}  # each field's own check
     jobs, executor = _check_parallel(s)
     model = s.model
     if isinstance(model, str):
@@ -405,14 +405,12 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
     _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
 
-    splits, dataset_name = _load_splits(
-        s.dataset, s.data_dir, s.download, s.image_size, bad_images=bad_images
-    )
-    if limit is not None:
+    splits, dataset_name = _load_splits(s, checked)
+    if checked["limit"] is not None:
         take = getattr(splits, "take", None)
         if not callable(take):
-            raise invalid("limit", "None for a dataset without `take` (not DatasetSplits)", limit)
-        splits = take(limit)
+            raise invalid("limit", "None for a dataset without `take` (not DatasetSplits)", s.limit)
+        splits = take(checked["limit"])
     aug = _coerce_augment(s.augment, dataset_name)
     for name, variant in plan_variants.items():
         try:
@@ -420,28 +418,9 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"Invalid value for argument `variants`: {name!r}: {exc}") from None
 
-    size = _coerce_image_size(s.image_size)
-    raw_height, raw_width, raw_channels = splits.image_shape
-    if raw_channels is None:
-        raise invalid("dataset", "images with a known number of channels", dataset_name)
-    if size is None:
-        if raw_height is None or raw_width is None:
-            raise invalid(
-                "image_size",
-                f"a size for {dataset_name}, whose images vary in size (e.g. image_size=160)",
-                s.image_size,
-            )
-        height_width = (raw_height, raw_width)
-        min_size = _MIN_IMAGE_SIZE.get(model) if isinstance(model, str) else None
-        if min_size and min(height_width) < min_size:  # resize only where the model needs it
-            size = (max(raw_height, min_size), max(raw_width, min_size))
-            height_width = size
-    else:
-        height_width = size
-    input_shape: tuple[int, ...] = (*height_width, int(raw_channels))
-
+    size, input_shape = _input_shape(s, model, splits, dataset_name)
     train_size = (getattr(splits, "num_examples", None) or {}).get("train")
-    steps = math.ceil(train_size / batch_size) if train_size else None
+    steps = math.ceil(train_size / checked["batch_size"]) if train_size else None
     plan_variants, momentum_note = _apply_bn_momentum(
         plan_variants,
         s.bn_momentum,
@@ -460,13 +439,25 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         plots = False
 
     callbacks = _check_callbacks(s.callbacks)
-    _check_tensorboard(tensorboard, callbacks)
+    _check_tensorboard(checked["tensorboard"], callbacks)
     model_input = _model_input(model, kwargs, splits)
     build_kwargs = dict(kwargs)
     if model_input["rescaling"]:  # the model takes the data set's own uint8 images
         build_kwargs["include_preprocessing"] = True
     strategy = _coerce_strategy(s.strategy)
-    config = {
+    resolved = {
+        "model_kwargs": kwargs,
+        "augment": aug,
+        "image_size": size,
+        "out_dir": path,
+        "plots": plots,
+        "callbacks": callbacks,
+        "strategy": strategy,
+        "jobs": jobs,
+        "executor": executor,
+    }
+    study = dataclasses.replace(s, **{**checked, **resolved})
+    config: dict[str, Any] = {
         "model": _model_label(model),
         "model_kwargs": jsonable(kwargs),
         "dataset": dataset_name,
@@ -475,14 +466,7 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "image_size": None if size is None else list(size),
         "input_shape": list(input_shape),
         "model_input": model_input,
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seeds": list(seed_tuple),
         "augment": None if aug is None else jsonable(aug.to_dict()),
-        "optimizer": s.optimizer,
-        "learning_rate": learning_rate,
-        "patience": patience,
-        "limit": limit,
         "steps_per_epoch": steps,
         "bn_momentum": momentum_note,
         "sweep": sweep_record,
@@ -491,48 +475,47 @@ def plan_comparison(variants: Any, **settings: Any) -> Plan:
         "strategy": type(strategy).__name__,
         "replicas": int(strategy.num_replicas_in_sync),
     }
-    for name in StudyConfig.invalidating():  # a setting the lines above do not cover yet
-        if name not in config:
-            config[name] = jsonable(s.checked(name))
+    # every setting that changes the figures, as checked (the seeds too, for the report)
+    for name in (*StudyConfig.invalidating(), "seeds"):
+        config.setdefault(name, jsonable(getattr(study, name)))
     skipped = getattr(splits, "skipped", None)
-    if skipped:  # bad_images="skip": the report's notes say how many were left out
+    if skipped:  # an image folder's unreadable images left out: the report's notes count them
         config["skipped_images"] = [str(p) for p in skipped]
     return Plan(
+        study=study,
         variants=plan_variants,
-        model=model,
-        model_kwargs=build_kwargs,
         splits=splits,
         dataset_name=dataset_name,
-        epochs=epochs,
-        batch_size=batch_size,
-        seeds=seed_tuple,
-        augment=aug,
-        image_size=size,
         input_shape=input_shape,
-        out_dir=path,
-        learning_rate=learning_rate,
-        optimizer=s.optimizer,
-        patience=patience,
-        run_eagerly=s.checked("run_eagerly"),
-        callbacks=callbacks,
-        verbose=s.verbose,
-        on_error=s.on_error,
-        plots=plots,
+        build_kwargs=build_kwargs,
         config=config,
-        strategy=strategy,
-        restart=s.checked("restart"),
-        jobs=jobs,
-        executor=executor,
-        study=s,
-        tensorboard=tensorboard,
-        source={
-            "dataset": str(s.dataset) if isinstance(s.dataset, (str, os.PathLike)) else None,
-            "data_dir": None if s.data_dir is None else str(s.data_dir),
-            "download": s.download,
-            "limit": limit,
-            "bad_images": bad_images,
-        },
     )
+
+
+def _input_shape(
+    s: StudyConfig, model: Any, splits: Any, dataset_name: str
+) -> tuple[tuple[int, int] | None, tuple[int, ...]]:
+    """The size images are resized to (None: kept) and the models' input shape: the given
+    `image_size`, else the images' own size, raised to a named model's minimum."""
+    size = _coerce_image_size(s.image_size)
+    raw_height, raw_width, raw_channels = splits.image_shape
+    if raw_channels is None:
+        raise invalid("dataset", "images with a known number of channels", dataset_name)
+    if size is None:
+        if raw_height is None or raw_width is None:
+            raise invalid(
+                "image_size",
+                f"a size for {dataset_name}, whose images vary in size (e.g. image_size=160)",
+                s.image_size,
+            )
+        height_width = (raw_height, raw_width)
+        min_size = _MIN_IMAGE_SIZE.get(model) if isinstance(model, str) else None
+        if min_size and min(height_width) < min_size:  # resize only where the model needs it
+            size = (max(raw_height, min_size), max(raw_width, min_size))
+            height_width = size
+    else:
+        height_width = size
+    return size, (*height_width, int(raw_channels))
 
 
 def _model_input(model: Any, kwargs: Mapping[str, Any], splits: Any) -> dict[str, Any]:
@@ -627,26 +610,22 @@ def _is_array_pair(dataset: Any) -> bool:
     )
 
 
-def _load_splits(
-    dataset: Any,
-    data_dir: Any,
-    download: bool | None,
-    image_size: Any = None,
-    *,
-    bad_images: str = "raise",
-) -> tuple[Any, str]:
-    # defers the data loaders (NumPy, scikit-learn, tfds: heavy) until data is loaded
+def _load_splits(s: StudyConfig, checked: Mapping[str, Any]) -> tuple[Any, str]:
+    # defers the data loaders (NumPy, tfds: heavy) until data is loaded
     from regkit.data.datasets import load_dataset
     from regkit.data.folders import is_image_folder
     from regkit.data.splits import DatasetSplits
 
+    dataset = s.dataset
     if isinstance(dataset, (str, os.PathLike)):  # a name, or a folder of class subfolders
         name = os.fspath(dataset)
         # A folder's images may vary in size: load_dataset needs the size to resize them to.
         folder = (
-            {"image_size": image_size, "bad_images": bad_images} if is_image_folder(dataset) else {}
+            {"image_size": s.image_size, "bad_images": checked["bad_images"]}
+            if is_image_folder(dataset)
+            else {}
         )
-        splits = load_dataset(name, data_dir=data_dir, download=download, **folder)
+        splits = load_dataset(name, data_dir=s.data_dir, download=s.download, **folder)
     elif _is_array_pair(dataset):
         splits = DatasetSplits.from_arrays(dataset, name="arrays")
         name = "arrays"

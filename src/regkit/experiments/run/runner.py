@@ -76,19 +76,22 @@ def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
     Returns:
         A compiled `keras.Model`.
     """
-    scope = plan.strategy.scope() if plan.strategy is not None else contextlib.nullcontext()
+    scope = (
+        plan.study.strategy.scope() if plan.study.strategy is not None else contextlib.nullcontext()
+    )
     with scope:
-        return build_model(
-            plan.model,
-            plan.model_kwargs,
+        model = build_model(
+            plan.study.model,
+            plan.build_kwargs,
             plan.input_shape,
             num_classes,
             variant,
-            optimizer=plan.optimizer,
-            learning_rate=plan.learning_rate,
-            one_hot=variant.one_hot_for(plan.augment),
-            run_eagerly=plan.run_eagerly,
+            optimizer=plan.study.optimizer,
+            learning_rate=plan.study.learning_rate,
+            one_hot=variant.one_hot_for(plan.study.augment),
         )
+    model.run_eagerly = plan.study.run_eagerly
+    return model
 
 
 def _pipelines(
@@ -100,8 +103,7 @@ def _pipelines(
     from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
 
     common: dict[str, Any] = {
-        "batch_size": plan.batch_size,
-        "image_size": plan.image_size,
+        **plan.pipeline_kwargs(),
         "one_hot": one_hot,
         "num_classes": int(plan.splits.num_classes),
         "model": model,  # images in the range the model expects
@@ -210,14 +212,14 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     if not resumed:
         checkpoint.unlink(missing_ok=True)  # never evaluate a stale checkpoint
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="regkit_epoch")
-    augment = variant.augment_for(plan.augment)
-    one_hot = variant.one_hot_for(plan.augment)
+    augment = variant.augment_for(plan.study.augment)
+    one_hot = variant.one_hot_for(plan.study.augment)
     train, validation, test = _pipelines(plan, seed, epoch, model, augment, one_hot)
     callbacks = [
         EpochSeeding(seed, epoch_variable=epoch),  # first: seeds the epoch before it runs
         *standard_callbacks(
             checkpoint,
-            patience=plan.patience,
+            patience=plan.study.patience,
             backup_dir=backup_dir,
             csv_path=csv_path,
             verbose=0,
@@ -227,17 +229,17 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
         ),
         *_tensorboard(plan, run_dir),  # after the monitors: their figures become scalars
         _stop_on_nonfinite_weights(),
-        *plan.callbacks,
+        *(plan.study.callbacks or ()),
     ]
-    keras_verbose = plan.verbose
-    if plan.verbose == 2:
-        callbacks.append(_epoch_printer(plan.epochs))
+    keras_verbose = plan.study.verbose
+    if plan.study.verbose == 2:
+        callbacks.append(_epoch_printer(plan.study.epochs))
         keras_verbose = 0
     start = time.perf_counter()
     fitted = model.fit(
         train,
         validation_data=validation,
-        epochs=plan.epochs,
+        epochs=plan.study.epochs,
         callbacks=callbacks,
         verbose=keras_verbose,
         shuffle=False,  # the pipeline shuffles, with the run's seed
@@ -334,13 +336,15 @@ def _averaging(plan: Plan, variant: Variant, model: Any) -> list[Any]:
 
         train_data = image_pipeline(
             plan.splits.train,
-            batch_size=plan.batch_size,
-            image_size=plan.image_size,
+            **plan.pipeline_kwargs(),
             training=False,
             model=model,
         )
     return averaging_callbacks(
-        variant.reg, epochs=plan.epochs, train_data=train_data, batch_size=plan.batch_size
+        variant.reg,
+        epochs=plan.study.epochs,
+        train_data=train_data,
+        batch_size=plan.study.batch_size,
     )
 
 
@@ -350,7 +354,7 @@ TENSORBOARD_DIR = "tensorboard"
 
 def _tensorboard(plan: Plan, run_dir: Path) -> list[Any]:
     """`tensorboard_callbacks` for the run's own log folder, with `compare(tensorboard=True)`."""
-    if not getattr(plan, "tensorboard", False):
+    if not plan.study.tensorboard:
         return []
     from regkit.callbacks.tensorboard import tensorboard_callbacks  # defers Keras (heavy)
 
@@ -378,7 +382,7 @@ def quiet_retracing() -> Any:
 
 
 def say_for(plan: Plan) -> Any:
-    return (lambda text: print(text, flush=True)) if plan.verbose else (lambda text: None)
+    return (lambda text: print(text, flush=True)) if plan.study.verbose else (lambda text: None)
 
 
 def run_sequentially(plan: Plan, study: Study, report: Report) -> None:
@@ -391,10 +395,16 @@ def run_sequentially(plan: Plan, study: Study, report: Report) -> None:
         record(plan, report, result, say)
 
 
+def stops_at_failure(plan: Plan) -> bool:
+    """Whether a failed run stops the study (re-raised after the partial report is saved)
+    rather than being recorded as failed while the others go on."""
+    return plan.study.on_error == "raise"
+
+
 def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResult:
     """Trains one planned run in its folder and records it there; a failure becomes a
     failed `RunResult` (or is re-raised, after saving the partial report, when
-    `plan.on_error == "raise"`)."""
+    the study stops at a failed run, `stops_at_failure`)."""
     start = time.perf_counter()
     try:
         if study.kept:
@@ -409,7 +419,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
         if study.kept:
             with contextlib.suppress(OSError):  # a full disk may refuse this too
                 atomic_write_text(slot.directory / ERROR_FILE, traceback.format_exc())
-        if plan.on_error == "raise":
+        if stops_at_failure(plan):
             report.runs.append(result)
             with contextlib.suppress(OSError):
                 save_partial(report, plan)
@@ -420,7 +430,7 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
 def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
     """Adds a finished run to the report, says how it went, and saves the partial report."""
     report.runs.append(result)
-    seeds, names = list(plan.seeds), list(plan.variants)  # runs in plan order, however
+    seeds, names = list(plan.config["seeds"]), list(plan.variants)  # runs in plan order, however
     report.runs.sort(key=lambda r: (seeds.index(r.seed), names.index(r.variant)))  # they end
     result.warnings = warnings_for(report, result)
     name, seed = result.variant, result.seed
@@ -458,5 +468,5 @@ def _run_summary(run: RunResult) -> str:
 
 def save_partial(report: Report, plan: Plan) -> None:
     """Rewrites report.json / report.md (no plots) after a run, when there is an out_dir."""
-    if plan.out_dir is not None:
-        report.save(plan.out_dir, plots=False)
+    if plan.study.out_dir is not None:
+        report.save(plan.study.out_dir, plots=False)

@@ -32,7 +32,6 @@ def build_model(
     optimizer: str,
     learning_rate: float,
     one_hot: bool = False,
-    run_eagerly: bool = False,
 ) -> Any:
     """Builds and compiles `variant`'s model (call it inside a strategy's scope, if any).
 
@@ -47,7 +46,6 @@ def build_model(
         optimizer: The study's optimizer (the variant's own wins).
         learning_rate: The study's learning rate (the variant's own wins).
         one_hot: Labels are one-hot (the variant's MixUp/CutMix).
-        run_eagerly: Keras' `run_eagerly`.
 
     Returns:
         A compiled `keras.Model`.
@@ -78,7 +76,6 @@ def build_model(
         reg=reg,  # weight_decay, label_smoothing, sam / sam_adaptive
         labels="one_hot" if one_hot else "sparse",
     )
-    built.run_eagerly = run_eagerly
     return built
 
 

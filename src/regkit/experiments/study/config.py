@@ -30,6 +30,7 @@ from regkit._checks import (
     check_positive_int,
     invalid,
 )
+from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS
 
 #: Limits no real study reaches, refused up front instead of failing hours later.
 MAX_EPOCHS = 100_000
@@ -64,7 +65,7 @@ def _batch_size(name: str, value: Any) -> int:
     return check_bounded_int(name, value, maximum=MAX_BATCH_SIZE)
 
 
-__all__ = ["BAD_IMAGES", "MODELS", "ON_ERROR", "StudyConfig", "about"]
+__all__ = ["BAD_IMAGES", "MODELS", "ON_ERROR", "StudyConfig", "about", "skipped_images_note"]
 
 #: Model names `compare(model=...)` and `regkit compare --model` accept.
 MODELS: tuple[str, ...] = ("cnn", "mobilenet_v2", "resnet")
@@ -74,6 +75,19 @@ ALWAYS_BATCH_NORM: frozenset[str] = frozenset({"resnet"})
 BAD_IMAGES: tuple[str, ...] = ("raise", "skip")
 #: What `compare(on_error=...)` accepts.
 ON_ERROR: tuple[str, ...] = ("raise", "record")
+
+
+def skipped_images_note(skipped: Sequence[Any]) -> str:
+    """The report's note on the images `bad_images="skip"` left out (the first three named).
+
+    Example:
+        >>> skipped_images_note(["a/broken.png"])
+        "1 unreadable image skipped (bad_images='skip'): a/broken.png."
+    """
+    shown = ", ".join(str(path) for path in skipped[:3])
+    more = f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+    plural = "s" if len(skipped) != 1 else ""
+    return f"{len(skipped)} unreadable image{plural} skipped (bad_images='skip'): {shown}{more}."
 
 
 def _optional_positive_int(name: str, value: Any) -> Any:
@@ -87,6 +101,8 @@ def about(
     in_file: bool = True,
     invalidates: bool = False,
     check: Callable[[str, Any], Any] | None = None,
+    worker: bool = True,
+    cli: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A `StudyConfig` field's metadata: what the rest of regkit reads about it.
 
@@ -96,6 +112,15 @@ def about(
         in_file: Whether a study file may set it.
         invalidates: Whether finished runs with another value must not be reused.
         check: ``check(name, value) -> value`` for a value that needs nothing else.
+        worker: Whether a parallel run's worker receives it (False: the parent process
+            keeps it, e.g. the seeds, the study folder, objects of the parent's process).
+        cli: How the command line parses it, as argparse keywords beyond the help and
+            default: ``type`` names a parser of `regkit.cli` (``"positive_int"``,
+            ``"positive_float"``, ``"seeds"``, ``"augment"``, ``"sweep"``,
+            ``"bn_momentum"``, ``"path"``), ``detail`` is help the command line adds,
+            ``help`` replaces the field's own where its Python wording does not fit the
+            flag, and ``value`` is the value the command line uses for a setting it has
+            no flag for.
 
     Returns:
         The metadata mapping for `dataclasses.field(default=..., metadata=...)`.
@@ -106,6 +131,8 @@ def about(
         "in_file": in_file,
         "invalidates": invalidates,
         "check": check,
+        "worker": worker,
+        "cli": dict(cli or {}),
     }
 
 
@@ -129,6 +156,7 @@ class StudyConfig:
             "model: cnn, mobilenet_v2, resnet or a builder callable",
             flag="--model",
             invalidates=True,
+            cli={"choices": MODELS, "help": "architecture"},
         ),
     )
     dataset: Any = dataclasses.field(
@@ -137,19 +165,43 @@ class StudyConfig:
             "data set name, image folder, DatasetSplits or ((x_train, y_train), (x_test, y_test))",
             flag="--dataset",
             invalidates=True,
+            cli={
+                "metavar": "NAME",
+                "help": "data set",
+                "detail": "digits (embedded), fashion_mnist, mnist, cifar10, cifar100, a tfds "
+                "name such as imagenette/160px, or an image folder (one subfolder per class)",
+            },
         ),
     )
     epochs: int = dataclasses.field(
         default=15,
-        metadata=about("maximum epochs per run", flag="--epochs", invalidates=True, check=_epochs),
+        metadata=about(
+            "maximum epochs per run",
+            flag="--epochs",
+            invalidates=True,
+            check=_epochs,
+            cli={"type": "positive_int", "metavar": "N"},
+        ),
     )
     batch_size: int = dataclasses.field(
         default=32,
-        metadata=about("batch size", flag="--batch-size", invalidates=True, check=_batch_size),
+        metadata=about(
+            "batch size",
+            flag="--batch-size",
+            invalidates=True,
+            check=_batch_size,
+            cli={"type": "positive_int", "metavar": "N"},
+        ),
     )
     seeds: Sequence[int] | int = dataclasses.field(
         default=(0,),
-        metadata=about("the seeds; every variant runs once per seed", flag="--seeds", check=_seeds),
+        metadata=about(
+            "the seeds; every variant runs once per seed",
+            flag="--seeds",
+            check=_seeds,
+            worker=False,  # a worker runs one seed
+            cli={"type": "seeds", "metavar": "LIST", "detail": "comma-separated, e.g. 0,1,2"},
+        ),
     )
     augment: Any = dataclasses.field(
         default=None,
@@ -157,11 +209,31 @@ class StudyConfig:
             "augmentation: True, a preset, an Augment or its fields",
             flag="--augment",
             invalidates=True,
+            cli={
+                "nargs": "?",
+                "const": True,
+                "type": "augment",
+                "metavar": "SPEC",
+                "detail": "alone, a default suited to the dataset; or a preset "
+                f"({', '.join(AUGMENT_PRESETS)}); or a spec such as "
+                "'flip,rotation=15,translate=0.1' "
+                f"(keys: {', '.join(AUGMENT_FIELDS)})",
+            },
         ),
     )
     out_dir: str | os.PathLike[str] | None = dataclasses.field(
         default=None,
-        metadata=about("study folder (the ledger of runs); None keeps nothing", flag="--out"),
+        metadata=about(
+            "study folder (the ledger of runs); None keeps nothing",
+            flag="--out",
+            worker=False,  # the parent keeps the ledger
+            cli={
+                "type": "path",
+                "metavar": "DIR",
+                "help": "study folder (the ledger of runs)",
+                "detail": "default: runs/compare-<timestamp>",
+            },
+        ),
     )
     learning_rate: float = dataclasses.field(
         default=1e-3,
@@ -170,6 +242,7 @@ class StudyConfig:
             flag="--learning-rate",
             invalidates=True,
             check=check_positive_float,
+            cli={"type": "positive_float", "metavar": "LR"},
         ),
     )
     optimizer: str = dataclasses.field(
@@ -186,14 +259,34 @@ class StudyConfig:
     )
     image_size: int | tuple[int, int] | None = dataclasses.field(
         default=None,
-        metadata=about("resize images to this size", flag="--image-size", invalidates=True),
+        metadata=about(
+            "resize images to this size",
+            flag="--image-size",
+            invalidates=True,
+            cli={
+                "type": "positive_int",
+                "metavar": "N",
+                "detail": "NxN, needed for sets whose images vary in size, e.g. "
+                "imagenette/160px: --image-size 160",
+            },
+        ),
     )
     data_dir: str | os.PathLike[str] | None = dataclasses.field(
-        default=None, metadata=about("where data sets are read and cached", flag="--data-dir")
+        default=None,
+        metadata=about(
+            "where data sets are read and cached", flag="--data-dir", cli={"metavar": "DIR"}
+        ),
     )
     download: bool | None = dataclasses.field(
         default=None,
-        metadata=about("None: CIFAR only; True: also tfds sets; False: never", flag="--download"),
+        metadata=about(
+            "None: CIFAR only; True: also tfds sets; False: never",
+            flag="--download",
+            cli={
+                "help": "let tensorflow-datasets download and prepare a missing set (CIFAR "
+                "is downloaded when absent anyway)"
+            },
+        ),
     )
     limit: int | None = dataclasses.field(
         default=None,
@@ -202,6 +295,7 @@ class StudyConfig:
             flag="--limit",
             invalidates=True,
             check=_optional_positive_int,
+            cli={"type": "positive_int", "metavar": "N", "detail": "quick trials"},
         ),
     )
     patience: int = dataclasses.field(
@@ -211,12 +305,22 @@ class StudyConfig:
             flag="--patience",
             invalidates=True,
             check=_epochs,
+            cli={"type": "positive_int", "metavar": "N"},
         ),
     )
     bn_momentum: float | str | None = dataclasses.field(
         default="auto",
         metadata=about(
-            "BatchNorm momentum: auto, none or a float", flag="--bn-momentum", invalidates=True
+            "BatchNorm momentum: auto, keep (None in Python) or a float",
+            flag="--bn-momentum",
+            invalidates=True,
+            worker=False,  # the parent applies it to each variant's Regularization
+            cli={
+                "type": "bn_momentum",
+                "metavar": "M",
+                "detail": "'auto': 0.9 where Keras' 0.99 would average over more steps than "
+                "an epoch has, as on digits; 'keep': each variant's own (the presets' 0.99)",
+            },
         ),
     )
     run_eagerly: bool = dataclasses.field(
@@ -226,11 +330,21 @@ class StudyConfig:
         ),
     )
     callbacks: Sequence[Any] | None = dataclasses.field(
-        default=None, metadata=about("extra Keras callbacks for every run", in_file=False)
+        default=None,
+        metadata=about(
+            "extra Keras callbacks for every run",
+            in_file=False,
+            worker=False,  # objects of the parent's process
+        ),
     )
     verbose: int | str = dataclasses.field(
         default=2,
-        metadata=about("2: a line per epoch; 1: progress bar; 0: silent", flag="--verbose"),
+        metadata=about(
+            "2: a line per epoch; 1: progress bar; 0: silent",
+            flag="--verbose",
+            worker=False,  # a worker runs quietly
+            cli={"type": "int", "choices": (0, 1, 2)},
+        ),
     )
     on_error: str = dataclasses.field(
         default="raise",
@@ -238,30 +352,69 @@ class StudyConfig:
             "raise: stop at a failed run; record: report it and go on",
             flag=None,
             in_file=False,
+            check=lambda name, value: check_choice(name, value, ON_ERROR),
+            worker=False,  # the parent records a worker's failure
+            cli={"value": "record"},  # the command line reports a failed run, exit 1
         ),
     )
     plots: bool = dataclasses.field(
-        default=True, metadata=about("draw the plots into out_dir", flag="--no-plots")
+        default=True,
+        metadata=about(
+            "draw the plots into out_dir",
+            flag="--no-plots",
+            worker=False,
+            cli={
+                "help": "skip the plots (curves.png, weight_norms.png, differences.png, sweep.png)"
+            },
+        ),
     )
     strategy: Any = dataclasses.field(
-        default=None, metadata=about("tf.distribute.Strategy to build under", in_file=False)
+        default=None,
+        metadata=about("tf.distribute.Strategy to build under", in_file=False, worker=False),
     )
     sweep: Mapping[str, Any] | None = dataclasses.field(
         default=None,
-        metadata=about("{field: values} crosses every variant with each value", flag="--sweep"),
+        metadata=about(
+            "{field: values} crosses every variant with each value",
+            flag="--sweep",
+            worker=False,  # the parent sends each swept variant as its own
+            cli={
+                "type": "sweep",
+                "action": "append",
+                "metavar": "FIELD=V1,V2,...",
+                "detail": "e.g. --sweep l2=0,1e-4,1e-3 (repeatable: a grid); adds sweep.png",
+            },
+        ),
     )
     restart: bool = dataclasses.field(
         default=False,
         metadata=about(
-            "discard out_dir's earlier runs", flag="--restart", in_file=False, check=check_bool
+            "discard out_dir's earlier runs",
+            flag="--restart",
+            in_file=False,
+            check=check_bool,
+            worker=False,
+            cli={"detail": "only files regkit wrote; without it a rerun reuses finished runs"},
         ),
     )
     jobs: int = dataclasses.field(
         default=1,
-        metadata=about("runs trained at once, each in a worker", flag="--jobs", in_file=False),
+        metadata=about(
+            "runs trained at once, each in a worker",
+            flag="--jobs",
+            in_file=False,
+            worker=False,
+            cli={
+                "type": "positive_int",
+                "metavar": "N",
+                "detail": "worker processes, each with its share of the CPU cores and its own "
+                "GPU where there are several; same figures",
+            },
+        ),
     )
     executor: Any = dataclasses.field(
-        default=None, metadata=about("a concurrent.futures.Executor to run on", in_file=False)
+        default=None,
+        metadata=about("a concurrent.futures.Executor to run on", in_file=False, worker=False),
     )
     tensorboard: bool = dataclasses.field(
         default=False,
@@ -278,6 +431,7 @@ class StudyConfig:
             flag="--bad-images",
             invalidates=True,  # skipping images changes the data, hence the figures
             check=lambda name, value: check_choice(name, value, BAD_IMAGES),
+            cli={"choices": BAD_IMAGES},
         ),
     )
 
@@ -295,6 +449,20 @@ class StudyConfig:
     def invalidating(cls) -> tuple[str, ...]:
         """The settings whose change makes a study folder's finished runs stale."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["invalidates"])
+
+    @classmethod
+    def worker_settings(cls) -> tuple[str, ...]:
+        """The settings a parallel run's worker receives (the others stay in the parent)."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.metadata["worker"])
+
+    @classmethod
+    def command_line_values(cls) -> dict[str, Any]:
+        """The values the command line uses for settings it has no option for."""
+        return {
+            f.name: f.metadata["cli"]["value"]
+            for f in dataclasses.fields(cls)
+            if "value" in f.metadata["cli"]
+        }
 
     @classmethod
     def field_help(cls) -> dict[str, str]:
