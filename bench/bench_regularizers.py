@@ -7,11 +7,16 @@ regularizer to the bench is adding one entry. Each arm is a `regkit.build_resnet
 (10 classes) compiled by `regkit.compile_model` and trained by `fit` on the same 512
 synthetic uint8 images through `regkit.data.image_pipeline` (batch 32, the case's
 augmentation), so an augmentation's cost shows as it would in a study. Arms run in
-alternating order each round (A B C, C B A, ...); every step is timed (batch begin to end)
-and an arm's figure for a round is its median step time.
+alternating order each round (A B C, C B A, ...); every step is timed whole, from the first
+callback's batch begin to the last callback's batch end, so the case's own callbacks'
+per-step work counts (EMA's update runs inside the traced step; a callback-driven one
+would count too), and an arm's figure for a round is its median step time. Per-epoch
+work (EMA's swaps, SWA's fold) is outside the steps; SWA's case folds every step to
+time it.
 
 Headline: per round, the case's step time over the reference's ("none") in the same
-round, median over rounds; target <= 1.10 for drop path and DropBlock. A second plain
+round, median over rounds; targets: <= 1.10 for drop path, DropBlock and EMA, <= 2.2 for
+SAM and ASAM. A second plain
 model ("none (A/A)") gives the same figure against the first: the noise floor of the
 machine at that time. Random erasing runs only when `regkit.data.Augment` has it.
 
@@ -121,12 +126,15 @@ CASES: tuple[Case, ...] = (
 
 
 class _StepTimer(keras.callbacks.Callback):
-    """Wall-clock seconds of every training step of the last `fit`."""
+    """Wall-clock seconds of every training step of the last `fit`, whole: it goes first
+    in the callback list (its batch begin starts the clock) and its `end` last (its batch
+    end stops it), so every other callback's per-step work is inside."""
 
     def __init__(self) -> None:
         super().__init__()
         self.steps: list[float] = []
         self._start = 0.0
+        self.end = _StepEnd(self)
 
     def on_train_begin(self, logs=None):
         self.steps = []
@@ -134,8 +142,19 @@ class _StepTimer(keras.callbacks.Callback):
     def on_train_batch_begin(self, batch, logs=None):
         self._start = time.perf_counter()
 
-    def on_train_batch_end(self, batch, logs=None):
+    def stop(self) -> None:
         self.steps.append(time.perf_counter() - self._start)
+
+
+class _StepEnd(keras.callbacks.Callback):
+    """The last callback of the list: stops its `_StepTimer`'s clock."""
+
+    def __init__(self, timer: _StepTimer) -> None:
+        super().__init__()
+        self.timer = timer
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.timer.stop()
 
 
 def _arm(case: Case, steps: int) -> tuple[Callable[[], float], keras.Model]:
@@ -151,7 +170,7 @@ def _arm(case: Case, steps: int) -> tuple[Callable[[], float], keras.Model]:
         from_arrays(images, labels), batch_size=BATCH, augment=case.augment, seed=0
     ).repeat()
     timer = _StepTimer()
-    callbacks = [timer, *case.callbacks()]
+    callbacks = [timer, *case.callbacks(), timer.end]  # the whole step, callbacks included
     model.fit(data, steps_per_epoch=3, epochs=1, verbose=0, callbacks=callbacks)  # trace
 
     def measure() -> float:
