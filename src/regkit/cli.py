@@ -389,7 +389,7 @@ def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
         parser.error("argument --scheduler: needs Dask: pip install 'regkit[dask]'")
     try:
         client = Client(address, timeout=10)
-    except (OSError, TimeoutError, ValueError) as exc:
+    except (OSError, TimeoutError, TypeError, ValueError) as exc:
         parser.error(f"argument --scheduler: cannot reach a Dask scheduler at {address!r} ({exc})")
     atexit.register(client.close)
     return client.get_executor()
@@ -462,7 +462,7 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         kwargs["executor"] = _dask_executor(args.scheduler, parser)
     try:
         plan = plan_comparison(variants, **StudyConfig.command_line_values(), **kwargs)
-    except (ValueError, OSError) as exc:  # a bad value, a missing data set, an unwritable --out
+    except (ValueError, TypeError, OSError) as exc:  # a bad value or type, no data set, bad --out
         message = str(exc)
         named = [k for k in from_file if f"argument `{k}`" in message]
         if named and study is not None:
