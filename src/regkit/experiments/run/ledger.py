@@ -82,6 +82,10 @@ def _refuse(out_dir: Path, why: str, how: str = "") -> StudyFolderError:
     )
 
 
+def check_before_loading(study: Any, variants: Any, checked: Any) -> None:
+    """The study-folder checks `plan_study` runs before the data set loads (see below)."""
+
+
 def run_folder(out_dir: Path, name: str, seed: int) -> Path:
     """Where the run of variant `name` with `seed` lives: `out_dir/<folder>/seed<k>`."""
     return Path(out_dir) / folder_name(name) / f"seed{int(seed)}"

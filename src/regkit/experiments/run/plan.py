@@ -36,6 +36,7 @@ from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
 from regkit.data.augment import AUGMENT_RECIPES, Augment
 from regkit.device import strategy as default_strategy
+from regkit.experiments.run.ledger import check_before_loading
 from regkit.experiments.study.config import ALWAYS_BATCH_NORM, MODELS, ON_ERROR, StudyConfig
 from regkit.experiments.study.records import Variant, jsonable
 from regkit.experiments.study.specs import (
@@ -405,6 +406,7 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
         raise invalid("model_kwargs", "no `reg` (each variant supplies its own)", kwargs)
     _check_optimizers([s.optimizer, *(v.optimizer for v in plan_variants.values() if v.optimizer)])
 
+    check_before_loading(s, plan_variants, checked)  # types, the folder, its runs: no data yet
     splits, dataset_name = _load_splits(s, checked)
     if checked["limit"] is not None:
         take = getattr(splits, "take", None)
