@@ -32,6 +32,7 @@ def test_every_setting_has_help_and_metadata():
             "check",
             "worker",
             "cli",
+            "absent",
         }
 
 

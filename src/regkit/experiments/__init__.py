@@ -98,6 +98,12 @@ def compare(
     executor: Any = None,
     tensorboard: bool = False,
     bad_images: str = "raise",
+    precision: str = "float32",
+    max_seeds: int | None = None,
+    budget: int | float | str | None = None,
+    margin: float | None = None,
+    alpha: float = 0.05,
+    tune: Mapping[str, Any] | None = None,
 ) -> Report:
     """Trains every variant with every seed on the same data and compares them.
 
@@ -197,6 +203,29 @@ def compare(
             penalty share) among the scalars. Finished runs stay reusable.
         bad_images: For an image folder, `"raise"` stops at an unreadable image and
             `"skip"` leaves such images out (the report's notes count them).
+        precision: The Keras dtype policy runs train with: `"float32"`,
+            `"mixed_bfloat16"`, `"mixed_float16"` or `"auto"` (bfloat16 where the CPU or
+            GPU computes it fast, float16 on GPUs where that is faster, float32
+            elsewhere: `regkit.device.resolve_precision`). report.json's config and each
+            run's settings record the resolved policy (a change refuses finished runs);
+            the caller's global policy is restored after every run.
+        max_seeds: Adaptive seeds: run `seeds` first, then add one seed per round to the
+            variants whose verdict against the reference is still open (the reference
+            runs every seed any of them needs), until each is decided or has run
+            `max_seeds` seeds. None: every variant runs `seeds` (a fixed design).
+        budget: Stop adding rounds once this many runs (an int) or this much wall time
+            (`"90m"`, `"2h"`, `"45s"`) has been spent; the open verdicts say so.
+        margin: The equivalence margin, a fraction of accuracy (0.005: half a point): a
+            variant whose difference from the reference is shown to lie within
+            +-margin is `"equivalent"`. None: no such verdict.
+        alpha: The chance of any false `"better"`/`"worse"` over all variants and
+            rounds, and of any false `"equivalent"` (docs/statistics.md).
+        tune: `{field: [candidates]}`: for each field, the reference variant with each
+            candidate value is trained on selection seeds, the best on validation
+            accuracy is chosen by successive halving, and the chosen strength becomes one
+            arm (`"l2 (tuned: 0.0001)"`) compared with the reference on the study's own
+            seeds, which took no part in the choice. `{"l2+dropout": {"l2": [...],
+            "dropout": [...]}}` tunes two fields of one arm jointly (their grid).
 
     Returns:
         A `Report`.
@@ -251,5 +280,11 @@ def compare(
         executor=executor,
         tensorboard=tensorboard,
         bad_images=bad_images,
+        precision=precision,
+        max_seeds=max_seeds,
+        budget=budget,
+        margin=margin,
+        alpha=alpha,
+        tune=tune,
     )
     return run_comparison(plan_study(variants, study))

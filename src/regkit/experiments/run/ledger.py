@@ -63,7 +63,7 @@ BACKUP_DIR = "backup"
 #: The folders regkit writes in a run folder: the backup, TensorBoard's logs.
 RUN_DIRS = (BACKUP_DIR, "tensorboard")
 #: The files regkit writes in a run folder (besides `BACKUP_DIR`).
-RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME)
+RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME, "model.keras")
 #: The version of the settings.json layout.
 SETTINGS_FORMAT = 1
 
@@ -127,7 +127,12 @@ def setting_defaults() -> dict[str, Any]:
         json.dumps(
             jsonable(
                 {
-                    **{f.name: f.default for f in dataclasses.fields(StudyConfig)},
+                    **{
+                        f.name: f.default
+                        if f.metadata["absent"] is dataclasses.MISSING
+                        else f.metadata["absent"]
+                        for f in dataclasses.fields(StudyConfig)
+                    },
                     "regularization": Regularization().to_dict(),
                 }
             )

@@ -27,9 +27,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from regkit._io import atomic_write_text
+from regkit._io import atomic_write_text, fsync_file
 from regkit.experiments.report.analysis import set_verdict, warnings_for
-from regkit.experiments.report.results import ACCURACY_KEYS, Report, RunResult, Variant
+from regkit.experiments.report.results import (
+    ACCURACY_KEYS,
+    MODEL_FILE,
+    Report,
+    RunResult,
+    Variant,
+)
 from regkit.experiments.run.ledger import (
     BACKUP_DIR,
     CHECKPOINT_NAME,
@@ -179,13 +185,19 @@ def run_one(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -
     Raises:
         OSError: the disk lacks room for the checkpoint and backup, or a write failed.
     """
+    import keras
+
     # defers Keras (heavy) until a run trains
+    from regkit.device.precision import precision_policy
     from regkit.training import release_training_memory
 
     # quiet about the retracing a fresh model per run causes; the run's traced steps are
     # freed with it, so memory stays flat over many runs in one process
     with quiet_retracing(), release_training_memory():
-        return _train(plan, name, variant, seed, run_dir)
+        keras.backend.clear_session()  # same layer names in every run, memory released
+        # the study's dtype policy for this run only: the caller's comes back after it
+        with precision_policy(plan.study.precision):
+            return _train(plan, name, variant, seed, run_dir)
 
 
 def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) -> RunResult:
@@ -197,7 +209,6 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     from regkit.callbacks import EpochSeeding, standard_callbacks
     from regkit.introspect import total_kernel_norm
 
-    keras.backend.clear_session()  # same layer names in every run, memory released
     keras.utils.set_random_seed(seed)
     model = build_and_compile(plan, variant, int(plan.splits.num_classes))
     params = int(model.count_params())
@@ -250,6 +261,7 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     if checkpoint.exists():  # the best epoch's weights, whatever stopped training
         model.load_weights(checkpoint)
     results = model.evaluate(test, return_dict=True, verbose=0) if test is not None else {}
+    save_model_file(model, run_dir)  # the model as evaluated: a file users load and export
     wall_time = time.perf_counter() - start
     acc_key = next((k for k in ACCURACY_KEYS if k in results), None)
     result = RunResult.from_history(
@@ -266,6 +278,33 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     result.initial_weight_norm = initial_norm
     judge(plan, result, model, validation)  # "collapsed" when it learned nothing
     return result
+
+
+def save_model_file(model: Any, run_dir: Path) -> Path | None:
+    """Saves a finished run's model, as evaluated (its best weights), as `MODEL_FILE`
+    (`model.keras`) in its folder: written to a hidden partial file, flushed and renamed
+    into place, so a killed save never leaves half a model. A model Keras cannot save (a
+    custom builder's layer without `get_config`) or a full disk leaves none, with a
+    warning: `Report.load_model` then rebuilds it from the checkpoint.
+
+    Returns:
+        The path written, or None when the model could not be saved.
+    """
+    import os
+    import warnings
+
+    target = run_dir / MODEL_FILE
+    partial = run_dir / f".partial-{MODEL_FILE}"
+    try:
+        partial.unlink(missing_ok=True)
+        model.save(partial)
+        fsync_file(partial)
+        os.replace(partial, target)
+    except Exception as exc:  # the run's figures stand without the file
+        partial.unlink(missing_ok=True)
+        warnings.warn(f"Could not save {target}: {exc}", RuntimeWarning, stacklevel=2)
+        return None
+    return target
 
 
 _MAJORITY: dict[int, tuple[Any, float | None, int | None]] = {}

@@ -18,6 +18,7 @@ the study-file keys, the command line's option list and the ledger's settings re
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -31,6 +32,7 @@ from regkit._checks import (
     invalid,
 )
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS
+from regkit.device.precision import PRECISIONS, resolve_precision
 
 #: Limits no real study reaches, refused up front instead of failing hours later.
 MAX_EPOCHS = 100_000
@@ -90,6 +92,57 @@ def skipped_images_note(skipped: Sequence[Any]) -> str:
     return f"{len(skipped)} unreadable image{plural} skipped (bad_images='skip'): {shown}{more}."
 
 
+def _precision(name: str, value: Any) -> str:
+    """The dtype policy `precision` resolves to on this machine ("auto" by
+    `regkit.device.resolve_precision`'s rule): what runs use and the ledger records."""
+    return resolve_precision(check_choice(name, value, PRECISIONS))
+
+
+def _max_seeds(name: str, value: Any) -> int | None:
+    return None if value is None else check_bounded_int(name, value, maximum=MAX_SEEDS)
+
+
+#: Wall-time units `budget` accepts.
+_TIME_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def _budget(name: str, value: Any) -> int | float | None:
+    """None, a run count (int >= 1), or a wall time in seconds (a float, from text such
+    as '90m', '2h' or '45s')."""
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return check_bounded_int(name, value, maximum=MAX_SEEDS * 10_000)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text.isdigit():
+            return check_bounded_int(name, int(text), maximum=MAX_SEEDS * 10_000)
+        unit = _TIME_UNITS.get(text[-1:])
+        try:
+            amount = float(text[:-1]) if unit else math.nan
+        except ValueError:
+            amount = math.nan
+        if unit and math.isfinite(amount) and amount > 0:
+            return amount * unit
+    raise invalid(name, "None, a run count (int >= 1) or a time such as '90m', '2h', '45s'", value)
+
+
+def _margin(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    margin = check_positive_float(name, value)
+    if margin >= 1.0:
+        raise invalid(name, "None or a fraction of accuracy in (0, 1), e.g. 0.005", value)
+    return margin
+
+
+def _alpha(name: str, value: Any) -> float:
+    level = check_positive_float(name, value)
+    if not level < 0.5:
+        raise invalid(name, "a float in (0, 0.5)", value)
+    return level
+
+
 def _optional_positive_int(name: str, value: Any) -> Any:
     return None if value is None else check_positive_int(name, value)
 
@@ -103,6 +156,7 @@ def about(
     check: Callable[[str, Any], Any] | None = None,
     worker: bool = True,
     cli: Mapping[str, Any] | None = None,
+    absent: Any = dataclasses.MISSING,
 ) -> dict[str, Any]:
     """A `StudyConfig` field's metadata: what the rest of regkit reads about it.
 
@@ -121,6 +175,9 @@ def about(
             ``help`` replaces the field's own where its Python wording does not fit the
             flag, and ``value`` is the value the command line uses for a setting it has
             no flag for.
+        absent: What a run folder written before the setting existed counts it as (the
+            field's default when not given): `precision` counts as float32 there, whatever
+            the default becomes.
 
     Returns:
         The metadata mapping for `dataclasses.field(default=..., metadata=...)`.
@@ -133,6 +190,7 @@ def about(
         "check": check,
         "worker": worker,
         "cli": dict(cli or {}),
+        "absent": absent,
     }
 
 
@@ -432,6 +490,78 @@ class StudyConfig:
             invalidates=True,  # skipping images changes the data, hence the figures
             check=lambda name, value: check_choice(name, value, BAD_IMAGES),
             cli={"choices": BAD_IMAGES},
+        ),
+    )
+
+    precision: str = dataclasses.field(
+        default="float32",
+        metadata=about(
+            "dtype policy: float32, mixed_bfloat16, mixed_float16, or auto (bfloat16 where "
+            "the CPU or GPU computes it fast, float16 on GPUs where that is faster)",
+            flag="--precision",
+            invalidates=True,  # the policy changes the figures; the resolved one is recorded
+            check=_precision,
+            absent="float32",
+            cli={"choices": PRECISIONS},
+        ),
+    )
+    max_seeds: int | None = dataclasses.field(
+        default=None,
+        metadata=about(
+            "adaptive seeds: add seeds in rounds to the variants still undecided, up to this "
+            "many (None: every variant runs `seeds`)",
+            flag="--max-seeds",
+            check=_max_seeds,
+            worker=False,
+            cli={"type": "positive_int", "metavar": "N"},
+        ),
+    )
+    budget: int | float | str | None = dataclasses.field(
+        default=None,
+        metadata=about(
+            "stop adding rounds past this many runs (an int) or this wall time ('90m', "
+            "'2h', '45s'); None: no limit",
+            flag="--budget",
+            check=_budget,
+            worker=False,
+            cli={"metavar": "RUNS|TIME"},
+        ),
+    )
+    margin: float | None = dataclasses.field(
+        default=None,
+        metadata=about(
+            "equivalence margin, a fraction of accuracy (0.005 = half a point): a variant "
+            "shown within +-margin of the reference is 'equivalent'",
+            flag="--margin",
+            check=_margin,
+            worker=False,
+            cli={"type": "positive_float", "metavar": "D"},
+        ),
+    )
+    alpha: float = dataclasses.field(
+        default=0.05,
+        metadata=about(
+            "family-wise error rate of the verdicts, over all variants and rounds",
+            flag="--alpha",
+            check=_alpha,
+            worker=False,
+            cli={"type": "positive_float", "metavar": "A"},
+        ),
+    )
+    tune: Mapping[str, Any] | None = dataclasses.field(
+        default=None,
+        metadata=about(
+            "{field: candidates}: each field's best strength is chosen on validation by "
+            "successive halving on selection seeds, then compared on fresh seeds",
+            flag="--tune",
+            worker=False,
+            cli={
+                "type": "tune",
+                "action": "append",
+                "metavar": "FIELD=V1,V2,...",
+                "detail": "repeatable, e.g. --tune l2=1e-5,1e-4,1e-3 --tune dropout=0.1,0.3; "
+                "FIELD=...+FIELD=... tunes the fields of one arm jointly (a grid)",
+            },
         ),
     )
 
