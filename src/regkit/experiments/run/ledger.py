@@ -27,6 +27,7 @@ import dataclasses
 import json
 import math
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -265,23 +266,39 @@ class Study:
         return list(self._slots)
 
     # ------------------------------------------------------------------ checks
-    def _check(self) -> list[RunSlot]:
+    def add(self, pairs: Sequence[tuple[str, int]]) -> list[RunSlot]:
+        """The slots of `(variant, seed)` runs planned after the study opened (a later round
+        of adaptive seeds, a tuned arm's runs), each checked as `open` checks the first
+        ones (settings compared, links refused); runs planned already keep their slot.
+
+        Raises:
+            StudyFolderError: a run folder holds a run with other settings, or a link.
+        """
+        known = {(slot.name, slot.seed): slot for slot in self._slots}
+        added = self._check([pair for pair in dict.fromkeys(pairs) if pair not in known])
+        self._slots.extend(added)
+        known.update({(slot.name, slot.seed): slot for slot in added})
+        return [known[pair] for pair in pairs]
+
+    def _check(self, pairs: Sequence[tuple[str, int]] | None = None) -> list[RunSlot]:
         out_dir = self.out_dir
         if out_dir is None:  # pragma: no cover - open() checked it
             return []
+        if pairs is None:  # the plan's seeds, seed-major
+            pairs = [(name, seed) for seed in self.plan.study.seeds for name in self.plan.variants]
         slots = []
         differing: list[str] = []
-        for seed in self.plan.study.seeds:
-            for name, variant in self.plan.variants.items():
-                directory = run_folder(out_dir, name, seed)
-                settings = run_settings(self.plan, name, variant, seed)
-                slot = RunSlot(name, variant, seed, directory, settings)
-                if self.kept:
-                    self._check_links(directory)
-                    diff = self._compare(slot)
-                    if diff:
-                        differing.append(f"{name} seed {seed}: {'; '.join(diff)}")
-                slots.append(slot)
+        for name, seed in pairs:
+            variant = self.plan.variants[name]
+            directory = run_folder(out_dir, name, seed)
+            settings = run_settings(self.plan, name, variant, seed)
+            slot = RunSlot(name, variant, seed, directory, settings)
+            if self.kept:
+                self._check_links(directory)
+                diff = self._compare(slot)
+                if diff:
+                    differing.append(f"{name} seed {seed}: {'; '.join(diff)}")
+            slots.append(slot)
         if differing:
             shown = differing[:8] + (
                 [f"... and {len(differing) - 8} more"] if differing[8:] else []
