@@ -4,7 +4,7 @@ all variants overlaid; `plot_differences`: each variant against the reference, w
 interval).
 
 matplotlib is imported inside the plotting functions (it is an optional dependency,
-`regkit[plots]`), and figures are drawn on matplotlib's Agg canvas through
+`regkit-keras[plots]`), and figures are drawn on matplotlib's Agg canvas through
 `matplotlib.figure.Figure`, without pyplot: nothing touches the global backend or
 pyplot's figure registry, so plotting from a script, a notebook or a worker thread
 behaves the same.
@@ -134,7 +134,7 @@ def plot_history(history: Any, path: str | os.PathLike[str], *, title: str | Non
     Raises:
         ValueError: The history is empty or has no ``loss`` series.
         TypeError: `history` is of an unsupported type.
-        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+        ImportError: matplotlib is not installed (``pip install regkit-keras[plots]``).
 
     Example:
         >>> history = model.fit(x, y, validation_split=0.2, epochs=3)  # doctest: +SKIP
@@ -148,7 +148,9 @@ def plot_history(history: Any, path: str | os.PathLike[str], *, title: str | Non
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
-        raise ImportError("plot_history needs matplotlib: `pip install regkit[plots]`.") from err
+        raise ImportError(
+            "plot_history needs matplotlib: `pip install regkit-keras[plots]`."
+        ) from err
 
     accuracy = _accuracy_keys(series)
     norms = sorted(k for k in series if k.endswith(_NORM_SUFFIX))
@@ -316,7 +318,7 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
         The paths written.
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+        ImportError: matplotlib is not installed (``pip install regkit-keras[plots]``).
 
     Example:
         >>> report = compare(["baseline", "l2"], epochs=2)  # doctest: +SKIP
@@ -327,7 +329,9 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
         from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
     except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
-        raise ImportError("plot_report needs matplotlib: `pip install regkit[plots]`.") from err
+        raise ImportError(
+            "plot_report needs matplotlib: `pip install regkit-keras[plots]`."
+        ) from err
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -462,7 +466,7 @@ def plot_differences(
         The path written, or None when no comparison has an interval (one seed).
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+        ImportError: matplotlib is not installed (``pip install regkit-keras[plots]``).
     """
     if not rows:
         return None
@@ -470,7 +474,7 @@ def plot_differences(
         from matplotlib.figure import Figure
     except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
         raise ImportError(
-            "plot_differences needs matplotlib: `pip install regkit[plots]`."
+            "plot_differences needs matplotlib: `pip install regkit-keras[plots]`."
         ) from err
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -549,7 +553,7 @@ def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
         The path written, or None when the report has no sweep.
 
     Raises:
-        ImportError: matplotlib is not installed (``pip install regkit[plots]``).
+        ImportError: matplotlib is not installed (``pip install regkit-keras[plots]``).
     """
     points = report.sweep_points() if hasattr(report, "sweep_points") else []
     if not points:
@@ -558,7 +562,9 @@ def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
     except ImportError as err:  # pragma: no cover - matplotlib is a dev dependency
-        raise ImportError("plot_sweep needs matplotlib: `pip install regkit[plots]`.") from err
+        raise ImportError(
+            "plot_sweep needs matplotlib: `pip install regkit-keras[plots]`."
+        ) from err
 
     fields = list((report.config.get("sweep") or {}).get("fields") or points[0]["values"])
     field = fields[0]

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 #: The command that installs what TensorBoard logging needs.
-TENSORBOARD_INSTALL = 'pip install "regkit[tensorboard]"'
+TENSORBOARD_INSTALL = 'pip install "regkit-keras[tensorboard]"'
 
 
 def tensorboard_installed() -> bool:
@@ -99,7 +99,7 @@ def tensorboard_callbacks(
 
     Raises:
         ModuleNotFoundError: ``tensorboard`` is not installed (the message names the
-            extra, ``pip install "regkit[tensorboard]"``).
+            extra, ``pip install "regkit-keras[tensorboard]"``).
         ValueError: An invalid `histogram_freq` or `update_freq`.
         TypeError: `log_dir` is not a path.
 
