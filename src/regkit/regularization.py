@@ -8,7 +8,9 @@ string ``"l2"``, which Keras reads as L2(0.01)).
 from __future__ import annotations
 
 import base64
+import json
 import os
+import zipfile
 from typing import Any
 
 import keras
@@ -317,6 +319,47 @@ def exclude_from_decay(optimizer: Any, model: keras.Model) -> None:
         ) from err
 
 
+def _mixed_policy_of(file: Any) -> str | None:
+    """The mixed policy a `.keras` file's layers compute in, or None (float32, unreadable)."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            config = json.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None  # Keras' own loader reports what is wrong with the file
+    found: set[str] = set()
+    stack = [config]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") == "DTypePolicy" and isinstance(item.get("config"), dict):
+                found.add(str(item["config"].get("name")))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    for policy in ("mixed_float16", "mixed_bfloat16"):  # float16 decides the optimizer
+        if policy in found:
+            return policy
+    return None
+
+
+def _load_under_its_policy(file: Any, compile: bool) -> keras.Model:
+    """`keras.saving.load_model` with the global policy set, for the call, to the file's.
+
+    Keras saves each layer's policy but not the model's, so the model takes the global
+    policy at load time, and `compile` wraps the optimizer in a `LossScaleOptimizer` only
+    when that is ``mixed_float16``; a mismatch drops the saved optimizer state.
+    """
+    policy = _mixed_policy_of(file)
+    if policy is None:
+        return keras.saving.load_model(file, compile=compile)
+    caller = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        return keras.saving.load_model(file, compile=compile)
+    finally:
+        keras.config.set_dtype_policy(caller)
+
+
 def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.Model:
     """Loads a `.keras` model and keeps BatchNorm parameters and biases out of weight decay.
 
@@ -325,7 +368,10 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
     `exclude_from_weight_decay`, so a model compiled by `compile_model(weight_decay=...)`
     comes back decaying BatchNorm's gamma/beta and every bias. This function loads the
     file the same way and re-applies regkit's exclusions to the restored optimizer, so
-    training can continue as it would have. regkit models need no `custom_objects`: this
+    training can continue as it would have. A model saved under a mixed policy is loaded
+    under that policy (Keras records it per layer but not for the model, so under a float32
+    global policy a ``mixed_float16`` model came back without its `LossScaleOptimizer`
+    and with its optimizer state dropped). regkit models need no `custom_objects`: this
     function imports `regkit.layers` first, so models holding `DropPath` / `DropBlock2D`
     always load (`keras.saving.load_model` loads them once ``import regkit.layers`` ran).
 
@@ -352,7 +398,7 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
     import regkit.layers  # noqa: F401
 
     try:
-        model = keras.saving.load_model(file, compile=compile)
+        model = _load_under_its_policy(file, compile)
     except TypeError as error:
         if "Could not locate class" not in str(error):
             raise
