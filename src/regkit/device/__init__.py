@@ -24,6 +24,7 @@ from typing import Any
 
 from regkit._checks import check_choice, invalid
 from regkit._version import __version__
+from regkit.device.export import export_model, float32_copy, is_mixed, takes_raw_pixels
 from regkit.device.precision import (
     BFLOAT16_CPU_FLAGS,
     MIN_BFLOAT16_CAPABILITY,
@@ -54,11 +55,15 @@ __all__ = [
     "cpu_flags",
     "describe",
     "device_facts",
+    "export_model",
+    "float32_copy",
     "info",
+    "is_mixed",
     "precision_policy",
     "resolve_precision",
     "setup",
     "strategy",
+    "takes_raw_pixels",
     "versions",
 ]
 
