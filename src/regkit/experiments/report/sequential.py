@@ -43,7 +43,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from regkit._checks import check_choice, check_finite_float, check_positive_int, invalid
+from regkit._checks import (
+    check_choice,
+    check_finite_float,
+    check_int_sequence,
+    check_positive_int,
+    invalid,
+)
 from regkit.experiments.report.boundaries import norm_isf, spent, t_bounds, t_isf, t_sf
 
 __all__ = [
@@ -133,8 +139,6 @@ class SequentialDesign:
     margin: float | None = None
 
     def __post_init__(self) -> None:
-        from regkit._checks import check_int_sequence
-
         looks = check_int_sequence("looks", self.looks, minimum=2)
         if any(b <= a for a, b in itertools.pairwise(looks)):
             raise invalid("looks", "strictly increasing seed counts >= 2", self.looks)
