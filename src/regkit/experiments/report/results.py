@@ -66,12 +66,18 @@ from regkit.plots import plot_report
 __all__ = [
     "ACCURACY_KEYS",
     "METRICS",
+    "MODEL_FILE",
     "ORIGINS",
     "STATUSES",
     "Report",
     "RunResult",
     "Variant",
 ]
+
+#: A finished run's model, as evaluated (its best weights), in its run folder: a `.keras`
+#: file that `keras.saving.load_model` and `regkit.load_model` read (`Report.load_model`
+#: prefers it; `regkit export` converts it).
+MODEL_FILE = "model.keras"
 
 
 # ---------------------------------------------------------------------------- report
@@ -413,12 +419,17 @@ class Report:
         return read_report(cls, path)
 
     def load_model(self, variant: str, seed: int = 0) -> Any:
-        """The best model of one run, rebuilt and compiled as it was trained.
+        """The best model of one run, as it was evaluated, compiled as it was trained.
 
-        The model is built with the exact `Regularization` the run used (e.g. the BatchNorm
-        momentum `bn_momentum="auto"` chose), compiled with its optimizer and learning
-        rate, and given the best epoch's weights from the run's folder. Evaluated on the
-        study's test split, it gives the report's test accuracy.
+        A finished run leaves its model in its folder as `model.keras` (`MODEL_FILE`:
+        the best epoch's weights, the averaged ones for EMA and SWA variants), which
+        this method loads with `regkit.load_model`. For a study folder written before
+        runs saved it, the model is rebuilt with the exact `Regularization` the run used
+        (e.g. the BatchNorm momentum `bn_momentum="auto"` chose), compiled with its
+        optimizer and learning rate, and given the best weights from the run's
+        checkpoint. Either way, evaluated on the study's test split, it gives the
+        report's test accuracy. `regkit export STUDY --variant V --seed S` writes it as
+        a `.keras` file, a SavedModel or a TFLite file.
 
         Args:
             variant: The variant's name.
@@ -429,8 +440,9 @@ class Report:
 
         Raises:
             KeyError: `variant` is not in this report.
-            ValueError: no such run, no weights on disk (e.g. `compare` without
-                `out_dir`), or a model given as a callable (it cannot be rebuilt by name).
+            ValueError: no such run, no model or weights on disk (e.g. `compare`
+                without `out_dir`), or, in an older folder without `model.keras`, a
+                model given as a callable (it cannot be rebuilt by name).
 
         Example:
             >>> report = compare(["baseline"], epochs=2, out_dir="runs/x")  # doctest: +SKIP
@@ -517,7 +529,8 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
 
 
 def load_run_model(report: Any, variant: str, seed: int) -> Any:
-    """`Report.load_model`: one run's best model, rebuilt, compiled and loaded."""
+    """`Report.load_model`: one run's best model: its `model.keras`, else rebuilt,
+    compiled and given the checkpoint's weights."""
     runs = [r for r in report.runs_for(variant) if r.seed == seed]
     if not runs:
         seeds = [r.seed for r in report.runs_for(variant)]
@@ -528,7 +541,12 @@ def load_run_model(report: Any, variant: str, seed: int) -> Any:
             "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
             "reads them back)."
         )
-    weights = Path(report.directory) / folder_name(variant) / f"seed{seed}" / CHECKPOINT_NAME
+    folder = Path(report.directory) / folder_name(variant) / f"seed{seed}"
+    if (folder / MODEL_FILE).is_file():  # the model as evaluated, saved by the run
+        from regkit.regularization import load_model  # defers Keras (heavy)
+
+        return load_model(folder / MODEL_FILE)
+    weights = folder / CHECKPOINT_NAME
     if not weights.is_file():
         raise ValueError(
             f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
