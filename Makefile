@@ -75,7 +75,7 @@ test-min-versions:
 	cat build/min-constraints.txt
 	$(MIN_VENV)/bin/python -m pip install --quiet -c build/min-constraints.txt -e . \
 	    "pytest>=7" "pytest-timeout>=2" "hypothesis>=6" "scipy>=1.11"
-	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(tensorflow|keras|numpy|filelock|importlib.resources|scikit-learn|scipy|tomli) '
+	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(tensorflow|tensorflow-datasets|keras|numpy|filelock|importlib.resources|protobuf|tomli) '
 	$(MIN_VENV)/bin/python -m pytest -q -p no:cacheprovider --durations=5 $(MIN_SMOKE)
 
 build: $(STAMP)

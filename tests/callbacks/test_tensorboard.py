@@ -118,10 +118,10 @@ def test_the_order_rule_tensorboard_before_the_monitors_misses_their_figures(tmp
 
 def test_missing_tensorboard_names_the_extra(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "tensorboard", None)  # find_spec then answers None
-    with pytest.raises(ModuleNotFoundError, match=r'pip install "regkit\[tensorboard\]"'):
+    with pytest.raises(ModuleNotFoundError, match=r'pip install "regkit-keras\[tensorboard\]"'):
         tensorboard_callbacks(tmp_path / "run")
     user = [keras.callbacks.EarlyStopping(), keras.callbacks.TensorBoard(str(tmp_path))]
-    with pytest.raises(ModuleNotFoundError, match="regkit\\[tensorboard\\]") as caught:
+    with pytest.raises(ModuleNotFoundError, match="regkit-keras\\[tensorboard\\]") as caught:
         require_tensorboard(user)
     assert caught.value.name == "tensorboard"
     require_tensorboard(user[:1])  # no TensorBoard callback: nothing required
