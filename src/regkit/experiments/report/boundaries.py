@@ -48,7 +48,7 @@ NEGLIGIBLE = 1e-15
 CALIBRATION_PATHS = 1 << 17
 CALIBRATION_SEED = 20260407
 #: Nominal levels tabulated (log-spaced, 1e-7 to 0.5) to read each path's crossing level.
-TABLE_LEVELS = 32
+TABLE_LEVELS = 20
 GRID_STEP = 0.04  # the integration grid's spacing on the z scale (Simpson's rule)
 _LOW = -9.0  # the grid's lower end: the density of a standard normal below it is < 1e-18
 
@@ -275,7 +275,7 @@ def z_bounds(fractions: tuple[float, ...], level: float) -> tuple[float, ...]:
                     else:
                         hi = mid
                 c = 0.5 * (lo + hi)
-            points, weights = _grid(min(c, -_LOW), min(GRID_STEP, sigma / 6))
+            points, weights = _grid(min(c, -_LOW), min(GRID_STEP, sigma / 4))
             kernel = np.exp(-0.5 * ((points[:, None] - centres[None, :]) / sigma) ** 2)
             density = kernel @ mass / (sigma * math.sqrt(2 * math.pi))
         bounds.append(c)
