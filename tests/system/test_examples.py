@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import warnings
+import re
 from pathlib import Path
 
 import pytest
@@ -73,40 +73,47 @@ NOTEBOOK_SAYS = (
     "reloaded without custom_objects: predictions match",
     "| regularized",
 )
+#: What the notebook promises: both models learn, well above chance (0.1 on ten digits).
+LEARNED = 0.5
+ACCURACIES = re.compile(
+    r"^(validation accuracy after 3 epochs|baseline: test accuracy|regularized: test "
+    r"accuracy):? ([0-9.]+) \(chance: 0\.1\)$",
+    re.MULTILINE,
+)
+#: The quick twin's smaller settings: (text in the notebook, what the twin runs instead).
+#: Each must occur exactly once, so the twin fails loudly when the notebook changes.
+QUICK = (
+    ("learning_rate=3e-3)\nhistory", "learning_rate=3e-3)\nmodel.run_eagerly = True\nhistory"),
+    ("epochs=3, verbose=2, shuffle=False", "epochs=1, verbose=2, shuffle=False, steps_per_epoch=4"),
+    ("    epochs=4,\n", "    epochs=1,\n    limit=64,\n    run_eagerly=True,\n"),
+)
+#: TensorFlow's C++ start-up lines, which tools/execute_notebooks.py keeps out of the
+#: stored outputs.
+TF_NOISE = ("absl::InitializeLog", "oneDNN", "cuda", "cpu_feature_guard", "I0000", "E0000")
 
 
-def _exec_cells(path: Path) -> None:
-    """Runs the notebook's code cells, in order, in this process (TensorFlow is loaded)."""
+def _exec_cells(path: Path, replace: tuple[tuple[str, str], ...] = ()) -> None:
+    """Runs the notebook's code cells, in order, in this process (TensorFlow is loaded),
+    with the given (old, new) replacements made in their source first."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
+    source = "\n# %% cell\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for old, new in replace:
+        assert source.count(old) == 1, f"the quick twin's {old!r} is not once in {path.name}"
+        source = source.replace(old, new)
     namespace: dict = {"__name__": "__main__"}
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            exec(compile(cell.source, str(path), "exec"), namespace)
+    for cell in source.split("\n# %% cell\n"):
+        exec(compile(cell, str(path), "exec"), namespace)
 
 
-def _run_notebook(path: Path, workdir: Path):
-    """Executes the notebook on the venv's `python3` kernel (jupyter_client launches
-    `python` in a kernelspec as this interpreter). Falls back to running the code cells
-    with exec only if no kernel can start at all."""
-    import nbformat
-
-    nb = nbformat.read(path, as_version=4)
-    try:
-        from jupyter_client.kernelspec import KernelSpecManager
-
-        KernelSpecManager().get_kernel_spec("python3")
-        import nbclient
-    except Exception as exc:  # no kernel available: still check the code itself
-        warnings.warn(f"no Jupyter kernel ({exc}); running the cells with exec", stacklevel=2)
-        _exec_cells(path)
-        return None
-    client = nbclient.NotebookClient(
-        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(workdir)}}
+def _output_text(nb) -> str:
+    return "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
     )
-    client.execute()
-    return nb
 
 
 def _check_notebook_source() -> None:
@@ -118,30 +125,60 @@ def _check_notebook_source() -> None:
         assert block in source
 
 
+def _check_it_learned(text: str) -> None:
+    found = dict(ACCURACIES.findall(text))
+    assert len(found) == 3, text[-3000:]
+    assert all(float(value) >= LEARNED for value in found.values()), found
+
+
 def test_compose_blocks_notebook_cells_run(tmp_path, monkeypatch, capsys):
-    """Default tier: the notebook's cells, in order, in this process (a Jupyter kernel
-    would import TensorFlow again; the slow tier runs it on one)."""
+    """Default tier, the quick twin: the notebook's cells, in order, in this process (a
+    Jupyter kernel would import TensorFlow again), each training for one short epoch. The
+    slow tier runs the notebook as it is on a kernel and checks that its models learn."""
     pytest.importorskip("nbformat")
     monkeypatch.chdir(tmp_path)
-    _exec_cells(NOTEBOOK)
+    _exec_cells(NOTEBOOK, QUICK)
     text = capsys.readouterr().out
     for line in NOTEBOOK_SAYS:
         assert line in text
+    assert len(ACCURACIES.findall(text)) == 3
     _check_notebook_source()
 
 
 @pytest.mark.slow
 def test_compose_blocks_notebook_executes(tmp_path):
-    pytest.importorskip("nbformat")
-    nb = _run_notebook(NOTEBOOK, tmp_path)
-    if nb is None:
-        return
-    text = "\n".join(
-        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for output in cell.outputs
-    )
+    """The notebook as a reader runs it, on a Jupyter kernel (tools/execute_notebooks.py,
+    which also stores the outputs): both models learn, well above chance."""
+    pytest.importorskip("nbclient")
+    nb = _load(EXAMPLES.parent / "tools" / "execute_notebooks.py").execute(NOTEBOOK)
+    text = _output_text(nb)
     for line in NOTEBOOK_SAYS:
         assert line in text
+    _check_it_learned(text)
     _check_notebook_source()
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_stored_with_their_outputs(path):
+    """Every notebook is stored executed top to bottom in one go (tools/execute_notebooks.py),
+    every code cell with its outputs, none an error, a warning or TensorFlow's start-up
+    lines."""
+    nbformat = pytest.importorskip("nbformat")
+    nb = nbformat.read(path, as_version=4)
+    cells = [cell for cell in nb.cells if cell.cell_type == "code"]
+    assert [cell.execution_count for cell in cells] == list(range(1, len(cells) + 1))
+    for cell in cells:
+        assert cell.outputs, f"{path.name}: a code cell without outputs:\n{cell.source}"
+        for output in cell.outputs:
+            assert output.output_type != "error", output
+            assert output.get("name") != "stderr", output.get("text")
+    text = _output_text(nb)
+    assert not [word for word in TF_NOISE if word in text]
+
+
+def test_the_stored_compose_blocks_notebook_shows_what_it_promises():
+    nbformat = pytest.importorskip("nbformat")
+    text = _output_text(nbformat.read(NOTEBOOK, as_version=4))
+    for line in NOTEBOOK_SAYS:
+        assert line in text
+    _check_it_learned(text)
