@@ -3,8 +3,10 @@
 The trained-model comparisons are in the slow tier (a 4-epoch fit and four exports take
 about a minute on this CPU); the default tier checks that the page states the bounds
 asserted here. An `include_preprocessing=True` model keeps a float32 input (augmented
-pixels are not whole numbers), so a uint8 export passes an `input_signature`, as the page
-shows; the slow tier checks that export.
+pixels are not whole numbers), so a uint8 export passes an `input_signature`, or goes
+through `regkit.device.export_model`, which does that for a model that rescales itself
+and exports a mixed-precision model as its float32 copy (the page's blocks run both in
+the default tier; the float16 policy and the failure it avoids are checked here).
 """
 
 from __future__ import annotations
@@ -161,3 +163,57 @@ def test_onnx_matches_keras(trained):
     assert inp.name == "cnn_input" and inp.shape[1:] == [8, 8, 1]
     got = session.run(None, {inp.name: x})[0]
     assert np.abs(got - expected).max() <= FLOAT_DIFF
+
+
+# ------------------------------------------------------------------ export_model
+def test_export_model_declares_uint8_only_for_a_model_that_rescales_itself():
+    from regkit.device import export_model, takes_raw_pixels
+
+    raw = regkit.build_cnn((8, 8, 1), 3, filters=(4,), dense_units=(8,), include_preprocessing=True)
+    plain = regkit.build_cnn((8, 8, 1), 3, filters=(4,), dense_units=(8,))
+    inputs = keras.Input((8, 8, 1))
+    both = keras.layers.Concatenate()([keras.layers.Rescaling(1 / 255)(inputs), inputs])
+    skipping = keras.Model(inputs, keras.layers.Flatten()(both))  # also reads raw pixels
+    assert takes_raw_pixels(raw)
+    assert not takes_raw_pixels(plain) and not takes_raw_pixels(skipping)
+    assert takes_raw_pixels(regkit.build_resnet((8, 8, 3), 3, depth=8, include_preprocessing=True))
+    with pytest.raises(ValueError) as err:
+        export_model(plain, "unused", input_dtype="uint8")
+    assert str(err.value).startswith(
+        "Invalid value for argument `input_dtype`: expected 'float32' or 'auto' for a model "
+        "that does not rescale its own pixels"
+    )
+    with pytest.raises(ValueError, match="expected one of 'auto', 'uint8', 'float32'"):
+        export_model(raw, "unused", input_dtype="int8")
+
+
+@pytest.mark.slow  # four TFLite conversions; docs/export.md runs the bfloat16 one by default
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_model_exports_run_as_float32(policy, tmp_path):
+    import tensorflow as tf
+
+    from regkit.device import export_model, float32_copy, precision_policy
+
+    _, images, _ = _digits_test_images()
+    images = images[:16]
+    x = images.astype("float32") / 255.0
+    with precision_policy(policy):
+        model = regkit.build_cnn((8, 8, 1), 10, filters=(4,), dense_units=(8,))
+    expected = float32_copy(model).predict(x, verbose=0)
+    # Keras' own export: the SavedModel serves float32 in and out ...
+    model.export(tmp_path / "sm", verbose=False)
+    reloaded = tf.saved_model.load(str(tmp_path / "sm"))
+    (spec,) = reloaded.signatures["serving_default"].structured_input_signature[1].values()
+    assert spec.dtype == tf.float32
+    assert reloaded.serve(x).dtype == tf.float32
+    # ... but its TFLite file holds 16-bit ops the built-in kernels lack (TensorFlow 2.21):
+    model.export(tmp_path / "mixed.tflite", format="litert", verbose=False)
+    with pytest.raises(RuntimeError, match="Select TensorFlow op"):
+        _tflite_predict(tmp_path / "mixed.tflite", x)
+    # export_model exports the float32 copy, which runs:
+    export_model(model, tmp_path / "copy.tflite", format="litert")
+    got = _tflite_predict(tmp_path / "copy.tflite", x)
+    assert np.abs(got - expected).max() <= FLOAT_DIFF
+    export_model(model, tmp_path / "copy_sm")
+    copy = tf.saved_model.load(str(tmp_path / "copy_sm"))  # keep it while calling it
+    assert np.abs(copy.serve(x).numpy() - expected).max() <= FLOAT_DIFF
