@@ -5,7 +5,8 @@
   rates of kernels followed by BatchNorm.
 - Training state (`regkit.callbacks.state`): `AtomicModelCheckpoint`,
   `ResumableCSVLogger` and `TrainingStateBackup`, safe to kill at any moment.
-- Weight averaging (`regkit.callbacks.averaging`): `EMA`, `SWA` (with an exact BatchNorm
+- Weight averaging (`regkit.callbacks.averaging`): `EMA` (with a warm-up that makes it
+  right at any run length, `regkit.callbacks.ema`), `SWA` (with an exact BatchNorm
   recomputation, `recompute_batch_norm`) and `averaging_callbacks`, which builds the one
   a `Regularization` asks for (``ema``, ``swa``).
 - `standard_callbacks` returns seed 001's set (best-only checkpoint, EarlyStopping with

@@ -325,7 +325,8 @@ def averaging_callbacks(
     checkpoint), and lets `TrainingStateBackup` save and restore the averages. After
     `fit`, the model and the checkpoint hold: with ``ema``, the averaged weights of the
     best epoch (validation picks among averages); with ``swa``, the SWA mean with
-    recomputed BatchNorm statistics.
+    recomputed BatchNorm statistics. ``ema`` gives `EMA(ema)`, with its warm-up (the
+    k-th step's decay is ``min(ema, (1 + k) / (10 + k))``, see `ema_decay`).
 
     Args:
         reg: A `Regularization` (its ``ema`` and ``swa``), preset name, dict or None.
