@@ -237,7 +237,7 @@ def test_a_tiny_optuna_search_on_digits(trials, batches, learns):
         model = build_cnn(splits.image_shape, splits.num_classes, reg=reg, **TINY_CNN)
         compile_model(model, reg=reg, learning_rate=3e-3)
         model.run_eagerly = learns is None  # the quick tier
-        history = model.fit(train, validation_data=validation, epochs=1, verbose=0)
+        history = model.fit(train, validation_data=validation, epochs=1, shuffle=False, verbose=0)
         built[trial.number] = (reg, model)
         return history.history["val_accuracy"][-1]
 
@@ -425,7 +425,7 @@ def test_a_tiny_keras_tuner_search_on_digits(tmp_path, trials, batches, learns):
         directory=str(tmp_path),
         project_name="digits",
     )
-    tuner.search(train, validation_data=validation, epochs=1, verbose=0)
+    tuner.search(train, validation_data=validation, epochs=1, shuffle=False, verbose=0)
     done = list(tuner.oracle.trials.values())
     assert len(done) == trials and all(t.status == "COMPLETED" for t in done)
     for trial in done:
