@@ -128,18 +128,23 @@ def test_run_folders_through_symlinks_are_refused(tmp_path, monkeypatch):
     outside = tmp_path / "outside"
     outside.mkdir()
     study = tmp_path / "study"
-    study.mkdir()
+    compare(["l2"], out_dir=study, **QUICK)  # a study folder regkit made
     (study / "baseline").symlink_to(outside, target_is_directory=True)
     _no_training(monkeypatch)
     with pytest.raises(ValueError, match=r"argument `out_dir`.*symlink"):
         compare(["baseline"], out_dir=study, **QUICK)
     assert list(outside.iterdir()) == []
     (study / "baseline").unlink()
-    (study / "baseline" / "seed0").mkdir(parents=True)
-    (study / "baseline" / "seed0" / "log.csv").symlink_to(outside / "log.csv")
-    with pytest.raises(ValueError, match=r"argument `out_dir`.*log.csv is one"):
-        compare(["baseline"], out_dir=study, **QUICK)
+    (study / "l2" / "seed0" / "log.csv").unlink()
+    (study / "l2" / "seed0" / "log.csv").symlink_to(outside / "log.csv")
+    with pytest.raises(ValueError, match=r"argument `out_dir`.*log.csv is a symlink"):
+        compare(["l2"], out_dir=study, **QUICK)
     assert list(outside.iterdir()) == []
+    (study / "baseline" / "seed0").mkdir(parents=True)  # a folder regkit did not make
+    (study / "baseline" / "seed0" / "log.csv").write_text("mine")
+    with pytest.raises(ValueError, match=r"argument `out_dir`.*holds files regkit did not"):
+        compare(["baseline"], out_dir=study, **QUICK)
+    assert (study / "baseline" / "seed0" / "log.csv").read_text() == "mine"
 
 
 def test_a_write_error_fails_that_run_and_the_study_goes_on(tmp_path, monkeypatch):

@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from regkit._checks import check_seed, invalid
-from regkit._io import atomic_write_bytes, fsync_file
+from regkit._io import atomic_write_bytes, fsync_file, open_regular, read_regular_text
 from regkit.introspect import seed_generators
 
 __all__ = [
@@ -68,6 +68,15 @@ def _remove_stale_temps(path: Path) -> None:
                 stale.unlink(missing_ok=True)
 
 
+def _remove_partial_weights(folder: Path) -> None:
+    """Removes the `.partial-epoch*.weights.h5` files a killed or failed backup left in
+    its folder (regkit's names only; never a link's target)."""
+    if folder.is_dir() and not folder.is_symlink():
+        for stale in folder.glob(".partial-epoch*.weights.h5"):
+            if is_backup_file(stale.name) and (stale.is_file() or stale.is_symlink()):
+                stale.unlink(missing_ok=True)
+
+
 def _previous(path: Path) -> Path:
     return path.with_name(path.name + ".bkp")
 
@@ -78,6 +87,9 @@ def _write_keeping_previous(path: Path, data: bytes) -> None:
         os.replace(path, _previous(path))
     atomic_write_bytes(path, data)
 
+
+#: The largest backup record read (it holds a few counters per callback).
+_MAX_RECORD = 16 * 2**20
 
 _STATE_ATTRS = ("best", "wait", "best_epoch", "cooldown_counter", "stopped_epoch")
 
@@ -213,8 +225,8 @@ class ResumableCSVLogger(keras.callbacks.CSVLogger):
         super().on_train_begin()
 
     def _keep_rows_before(self, path: Path, epoch: int) -> None:
-        with open(path, newline="") as f:
-            rows = list(csv.reader(f, delimiter=self.sep))
+        with open_regular(path, what="CSV log") as raw:  # never blocks on a FIFO
+            rows = list(csv.reader(io.TextIOWrapper(raw, newline=""), delimiter=self.sep))
         if not rows:
             return
         header, body = rows[0], rows[1:]
@@ -298,13 +310,17 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         weights = backup / name
         partial = weights.with_name(f".partial-{name}")
         partial.unlink(missing_ok=True)  # a file (or planted link) there is never written into
-        with contextlib.ExitStack() as stack:  # averaging callbacks: the training weights
-            for cb in self.tracked:
-                if callable(getattr(cb, "training_weights", None)):
-                    stack.enter_context(cb.training_weights())
-            self.model.save_weights(partial, overwrite=True)
-        fsync_file(partial)
-        os.replace(partial, weights)
+        try:
+            with contextlib.ExitStack() as stack:  # averaging callbacks: the training weights
+                for cb in self.tracked:
+                    if callable(getattr(cb, "training_weights", None)):
+                        stack.enter_context(cb.training_weights())
+                self.model.save_weights(partial, overwrite=True)
+            fsync_file(partial)
+            os.replace(partial, weights)
+        except BaseException:  # a failed save leaves no half-written file behind
+            partial.unlink(missing_ok=True)
+            raise
         record = {
             "epoch": self._current_epoch,
             "batch": self._last_batch_seen,
@@ -322,10 +338,10 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         out = []
         for path in (self._record_path, _previous(self._record_path)):
             try:
-                record = json.loads(path.read_text())
+                record = json.loads(read_regular_text(path, max_bytes=_MAX_RECORD, what="backup"))
                 int(record["epoch"])
                 str(record["weights"])
-            except (OSError, ValueError, KeyError, TypeError):
+            except (OSError, ValueError, KeyError, TypeError, RecursionError):
                 continue
             out.append(record)
         return out
@@ -409,6 +425,7 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         _remove_stale_temps(self._record_path)
+        _remove_partial_weights(Path(self.backup_dir))
         for index in range(len(self.tracked)):
             _remove_stale_temps(self._best_weights_path(index))
             _remove_stale_temps(self._average_path(index))

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from regkit._checks import invalid
-from regkit._io import atomic_write_text
+from regkit._io import atomic_write_text, read_regular_text
 from regkit.device import versions
 from regkit.experiments.report.analysis import (
     add_statistics,
@@ -494,6 +494,20 @@ def _pandas(method: str) -> Any:
 
 
 # ---------------------------------------------------------------------------- reading back
+#: The largest report.json `Report.from_json` reads.
+MAX_REPORT_BYTES = 512 * 2**20
+
+
+def _report_int(text: str) -> int:
+    """An integer of a report (seeds, counts): within 64 bits, as every figure is."""
+    if len(text.lstrip("-")) > 19 or abs(int(text)) >= 2**63:
+        raise ValueError(
+            f"the file holds an integer of {len(text.lstrip('-'))} digits, beyond any "
+            "report's figures"
+        )
+    return int(text)
+
+
 def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
     """`Report.from_json`: a report file read back, or a `ValueError` naming the file."""
     path = Path(path)
@@ -504,10 +518,16 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
             f"{reason}. Received: path={str(path)!r}"
         )
 
+    try:  # a regular file of bounded size: never blocks on a FIFO, never reads /dev/zero
+        text = read_regular_text(path, max_bytes=MAX_REPORT_BYTES, what="report")
+    except ValueError as exc:
+        raise bad(str(exc)) from None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = json.loads(text, parse_int=_report_int)
+    except json.JSONDecodeError as exc:
         raise bad(f"the file is truncated or not JSON ({exc})") from exc
+    except ValueError as exc:  # _report_int
+        raise bad(str(exc)) from None
     except RecursionError:
         raise bad("the file nests its JSON deeper than any report does") from None
     if not isinstance(data, Mapping) or "regkit_report" not in data:

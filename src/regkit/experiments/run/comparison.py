@@ -19,7 +19,10 @@ from regkit.experiments.report.results import Report
 from regkit.experiments.run.ledger import Study
 from regkit.experiments.run.parallel import run_in_parallel
 from regkit.experiments.run.plan import Plan
+from regkit.experiments.run.preflight import check_executor
+from regkit.experiments.run.rounds import run_rounds
 from regkit.experiments.run.runner import run_sequentially
+from regkit.experiments.run.tuning import tune_arms
 
 __all__ = ["run_comparison"]
 
@@ -46,6 +49,7 @@ def run_comparison(plan: Plan) -> Report:
         Exception: the first failed run's exception where a failure stops the study
             (`runner.stops_at_failure`; after saving the partial report).
     """
+    check_executor(plan.study.executor)  # still running tasks: refused before any write
     out_dir = cast("Path | None", plan.study.out_dir)  # checked: a created folder or None
     report = Report(
         variants=plan.variants,

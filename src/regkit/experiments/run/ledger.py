@@ -22,18 +22,38 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import math
-import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from regkit._io import LOCK_NAME, FolderBusyError, FolderLock, atomic_write_text, temp_target
+from regkit._io import (
+    FolderBusyError,
+    FolderLock,
+    atomic_write_text,
+    read_regular_text,
+    temp_target,
+)
 from regkit.config import Regularization
+from regkit.experiments.run.manifest import (
+    MANIFEST_NAME,
+    Cleanup,
+    Manifest,
+    ManifestError,
+    describe_kind,
+    foreign_entries,
+    is_empty_folder,
+    read_settings,
+)
+from regkit.experiments.run.preflight import (
+    check_combinations,
+    check_executor,
+    early_settings,
+    out_dir_path,
+)
 from regkit.experiments.study.config import StudyConfig
 from regkit.experiments.study.records import RunResult, Variant, jsonable
 from regkit.experiments.study.specs import CHECKPOINT_NAME, REPORT_FILES, folder_name
@@ -50,6 +70,7 @@ __all__ = [
     "RunSlot",
     "Study",
     "StudyFolderError",
+    "check_before_loading",
     "remove_partial_files",
     "run_folder",
     "run_settings",
@@ -67,6 +88,8 @@ RUN_DIRS = (BACKUP_DIR, "tensorboard")
 RUN_FILES = (SETTINGS_FILE, RESULT_FILE, ERROR_FILE, LOG_FILE, CHECKPOINT_NAME, "model.keras")
 #: The version of the settings.json layout.
 SETTINGS_FORMAT = 1
+#: The largest `result.json` read back (a run's history of 100,000 epochs fits).
+MAX_RESULT_BYTES = 256 * 2**20
 
 
 class StudyFolderError(ValueError):
@@ -83,8 +106,137 @@ def _refuse(out_dir: Path, why: str, how: str = "") -> StudyFolderError:
     )
 
 
-def check_before_loading(study: Any, variants: Any, checked: Any) -> None:
-    """The study-folder checks `plan_study` runs before the data set loads (see below)."""
+def check_before_loading(
+    study: StudyConfig, variants: Mapping[str, Variant], checked: Mapping[str, Any]
+) -> None:
+    """The checks `plan_study` runs before the data set loads, so a refusal comes at once.
+
+    - `out_dir` is None, a non-empty path (str or `os.PathLike`): anything else is named;
+    - each variant's fields go together (`ema` with `swa` is refused, by the rule the
+      averaging callbacks apply when a run starts);
+    - an existing `out_dir` is empty or a study folder (`Manifest`): a folder of other
+      files is refused rather than written into;
+    - without `restart`, every planned run folder regkit made holds a run of these
+      settings, as far as they are known before the data loads (every setting but the
+      data set's sizes and what depends on them): one line per differing setting, with
+      the runs it affects.
+
+    Args:
+        study: The study's settings as given.
+        variants: The planned variants.
+        checked: Each setting after its own check (`StudyConfig.checked`).
+
+    Raises:
+        TypeError: `out_dir` has the wrong type.
+        ValueError: `out_dir` is empty text; a variant combines fields that exclude each
+            other; the folder is not a study folder or its runs have other settings
+            (`StudyFolderError`).
+    """
+    out_dir = out_dir_path(study.out_dir)
+    check_combinations(variants)
+    check_executor(study.executor)
+    if out_dir is None or not out_dir.is_dir():
+        return  # created by the plan (or refused there: a file in the way)
+    manifest = study_manifest(out_dir)
+    differing: dict[str, list[str]] = {}
+    for seed in checked["seeds"]:
+        for name, variant in variants.items():
+            directory = run_folder(out_dir, name, seed)
+            if directory.is_symlink() or directory.parent.is_symlink():
+                continue  # refused with the folder locked (Study.open)
+            foreign = foreign_entries(manifest, directory)
+            if foreign:
+                raise _foreign(out_dir, directory, foreign)
+            settings_path = directory / SETTINGS_FILE
+            if study.restart or not settings_path.is_file() or settings_path.is_symlink():
+                continue
+            try:
+                old = read_settings(settings_path)
+            except (OSError, ValueError):
+                continue  # named with the folder locked (Study.open)
+            new = early_settings(study, name, variant, seed, checked)
+            for line in _compared(old, new):
+                differing.setdefault(line, []).append(f"{name} seed {seed}")
+    if differing:
+        raise _refuse_differences(out_dir, differing)
+
+
+def _compared(old: Any, new: dict[str, Any]) -> list[str]:
+    """How the settings `old` (as read) differ from `new`, on `new`'s keys only."""
+    if not isinstance(old, dict):
+        return ["the run's settings are not a JSON object"]
+    filled = with_defaults(old, {k: v for k, v in setting_defaults().items() if k in new})
+    try:
+        return _differences(_on_keys_of(filled, new), new)
+    except RecursionError:
+        return ["the run's settings nest deeper than any run's"]
+
+
+def _on_keys_of(old: Any, new: Any) -> Any:
+    """`old` with only the keys `new` has, at every level of nesting."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return old
+    return {k: _on_keys_of(old.get(k), v) for k, v in new.items()}
+
+
+def _refuse_differences(out_dir: Path, differing: Mapping[str, list[str]]) -> StudyFolderError:
+    """The refusal of a folder whose runs have other settings: one line per difference,
+    with the runs it affects counted (the first three named)."""
+    lines = []
+    for what, runs in list(differing.items())[:12]:
+        named = ", ".join(runs[:3]) + (f" and {len(runs) - 3} more" if len(runs) > 3 else "")
+        lines.append(f"  {what}: {len(runs)} run{'s' if len(runs) != 1 else ''} ({named})")
+    if len(differing) > 12:
+        lines.append(f"  ... and {len(differing) - 12} more differences")
+    return StudyFolderError(
+        "Invalid value for argument `out_dir`: the runs already in this study folder were "
+        "made with other settings (theirs -> these):\n" + "\n".join(lines) + "\nRerun with "
+        "--restart (Python: restart=True) to discard them, or write to another folder "
+        f"(--out / out_dir). Received: out_dir={str(out_dir)!r}"
+    )
+
+
+def _foreign(out_dir: Path, directory: Path, names: list[str]) -> StudyFolderError:
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return _refuse(
+        out_dir,
+        f"run folders that regkit made or is to make; {directory} holds files regkit did "
+        f"not make ({shown})",
+        "Move them away, or write to another folder (--out / out_dir).",
+    )
+
+
+def study_manifest(out_dir: Path) -> Manifest | None:
+    """The manifest of study folder `out_dir` (adopted for a folder of regkit 0.3 or
+    earlier), or None for an empty folder.
+
+    Raises:
+        StudyFolderError: the folder holds other files and is no study folder, or its
+            manifest is damaged.
+    """
+    try:
+        manifest = Manifest.load(out_dir, RUN_FILES, RUN_DIRS)
+    except ManifestError as exc:
+        raise _refuse(
+            out_dir,
+            f"a study folder whose manifest regkit can read ({exc})",
+            "Without it regkit cannot tell its files from yours: move the files you keep, "
+            "or write to another folder (--out / out_dir).",
+        ) from None
+    if manifest is not None or is_empty_folder(out_dir):
+        return manifest
+    adopted = Manifest.adopt(out_dir, RUN_FILES, RUN_DIRS)
+    if adopted is None:
+        shown = sorted(p.name for p in out_dir.iterdir())
+        raise _refuse(
+            out_dir,
+            "an empty folder or a regkit study folder; it holds other files ("
+            + ", ".join(shown[:5])
+            + (f" and {len(shown) - 5} more" if len(shown) > 5 else "")
+            + f") and no {MANIFEST_NAME} or run of regkit's, and regkit would write over them",
+            "Choose a new or empty folder (--out / out_dir).",
+        )
+    return adopted
 
 
 def run_folder(out_dir: Path, name: str, seed: int) -> Path:
@@ -215,6 +367,8 @@ class Study:
         self.kept = plan.study.out_dir is not None
         self._lock: FolderLock | None = None
         self._slots: list[RunSlot] = []
+        self.manifest: Manifest | None = None  # what regkit made in the folder (kept only)
+        self._begun: set[str] = set()
 
     # ------------------------------------------------------------------ lifetime
     def __enter__(self) -> Study:
@@ -246,17 +400,57 @@ class Study:
                 ) from None
         try:
             if self.kept:
+                self._open_manifest()
                 self.remove_stale_temps()  # a killed run's half-written files
             if self.restart and self.kept:
                 self.discard()
             self._slots = self._check()
+            if self.manifest is not None:
+                self.manifest.save()
         except BaseException:
             self.close()
             raise
         return self._slots
 
+    def _open_manifest(self) -> None:
+        """Reads (or adopts, or starts) the folder's manifest; records what the runs a
+        killed study left open wrote; refuses report files regkit did not write."""
+        out_dir = self.out_dir
+        if out_dir is None:  # pragma: no cover - open() checked it
+            return
+        manifest = study_manifest(out_dir) or Manifest(out_dir, RUN_FILES, RUN_DIRS)
+        killed = [rel for rel, run in manifest.runs.items() if run["open"]]
+        for rel in killed:  # a study killed mid-run: what its runs wrote is regkit's
+            manifest.rescan_run(rel, close=(manifest.abs(rel) / RESULT_FILE).is_file())
+        if killed:  # so is the partial report it rewrote after each run
+            manifest.record_report_files()
+        for name in REPORT_FILES:
+            path = out_dir / name
+            kind = describe_kind(path)
+            if kind == "missing" or (kind == "a file" and manifest.matches(name)):
+                continue
+            why = "changed since regkit wrote it" if name in manifest.files else f"{kind} regkit"
+            raise _refuse(
+                out_dir,
+                f"a study folder whose report files are regkit's to rewrite; {path} is "
+                + (why if name in manifest.files else f"{kind} that regkit did not write"),
+                "Move it away (or write to another folder with --out / out_dir).",
+            )
+        self.manifest = manifest
+
     def close(self) -> None:
-        """Releases the folder's lock."""
+        """Records what this study's runs and report wrote, and releases the lock."""
+        manifest = self.manifest
+        if manifest is not None and self._lock is not None and self._slots:  # opened
+            try:
+                for rel in sorted(self._begun):
+                    finished = (manifest.abs(rel) / RESULT_FILE).is_file()
+                    manifest.rescan_run(rel, close=finished)
+                manifest.record_report_files()
+                manifest.save()
+            except OSError:  # a full disk: the next study records them (runs left open)
+                pass
+            self._begun.clear()
         if self._lock is not None:
             self._lock.release()
             self._lock = None
@@ -287,7 +481,7 @@ class Study:
         if pairs is None:  # the plan's seeds, seed-major
             pairs = [(name, seed) for seed in self.plan.study.seeds for name in self.plan.variants]
         slots = []
-        differing: list[str] = []
+        differing: dict[str, list[str]] = {}
         for name, seed in pairs:
             variant = self.plan.variants[name]
             directory = run_folder(out_dir, name, seed)
@@ -296,38 +490,39 @@ class Study:
             if self.kept:
                 self._check_links(directory)
                 diff = self._compare(slot)
-                if diff:
-                    differing.append(f"{name} seed {seed}: {'; '.join(diff)}")
+                for line in diff:
+                    differing.setdefault(line, []).append(f"{name} seed {seed}")
             slots.append(slot)
         if differing:
-            shown = differing[:8] + (
-                [f"... and {len(differing) - 8} more"] if differing[8:] else []
-            )
-            raise _refuse(
-                out_dir,
-                "a study folder whose earlier runs match these settings; these differ: "
-                + " | ".join(shown),
-                "Rerun with --restart (Python: restart=True) to discard the earlier runs, "
-                "or write to another folder (--out / out_dir).",
-            )
+            raise _refuse_differences(out_dir, differing)
         return slots
 
     def _check_links(self, directory: Path) -> None:
+        out_dir = self.out_dir or directory
         for path in (directory.parent, directory):
             if path.is_symlink():
                 raise _refuse(
-                    self.out_dir or path,
+                    out_dir,
                     f"run folders that are not symlinks ({path} is one; regkit does not "
                     "write through links)",
+                    "Remove the link (regkit never deletes it), or write to another folder "
+                    "(--out / out_dir).",
                 )
+        foreign = foreign_entries(self.manifest, directory)
+        if foreign:
+            raise _foreign(out_dir, directory, foreign)
         if directory.is_dir():
-            for entry in directory.iterdir():
-                if entry.is_symlink():
+            for entry in sorted(directory.iterdir()):
+                kind = describe_kind(entry)
+                want = "a folder" if entry.name in RUN_DIRS else "a file"
+                if kind == "a symlink" or (entry.name in (*RUN_FILES, *RUN_DIRS) and kind != want):
                     raise _refuse(
-                        self.out_dir or entry,
-                        f"run folders without symlinks ({entry} is one; regkit does not "
-                        "write through links)",
-                        "Remove the link, or rerun with --restart (restart=True).",
+                        out_dir,
+                        f"run folders without links, FIFOs or devices where regkit reads "
+                        f"and writes ({entry} is {kind}, where regkit writes {want})",
+                        "Remove or rename it yourself (regkit never deletes what it did not "
+                        "write, so --restart would refuse too), or write to another folder "
+                        "(--out / out_dir).",
                     )
 
     def _compare(self, slot: RunSlot) -> list[str]:
@@ -339,9 +534,9 @@ class Study:
                 return [f"no {SETTINGS_FILE} beside {', '.join(ours)} (an older regkit's run)"]
             return []
         try:
-            old = json.loads(settings_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            return [f"{settings_path} is unreadable ({type(exc).__name__})"]
+            old = read_settings(settings_path)
+        except (OSError, ValueError) as exc:
+            return [f"{settings_path} is unreadable ({exc})"]
         try:
             if isinstance(old, dict):
                 defaults = setting_defaults()
@@ -352,36 +547,58 @@ class Study:
             return [f"{settings_path} nests deeper than any run's settings"]
         if diff:
             return diff
-        result_path = directory / RESULT_FILE
-        if result_path.is_file():
-            try:
-                data = json.loads(result_path.read_text(encoding="utf-8"))
-                previous = RunResult.from_dict(data)
-            except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
-                return []  # unreadable: the run is trained again
-            previous.origin = "reused"
-            slot.previous = previous
+        slot.previous = self._finished(slot)
         return []
+
+    def _finished(self, slot: RunSlot) -> RunResult | None:
+        """The run's recorded result to reuse: a `result.json` as regkit left it (its size
+        and time in the manifest) that reads back as a valid `RunResult` of this variant
+        and seed; else None, and the run is trained again."""
+        path = slot.directory / RESULT_FILE
+        if self.manifest is not None and not self.manifest.matches(self.manifest.rel(path)):
+            return None  # changed (or never recorded): not the figures regkit measured
+        try:
+            text = read_regular_text(path, max_bytes=MAX_RESULT_BYTES, what="run result")
+            previous = RunResult.from_dict(json.loads(text))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, RecursionError):
+            return None  # unreadable or damaged: the run is trained again
+        if previous.variant != slot.name or previous.seed != slot.seed:
+            return None
+        previous.origin = "reused"
+        return previous
 
     # ------------------------------------------------------------------ writing
     def begin(self, slot: RunSlot) -> None:
-        """Creates the run folder and records its settings (before any training)."""
-        slot.directory.mkdir(parents=True, exist_ok=True)
+        """Creates the run folder and records its settings (before any training); the
+        manifest records the folders made, `settings.json`, the run as open (its files
+        are recorded when the study closes) and the report as it stands."""
+        manifest = self.manifest
+        if manifest is None:
+            slot.directory.mkdir(parents=True, exist_ok=True)
+        else:
+            manifest.make_folders(slot.directory)
+            manifest.open_run(slot.directory)
+            self._begun.add(manifest.rel(slot.directory))
+            manifest.save()  # open before anything is written into it
         text = json.dumps(slot.settings, indent=1, sort_keys=True)
         atomic_write_text(slot.directory / SETTINGS_FILE, text + "\n")
+        if manifest is not None:
+            manifest.record_file(slot.directory / SETTINGS_FILE)
+            manifest.record_report_files()
+            manifest.save()
 
     def discard(self) -> list[Path]:
         """Deletes the earlier runs' files regkit wrote (and nothing else).
 
-        Removes, in each `<variant>/seed<k>/` folder that holds a `settings.json` or
-        regkit's run files: those files, the backup folder and regkit's temporary
-        files; then the folders left empty; then the report files. A user's own files
-        (and symlinks) stay where they are.
+        Removes what the folder's manifest records, where it is still as regkit left it:
+        each run's files, its backup and TensorBoard folders, the report files, then the
+        folders regkit made that are left empty. Whatever regkit did not make (a user's
+        file or folder, under any name, anywhere in the folder) stays where it is.
 
         Everything is checked before anything is deleted: a run folder that is not
-        exactly what regkit left there (a link where regkit writes a file or folder, a
-        folder where it writes a file, a foreign file inside regkit's backup folder)
-        refuses the restart and nothing is removed.
+        exactly what regkit left there (a link or FIFO where regkit writes a file, a
+        folder where it writes a file, a foreign file inside regkit's backup folder, a
+        recorded file changed since) refuses the restart and nothing is removed.
 
         Returns:
             The paths removed.
@@ -391,10 +608,17 @@ class Study:
                 regkit would delete (named, with what to do).
         """
         out_dir = self.out_dir
-        removed: list[Path] = []
-        if out_dir is None or not out_dir.is_dir():
-            return removed
-        problems = self.discard_problems()
+        if out_dir is None or self.manifest is None or not out_dir.is_dir():
+            return []
+        cleanup = Cleanup(self.manifest)
+        problems = cleanup.problems()
+        for seed in self.plan.study.seeds:  # where the new runs go: never through a link
+            for name in self.plan.variants:
+                folder = run_folder(out_dir, name, seed)
+                for path in dict.fromkeys((folder.parent, folder)):
+                    if path.is_symlink():
+                        problems.append(f"{path} is a symlink, where regkit writes a run folder")
+        problems = list(dict.fromkeys(problems))
         if problems:
             shown = problems[:8] + ([f"... and {len(problems) - 8} more"] if problems[8:] else [])
             raise _refuse(
@@ -404,124 +628,33 @@ class Study:
                 "Move those files away (or choose another folder with --out / out_dir) and "
                 "restart again.",
             )
-        for variant_dir in sorted(p for p in out_dir.iterdir() if _real_dir(p)):
-            for seed_dir in sorted(variant_dir.glob("seed*")):
-                if _real_dir(seed_dir) and _is_run_folder(seed_dir):
-                    removed += _discard_run(seed_dir)
-            if not any(variant_dir.iterdir()):
-                variant_dir.rmdir()
-                removed.append(variant_dir)
-        for name in REPORT_FILES:
-            path = out_dir / name
-            if path.is_file() and not path.is_symlink():
-                path.unlink()
-                removed.append(path)
+        removed = cleanup.discard()
+        self.manifest.save()
         return removed
 
     def discard_problems(self) -> list[str]:
         """What would make `discard` delete or follow something regkit did not write."""
-        out_dir = self.out_dir
-        problems: list[str] = []
-        if out_dir is None or not out_dir.is_dir():
-            return problems
-        planned = {folder_name(name) for name in self.plan.variants}
-        for name in REPORT_FILES:
-            path = out_dir / name
-            if path.is_symlink() or (path.exists() and not path.is_file()):
-                problems.append(f"{path} is {_kind(path)}, where regkit writes a file")
-        for variant_dir in sorted(out_dir.iterdir()):
-            if variant_dir.is_symlink() and variant_dir.name in planned:
-                problems.append(f"{variant_dir} is a symlink, where regkit writes run folders")
-            if not _real_dir(variant_dir):
-                continue
-            for seed_dir in sorted(variant_dir.glob("seed*")):
-                if seed_dir.is_symlink():
-                    problems.append(f"{seed_dir} is a symlink, where regkit writes a run folder")
-                elif _real_dir(seed_dir) and _is_run_folder(seed_dir):
-                    problems += _run_folder_problems(seed_dir)
-        return problems
+        return [] if self.manifest is None else Cleanup(self.manifest).problems()
 
     def remove_stale_temps(self) -> list[Path]:
         """Removes the temporary files a killed writer left (only regkit's temp names of
         regkit's files, never through links) in the study folder and its run folders."""
-        out_dir = self.out_dir
-        removed: list[Path] = []
-        if out_dir is None or not _real_dir(out_dir):
-            return removed
-        removed += _remove_temps(out_dir, (*REPORT_FILES, LOCK_NAME))
-        for variant_dir in out_dir.iterdir():
-            if _real_dir(variant_dir):
-                for seed_dir in variant_dir.glob("seed*"):
-                    if _real_dir(seed_dir):
-                        removed += _remove_temps(seed_dir, RUN_FILES)
-        return removed
-
-
-def _kind(path: Path) -> str:
-    if path.is_symlink():
-        return "a symlink"
-    return "a folder" if path.is_dir() else "a file"
-
-
-def _remove_temps(directory: Path, names: tuple[str, ...]) -> list[Path]:
-    removed = []
-    for entry in directory.iterdir():
-        if temp_target(entry.name) in names and entry.is_file() and not entry.is_symlink():
-            with contextlib.suppress(OSError):
-                entry.unlink()
-                removed.append(entry)
-    return removed
-
-
-def _run_folder_problems(directory: Path) -> list[str]:
-    """Where a run folder holds, under a name regkit deletes, something regkit did not
-    write (a link, a folder for a file, a file for a folder, a foreign file in regkit's
-    backup or log folder)."""
-    from regkit.callbacks.state import is_backup_file  # defers Keras (heavy)
-
-    problems = []
-    for entry in sorted(directory.iterdir()):
-        name = entry.name
-        if name in RUN_FILES or temp_target(name) in RUN_FILES:
-            if entry.is_symlink() or not entry.is_file():
-                problems.append(f"{entry} is {_kind(entry)}, where regkit writes a file")
-        elif name in RUN_DIRS:
-            if entry.is_symlink() or not entry.is_dir():
-                problems.append(f"{entry} is {_kind(entry)}, where regkit writes a folder")
-                continue
-            for inner in entry.rglob("*"):
-                own = name != BACKUP_DIR or is_backup_file(inner.name)
-                if inner.is_symlink() or not own:
-                    problems.append(f"{inner} is not a file regkit wrote")
-    return problems  # other files are the user's: they stay where they are
+        return [] if self.manifest is None else Cleanup(self.manifest).remove_stale_temps()
 
 
 def _real_dir(path: Path) -> bool:
     return path.is_dir() and not path.is_symlink()
 
 
-def _is_run_folder(directory: Path) -> bool:
-    return any(
-        (directory / n).exists() or (directory / n).is_symlink() for n in (*RUN_FILES, *RUN_DIRS)
-    )
-
-
-def _discard_run(directory: Path) -> list[Path]:
+def _remove_temps(directory: Path, names: tuple[str, ...]) -> list[Path]:
     removed = []
-    for name in RUN_FILES:
-        path = directory / name
-        if path.is_file() and not path.is_symlink():
-            path.unlink()
-            removed.append(path)
-    for name in RUN_DIRS:
-        folder = directory / name
-        if _real_dir(folder):
-            shutil.rmtree(folder)
-            removed.append(folder)
-    removed += _remove_temps(directory, RUN_FILES)
-    if not any(directory.iterdir()):
-        directory.rmdir()
-        removed.append(directory)
+    for entry in directory.iterdir():
+        if temp_target(entry.name) in names and entry.is_file() and not entry.is_symlink():
+            try:
+                entry.unlink()
+            except OSError:
+                continue
+            removed.append(entry)
     return removed
 
 

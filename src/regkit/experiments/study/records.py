@@ -439,14 +439,131 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RunResult:
-        """Inverse of `to_dict` (None in a history becomes NaN)."""
+        """Inverse of `to_dict` (None in a history becomes NaN).
+
+        Every value is checked, so a damaged `result.json` or report is refused here, not
+        reused into a crash later (a figure given as text, a number beyond float range,
+        an accuracy of 3).
+
+        Raises:
+            ValueError: a value out of range or not finite, naming the field.
+            TypeError: `data` is not a mapping, or a value has the wrong type.
+        """
+        if not isinstance(data, Mapping):
+            raise TypeError(
+                f"Invalid type for argument `data`: expected a run's dict. Received: "
+                f"{type(data).__name__}"
+            )
         fields = {f.name for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in fields}
-        kwargs["history"] = {
-            k: [math.nan if v is None else float(v) for v in values]
-            for k, values in (data.get("history") or {}).items()
-        }
+        for key in ("variant", "seed"):
+            if key not in kwargs:
+                raise invalid("data", f"a run with a `{key}`", sorted(map(str, data))[:20])
+        _check_run_values(kwargs)
+        kwargs["history"] = _history(data.get("history"))
         return cls(**kwargs)
+
+
+#: A run's figures by kind: (low, high) bounds of the float ones (None: unbounded).
+_FRACTIONS = (
+    "train_accuracy",
+    "val_accuracy",
+    "test_accuracy",
+    "reg_loss_share",
+    "val_majority",
+    "prediction_share",
+)
+_NON_NEGATIVE = (
+    "train_loss",
+    "val_loss",
+    "test_loss",
+    "weight_norm",
+    "wall_time",
+    "initial_weight_norm",
+)
+_COUNTS = ("params", "epochs_run", "best_epoch", "diverged_epoch", "val_examples")
+_MAX_COUNT = 2**63 - 1
+
+
+def _number(field: str, value: Any, low: float | None, high: float | None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"Invalid type for argument `{field}`: expected a number or null. "
+            f"Received: {field}={value!r} of type {type(value).__name__}"
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if (
+        not math.isfinite(number)
+        or (low is not None and number < low)
+        or (high is not None and number > high)
+    ):
+        span = (
+            f"in [{low:g}, {high:g}]"
+            if high is not None
+            else "finite, >= 0"
+            if low == 0
+            else "finite"
+        )
+        raise invalid(field, f"a number {span} or null", str(value)[:40])
+    return number
+
+
+def _check_run_values(values: dict[str, Any]) -> None:
+    """Checks (and converts in place) the values of a run read back from JSON."""
+    if not isinstance(values["variant"], str):
+        raise TypeError(
+            f"Invalid type for argument `variant`: expected a str. Received: {values['variant']!r}"
+        )
+    seed = values["seed"]
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**32 - 1:
+        raise invalid("seed", "an int in [0, 2**32 - 1]", str(seed)[:40])
+    for field in _COUNTS:
+        value = values.get(field)
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT
+        ):
+            raise invalid(field, "an int >= 0 or null", str(value)[:40])
+    for field in (*_FRACTIONS, *_NON_NEGATIVE, "generalization_gap"):
+        value = values.get(field)
+        if value is not None:
+            low, high = (0.0, 1.0) if field in _FRACTIONS else (0.0, None)
+            if field == "generalization_gap":
+                low, high = -1.0, 1.0
+            values[field] = _number(field, value, low, high)
+    for field in ("error", "status", "origin"):
+        value = values.get(field)
+        if value is not None and not isinstance(value, str):
+            raise TypeError(
+                f"Invalid type for argument `{field}`: expected a str. Received: {value!r}"
+            )
+    warnings = values.get("warnings", [])
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise TypeError("Invalid type for argument `warnings`: expected a list of str")
+
+
+def _history(history: Any) -> dict[str, list[float]]:
+    """A run's history read back: per-epoch numbers by key, None as NaN."""
+    if history is None:
+        return {}
+    if not isinstance(history, Mapping):
+        raise TypeError(
+            "Invalid type for argument `history`: expected a dict of lists. "
+            f"Received: {type(history).__name__}"
+        )
+    out = {}
+    for key, values in history.items():
+        if not isinstance(values, list):
+            raise TypeError(
+                f"Invalid type for argument `history`: {key!r} holds "
+                f"{type(values).__name__}, not a list"
+            )
+        out[str(key)] = [
+            math.nan if v is None else _number("history", v, None, None) for v in values
+        ]
+    return out
 
 
 def jsonable(value: Any) -> Any:

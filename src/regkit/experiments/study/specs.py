@@ -44,8 +44,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from regkit._checks import check_folder_name
+from regkit._io import read_regular_text
 from regkit.config import PRESETS, Regularization
 from regkit.experiments.study.config import StudyConfig
+from regkit.experiments.study.file_values import checked_setting
 from regkit.experiments.study.records import AUGMENT_FIELD_TYPES, Variant, coerce_augment
 
 __all__ = [
@@ -99,6 +101,9 @@ RESERVED_NAMES: tuple[str, ...] = (*REPORT_FILES, "study.toml")
 STUDY_KEYS: tuple[str, ...] = ("variants", *StudyConfig.file_keys())
 #: Command-line option names a study file may use for `compare`'s argument names.
 _KEY_ALIASES = {"out": "out_dir"}
+
+#: The largest study file read.
+MAX_STUDY_BYTES = 1 << 20
 
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
@@ -603,10 +608,15 @@ def load_study(
         ValueError: the file cannot be read, is not valid TOML, has an unknown key or a bad
             variant or sweep; the message names the file and the key.
     """
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"Invalid type for argument `{arg}`: expected a study file's path (str or "
+            f"os.PathLike). Received: {arg}={path!r} of type {type(path).__name__}"
+        )
     file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+    try:  # a regular file of bounded size: a FIFO or /dev/zero is refused, never read
+        text = read_regular_text(file, max_bytes=MAX_STUDY_BYTES, what="study file")
+    except (OSError, ValueError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ValueError(
             f"Invalid value for argument `{arg}`: cannot read study file {str(file)!r}: {reason}"
@@ -631,7 +641,7 @@ def load_study(
                 f"Invalid value for argument `{arg}`: study file {str(file)!r} sets "
                 f"{name!r} twice (as {key!r})"
             )
-        settings[name] = value
+        settings[name] = checked_setting(name, value, file, arg)
     variants = None
     if "variants" in settings:
         variants = _study_variants(settings.pop("variants"), file, arg)
