@@ -20,9 +20,7 @@ from regkit.experiments.run.ledger import Study
 from regkit.experiments.run.parallel import run_in_parallel
 from regkit.experiments.run.plan import Plan
 from regkit.experiments.run.preflight import check_executor
-from regkit.experiments.run.rounds import run_rounds
 from regkit.experiments.run.runner import run_sequentially
-from regkit.experiments.run.tuning import tune_arms
 
 __all__ = ["run_comparison"]
 
