@@ -1,22 +1,29 @@
 """The `regkit` command (`python -m regkit` is the same).
 
 ```
-regkit compare [--dataset digits] [--model cnn|mobilenet_v2] [--variants SPECS]
-               [--sweep FIELD=V1,V2,...] [--config study.toml]
+regkit compare [--dataset digits] [--model cnn|mobilenet_v2|resnet] [--variants SPECS]
+               [--model-kwargs KEY=VALUE,...] [--sweep FIELD=V1,V2,...] [--config study.toml]
                [--epochs N] [--batch-size N] [--seeds 0,1,2] [--augment [SPEC]] [--out DIR]
                [--restart] [--jobs N | --scheduler ADDRESS]
+regkit export STUDY [--variant NAME] [--seed S] [--format keras|savedmodel|tflite] [--out PATH]
 regkit info
 regkit --version
 ```
 
 `--variants` takes variant specs (`baseline,l2=1e-3,bn+l2=1e-4,wide:bn+dropout=0.3`, see
-`regkit.experiments.study.specs`), `--sweep` crosses them with each value of a field, and
+`regkit.experiments.study.specs`) and, with `--config`, names of the file's
+`[variants.NAME]` tables (`--variants baseline,ema`); `--sweep` crosses them with each
+value of a field; `--model-kwargs depth=32,width=32` gives the model builder's arguments;
 `--config` reads a TOML study file whose keys the command-line options override.
 
-`--out` is a ledger: a rerun reuses finished runs, resumes interrupted ones and refuses
-changed settings (exit 2, naming them) unless `--restart`; a folder another live study
-uses is refused (exit 2). `--jobs N` trains N runs at once in worker processes;
-`--scheduler ADDRESS` runs them on a Dask cluster.
+The study folder is a ledger: a rerun reuses finished runs, resumes interrupted ones and
+refuses changed settings (exit 2, naming them) unless `--restart`; a folder another live
+study uses is refused (exit 2). Without `--out` it is `runs/<dataset>-<model>-<hash>`,
+named from the settings that change the figures and the variants, so the same command
+run again finds it; an interrupted study prints the command that continues it. `--jobs N`
+trains N runs at once in worker processes; `--scheduler ADDRESS` runs them on a Dask
+cluster. `regkit export` writes a finished run's model as a `.keras` file, a SavedModel
+or a TFLite file.
 
 This module imports only the standard library and the light parts of regkit at import
 time, so `regkit --version` and bad flags answer without loading TensorFlow; the command
@@ -28,10 +35,10 @@ from __future__ import annotations
 import argparse
 import atexit
 import dataclasses
-import datetime as _dt
 import importlib.util
 import os
 import re
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,9 +48,16 @@ from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
 from regkit.device import describe
+from regkit.experiments.report.results import EXPORT_FORMATS, Report
 from regkit.experiments.run.comparison import run_comparison
-from regkit.experiments.run.ledger import StudyFolderError
+from regkit.experiments.run.ledger import RESULT_FILE, StudyFolderError
 from regkit.experiments.run.plan import plan_comparison
+from regkit.experiments.study.command_line import (
+    MODEL_KWARGS_HELP,
+    default_study_folder,
+    parse_model_kwargs,
+    pick_variants,
+)
 from regkit.experiments.study.config import StudyConfig
 from regkit.experiments.study.records import Variant
 from regkit.experiments.study.specs import load_study, parse_sweep, parse_variants
@@ -126,13 +140,12 @@ def _cli_message(exc: BaseException) -> str:
     return text
 
 
-def _variants(text: str) -> str:
-    """Variant specs, checked now (so a bad one exits 2 before anything loads)."""
+def _model_kwargs(text: str) -> dict[str, Any]:
+    """`depth=20,width=16` -> the builder's keyword arguments (`parse_model_kwargs`)."""
     try:
-        parse_variants(text)
-    except (TypeError, ValueError) as exc:
+        return parse_model_kwargs(text)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(_cli_message(exc)) from None
-    return text
 
 
 def _sweep(text: str) -> tuple[str, tuple[Any, ...]]:
@@ -196,6 +209,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "augment": _augment,
     "sweep": _sweep,
     "bn_momentum": _bn_momentum,
+    "model_kwargs": _model_kwargs,
     "path": Path,
     "int": int,
 }
@@ -219,6 +233,8 @@ def _add_study_option(parser: argparse.ArgumentParser, field: dataclasses.Field[
     extra = dict(field.metadata["cli"])
     extra.pop("value", None)
     if "type" in extra:
+        if extra["type"] == "model_kwargs":
+            extra["detail"] = f"{extra.get('detail', '')}; {MODEL_KWARGS_HELP}".lstrip("; ")
         extra["type"] = _PARSERS[extra["type"]]
     detail = extra.pop("detail", "")
     default = field.default
@@ -273,13 +289,13 @@ def build_parser() -> argparse.ArgumentParser:
             _add_study_option(cmp, field)
     cmp.add_argument(
         "--variants",
-        type=_variants,
         default=",".join(DEFAULT_VARIANTS),
         metavar="SPECS",
         help="comma-separated variant specs: a preset "
         f"({', '.join(Regularization.preset_names())}), or presets and field=value parts "
         "joined by '+', optionally labelled, e.g. 'baseline,l2=1e-3,bn+l2=1e-4,"
-        f"wide:bn+dropout=0.3' (default: {','.join(DEFAULT_VARIANTS)})",
+        "wide:bn+dropout=0.3'; with --config also names of the file's [variants.NAME] "
+        f"tables, e.g. 'baseline,ema' (default: {','.join(DEFAULT_VARIANTS)}, or the file's)",
     )
     cmp.add_argument(
         "--config",
@@ -301,6 +317,37 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="no progress output, only the report"
     )
     cmp.set_defaults(handler=_cmd_compare, subparser=cmp)
+
+    export = commands.add_parser(
+        "export",
+        help="write a finished run's model as a .keras file, a SavedModel or a TFLite file",
+        description="Write the model of one run of a study (the best weights, as the report "
+        "evaluated them) for use outside regkit.",
+    )
+    export.add_argument(
+        "study", type=Path, metavar="STUDY", help="a study folder or its report.json"
+    )
+    export.add_argument(
+        "--variant", metavar="NAME", help="the variant (needed when there are several)"
+    )
+    export.add_argument(
+        "--seed", type=int, metavar="S", help="the run's seed (needed when it ran several)"
+    )
+    export.add_argument(
+        "--format",
+        choices=tuple(EXPORT_FORMATS),
+        default="keras",
+        help="keras: the run's .keras file; savedmodel: a SavedModel folder (TensorFlow "
+        "Serving, TF.js); tflite: a LiteRT/TFLite file (default: keras)",
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="PATH",
+        help="where to write (default: <variant>-seed<S>.keras, <variant>-seed<S>/ or "
+        "<variant>-seed<S>.tflite in the working folder)",
+    )
+    export.set_defaults(handler=_cmd_export, subparser=export)
 
     info = commands.add_parser(
         "info", help="versions, devices and what regkit.device.setup() would do"
@@ -344,6 +391,7 @@ def _study_settings(
     kwargs["sweep"] = sweep or None
     from_file: dict[str, Any] = {}
     study = None
+    given: set[str] = set()
     if args.config is not None:
         try:
             study = load_study(args.config)
@@ -364,6 +412,13 @@ def _study_settings(
             except argparse.ArgumentTypeError as exc:
                 parser.error(f"argument --config: study file {str(args.config)!r}: {key}: {exc}")
         kwargs.update(from_file)
+    try:
+        if study is not None and study.variants is not None and "variants" in given:
+            kwargs["variants"] = pick_variants(args.variants, study.variants, file=study.path)
+        elif isinstance(kwargs["variants"], str):
+            parse_variants(kwargs["variants"])  # a bad spec exits 2 before anything loads
+    except (TypeError, ValueError) as exc:
+        parser.error(f"argument --variants: {_cli_message(exc)}")
     return kwargs, from_file, study
 
 
@@ -452,7 +507,7 @@ def _flag_names(message: str, from_file: Any = ()) -> str:
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     kwargs, from_file, study = _study_settings(args, parser)
     _start_tensorflow_quietly()
-    out = kwargs["out_dir"] or Path("runs") / _dt.datetime.now().strftime("compare-%Y%m%d-%H%M%S")
+    out = kwargs["out_dir"] or default_study_folder(kwargs, kwargs["variants"])
     kwargs["out_dir"] = out = Path(out)
     if kwargs["plots"] and importlib.util.find_spec("matplotlib") is None:
         print("regkit: matplotlib is not installed; skipping plots", file=sys.stderr)
@@ -486,15 +541,62 @@ def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> i
         print(f"regkit: cannot write the report in {out}: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        where = out / "report.md"
-        kept = f"the runs that finished are in {where}" if where.exists() else "no run finished"
-        print(f"\nInterrupted; {kept}.", file=sys.stderr)
+        print("\n" + _interrupted(out, args), file=sys.stderr)
         return 130
     print()
     print(report)
     print(f"Report: {out / 'report.md'} (and report.json, plots, per-run logs in {out})")
     failed = [r for r in report.runs if r.status == "failed"]
     return 1 if failed else 0
+
+
+def _interrupted(out: Path, args: argparse.Namespace) -> str:
+    """What an interrupted study prints: what its folder keeps, and the command that
+    continues it (the same one, without --restart, which would discard the runs)."""
+    done = len(list(out.glob(f"*/seed*/{RESULT_FILE}")))
+    kept = (
+        f"{done} finished run{'s' if done != 1 else ''} kept in {out}"
+        if done
+        else f"no run finished yet (study folder {out})"
+    )
+    argv = [a for a in getattr(args, "argv", None) or [] if a != "--restart"]
+    found = "" if args.out is not None else f" (it finds {out} again)"
+    return (
+        f"Interrupted: {kept}. To continue, run the same command again{found}; "
+        "finished runs are reused and the interrupted one resumes:\n"
+        f"  {shlex.join(['regkit', 'compare', *argv])}"
+    )
+
+
+def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    source = args.study / "report.json" if args.study.is_dir() else args.study
+    try:
+        report = Report.from_json(source)
+    except (OSError, ValueError) as exc:
+        _fail(parser, f"argument STUDY: cannot read a study's report at {source}: {exc}")
+    names = list(report.variants)
+    variant = args.variant or (names[0] if len(names) == 1 else None)
+    if variant not in report.variants:
+        what = f"unknown variant {variant!r}" if variant else "the study has several variants"
+        parser.error(f"argument --variant: {what}; choose from {', '.join(names)}")
+    seeds = [r.seed for r in report.runs_for(variant)]
+    seed = args.seed if args.seed is not None else (seeds[0] if len(seeds) == 1 else None)
+    if seed not in seeds:
+        what = f"{variant!r} has no run with seed {seed}" if seed is not None else "several seeds"
+        parser.error(f"argument --seed: {what}; choose from {', '.join(map(str, seeds))}")
+    _start_tensorflow_quietly()
+    try:
+        path = report.export(variant, seed, args.out, format=args.format)
+    except (OSError, ValueError) as exc:  # no model on disk, an unwritable path
+        _fail(parser, str(exc))
+    run = next(r for r in report.runs_for(variant) if r.seed == seed)
+    accuracy = (
+        "" if run.test_accuracy is None else f", test accuracy {100 * run.test_accuracy:.1f}%"
+    )
+    pixels = (report.config.get("model_input") or {}).get("value_range") == [0, 255]
+    takes = "the data set's raw 0-255 pixels" if pixels else "pixels scaled to [0, 1]"
+    print(f"Wrote {path} ({variant} seed {seed}{accuracy}; the model takes {takes}).")
+    return 0
 
 
 def _cmd_info(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

@@ -21,15 +21,17 @@ import datetime as _dt
 import importlib.util
 import json
 import os
+import shutil
 import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from regkit._checks import invalid
+from regkit._checks import check_choice, invalid
 from regkit._io import atomic_write_text, read_regular_text
 from regkit.device import versions
+from regkit.device.export import export_model
 from regkit.experiments.report.analysis import (
     add_statistics,
     difference_rows,
@@ -65,6 +67,7 @@ from regkit.plots import plot_report
 
 __all__ = [
     "ACCURACY_KEYS",
+    "EXPORT_FORMATS",
     "METRICS",
     "MODEL_FILE",
     "ORIGINS",
@@ -78,6 +81,8 @@ __all__ = [
 #: file that `keras.saving.load_model` and `regkit.load_model` read (`Report.load_model`
 #: prefers it; `regkit export` converts it).
 MODEL_FILE = "model.keras"
+#: `Report.export`'s formats and the suffix of the path each writes by default.
+EXPORT_FORMATS: dict[str, str] = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
 
 
 # ---------------------------------------------------------------------------- report
@@ -450,6 +455,66 @@ class Report:
         """
         return load_run_model(self, variant, seed)
 
+    def export(
+        self,
+        variant: str,
+        seed: int = 0,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        format: str = "keras",
+    ) -> Path:
+        """Writes one run's model (`load_model`'s) for use outside regkit.
+
+        ``"keras"`` copies the run's `model.keras` as it is (a study folder written
+        before runs saved it gets the rebuilt model saved); ``"savedmodel"`` (TensorFlow
+        Serving, TF.js, the converters) and ``"tflite"`` (LiteRT) go through
+        `regkit.device.export.export_model`: float32 computation and, for a model that
+        rescales its own pixels (report.json's ``config["model_input"]``, as studies on
+        uint8 images build it), a uint8 input that takes the data set's raw images.
+        `regkit export STUDY --variant V --seed S --format F` is the same from the shell.
+
+        Args:
+            variant: The variant's name.
+            seed: The run's seed.
+            path: Where to write; None: ``<variant>-seed<seed>.keras``,
+                ``<variant>-seed<seed>`` (a SavedModel folder) or
+                ``<variant>-seed<seed>.tflite`` in the working folder.
+            format: ``"keras"``, ``"savedmodel"`` or ``"tflite"`` (`EXPORT_FORMATS`).
+
+        Returns:
+            The path written.
+
+        Raises:
+            KeyError: `variant` is not in this report.
+            ValueError: an unknown format, a ``.keras`` file's path not ending in
+                ``.keras``, no such run, or no model on disk (see `load_model`).
+
+        Example:
+            >>> report = Report.from_json("runs/digits-cnn-1a2b3c4d/report.json")  # doctest: +SKIP
+            >>> report.export("bn", seed=0, path="bn.tflite", format="tflite")  # doctest: +SKIP
+            PosixPath('bn.tflite')
+        """
+        check_choice("format", format, tuple(EXPORT_FORMATS))
+        target = Path(
+            path
+            if path is not None
+            else f"{folder_name(variant)}-seed{seed}{EXPORT_FORMATS[format]}"
+        )
+        if format == "keras" and target.suffix != ".keras":
+            raise invalid("path", "a path ending in '.keras' for format='keras'", str(target))
+        saved = run_folder_of(self, variant, seed) / MODEL_FILE
+        if target.parent != Path(""):
+            target.parent.mkdir(parents=True, exist_ok=True)
+        if format == "keras" and saved.is_file():
+            shutil.copyfile(saved, target)  # the file the run wrote, byte for byte
+            return target
+        model = self.load_model(variant, seed)
+        if format == "keras":
+            model.save(target)
+        else:
+            export_model(model, target, "tf_saved_model" if format == "savedmodel" else "litert")
+        return target
+
     def plot(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Draws the curves of all variants overlaid, and their weight norms.
 
@@ -548,9 +613,9 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
     return report
 
 
-def load_run_model(report: Any, variant: str, seed: int) -> Any:
-    """`Report.load_model`: one run's best model: its `model.keras`, else rebuilt,
-    compiled and given the checkpoint's weights."""
+def run_folder_of(report: Any, variant: str, seed: int) -> Path:
+    """The folder of one run of `report`'s study (checked: the run exists, and the report
+    has a study folder)."""
     runs = [r for r in report.runs_for(variant) if r.seed == seed]
     if not runs:
         seeds = [r.seed for r in report.runs_for(variant)]
@@ -561,16 +626,23 @@ def load_run_model(report: Any, variant: str, seed: int) -> Any:
             "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
             "reads them back)."
         )
-    folder = Path(report.directory) / folder_name(variant) / f"seed{seed}"
+    return Path(report.directory) / folder_name(variant) / f"seed{seed}"
+
+
+def load_run_model(report: Any, variant: str, seed: int) -> Any:
+    """`Report.load_model`: one run's best model: its `model.keras`, else rebuilt,
+    compiled and given the checkpoint's weights."""
+    folder = run_folder_of(report, variant, seed)
     if (folder / MODEL_FILE).is_file():  # the model as evaluated, saved by the run
         from regkit.regularization import load_model  # defers Keras (heavy)
 
         return load_model(folder / MODEL_FILE)
     weights = folder / CHECKPOINT_NAME
     if not weights.is_file():
+        run = next(r for r in report.runs_for(variant) if r.seed == seed)
         raise ValueError(
             f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
-            f"{runs[0].status}{': ' + runs[0].error if runs[0].error else ''})."
+            f"{run.status}{': ' + run.error if run.error else ''})."
         )
     model = build_from_config(report.config, report.variants[variant])
     model.optimizer.build(model.trainable_variables)  # the file holds its state too

@@ -289,7 +289,8 @@ class StudyConfig:
                 "type": "path",
                 "metavar": "DIR",
                 "help": "study folder (the ledger of runs)",
-                "detail": "default: runs/compare-<timestamp>",
+                "detail": "default: runs/<dataset>-<model>-<hash of the settings and "
+                "variants>, which the same command finds again",
             },
         ),
     )
@@ -313,7 +314,16 @@ class StudyConfig:
     )
     model_kwargs: Mapping[str, Any] | None = dataclasses.field(
         default=None,
-        metadata=about("extra keyword arguments for the model builder", invalidates=True),
+        metadata=about(
+            "extra keyword arguments for the model builder",
+            flag="--model-kwargs",
+            invalidates=True,
+            cli={
+                "type": "model_kwargs",
+                "metavar": "KEY=VALUE,...",
+                "detail": "e.g. --model resnet --model-kwargs depth=32,width=32",
+            },
+        ),
     )
     image_size: int | tuple[int, int] | None = dataclasses.field(
         default=None,
