@@ -55,14 +55,32 @@ def test_learning_rate_10_loss_and_chance_accuracy_are_named():
     )
 
 
-def test_chance_needs_several_epochs():
-    history = {
-        "loss": [2.3, 2.2],
-        "val_loss": [2.3, 2.2],
-        "accuracy": [0.1, 0.1],
-        "val_accuracy": [0.1, 0.1],
-    }
-    assert run_warnings(_run(history), num_classes=10) == []
+def test_chance_is_warned_at_any_run_length():
+    """Issue 32: a 1-epoch league run of 16 variants was at chance everywhere, without a word."""
+    for epochs in (1, 2):
+        history = {
+            "loss": [2.3] * epochs,
+            "val_loss": [2.3] * epochs,
+            "accuracy": [0.11] * epochs,
+            "val_accuracy": [0.1] * epochs,
+        }
+        (warning,) = run_warnings(_run(history, test_accuracy=0.1), num_classes=10)
+        plural = "s" if epochs > 1 else ""
+        assert warning.startswith(
+            f"training accuracy 0.11 after {epochs} epoch{plural} is chance level (1/10 = 0.10)"
+        )
+        assert f"{epochs} epoch{plural} may be too few to learn" in warning
+    learning = _healthy(epochs=1)  # one epoch well above chance: nothing to say
+    assert run_warnings(_run(learning, test_accuracy=0.5), num_classes=10) == []
+
+
+def test_a_short_run_whose_figures_sit_at_chance_while_training_learns_is_warned():
+    history = _healthy(epochs=1)
+    history["val_accuracy"] = [0.1]  # one epoch: BatchNorm's statistics lag
+    (warning,) = run_warnings(_run(history), num_classes=10, batch_norm=True)
+    assert warning.startswith("validation accuracy stays at chance (0.10) while training")
+    (warning,) = run_warnings(_run(_healthy(epochs=2), test_accuracy=0.1), num_classes=10)
+    assert warning.startswith("test accuracy 0.10 is chance level (1/10 = 0.10)")
 
 
 def test_validation_stuck_at_chance_under_batch_norm_points_to_the_momentum():
@@ -122,3 +140,21 @@ def test_compare_fills_the_warnings_and_says_them_as_runs_finish(capsys):
     printed = capsys.readouterr().out
     assert "    warning: training accuracy" in printed
     assert "collapsed, " in str(report) and "warning" in str(report)
+
+
+def test_a_one_epoch_league_at_chance_says_so_in_its_report():
+    """Issue 32: 16 variants trained for 1 epoch sat at chance and every row said `ok`."""
+    from regkit.experiments.report.results import Report, Variant
+
+    history = {"loss": [2.3], "val_loss": [2.3], "accuracy": [0.1], "val_accuracy": [0.1]}
+    names = ("baseline", "l2", "bn")
+    report = Report(
+        variants={name: Variant(name) for name in names},
+        runs=[RunResult.from_history(name, 0, history, test_accuracy=0.1) for name in names],
+        config={"num_classes": 10, "epochs": 1},
+    )
+    text = report.to_markdown()
+    assert text.count("ok, 1 warning") == 3  # the table's Status column
+    assert "## Warnings" in text
+    assert "training accuracy 0.10 after 1 epoch is chance level (1/10 = 0.10)" in text
+    assert "ok, 1 warning" in str(report)  # the terminal table

@@ -60,7 +60,8 @@ __all__ = [
 PENALTY_SHARE_LIMIT = 0.9
 #: A weight norm, loss or effective learning rate that changes by this factor gets one.
 GROWTH_LIMIT = 100.0
-#: Training accuracy still at chance after this many epochs gets one.
+#: Training accuracy at chance from this epoch on gets one ("the model does not learn"); a
+#: shorter run at chance gets one too, saying its epochs may be too few.
 CHANCE_EPOCHS = 3
 #: A run must have trained this many epochs before it can be called collapsed: after
 #: one or two epochs a model that has not learned yet may simply be slow.
@@ -472,8 +473,10 @@ def run_warnings(
     Checked: a collapsed run (`is_collapsed`), with its likely cause; the L1/L2 penalty
     above `PENALTY_SHARE_LIMIT` of the loss at the best epoch;
     the training loss or the global weight norm growing by `GROWTH_LIMIT` or more;
-    training accuracy still at chance after `CHANCE_EPOCHS` epochs; validation accuracy at
-    chance while training accuracy is not (BatchNorm statistics lagging); the effective
+    training accuracy at chance, at any run length (from epoch `CHANCE_EPOCHS` on, or at
+    the last epoch of a shorter run, which may just be too short); validation accuracy at
+    chance while training accuracy is not (BatchNorm statistics lagging); test accuracy at
+    chance while the others are not; the effective
     learning rate of BatchNorm'd kernels (``lr / ||w||^2``) collapsing or exploding by
     `GROWTH_LIMIT` (L2 under BatchNorm acts on it).
 
@@ -523,13 +526,22 @@ def run_warnings(
         near = max(1.5 * chance, chance + 0.05)
         train = _finite(history.get(acc_key, []))
         val = _finite(history.get(f"val_{acc_key}", []))
-        if len(train) >= CHANCE_EPOCHS and max(train[CHANCE_EPOCHS - 1 :]) <= near:
-            out.append(
-                f"training accuracy {train[-1]:.2f} after {len(train)} epochs is chance level "
-                f"(1/{num_classes} = {chance:.2f}): the model does not learn (learning rate "
-                "too high or too low, or too much regularization)"
+        settled = train[CHANCE_EPOCHS - 1 :] or train[-1:]  # a shorter run: its last epoch
+        test = run.test_accuracy if finite_number(run.test_accuracy) else None
+        if settled and max(settled) <= near:
+            epochs = f"{len(train)} epoch{'s' if len(train) != 1 else ''}"
+            why = (
+                "the model does not learn (learning rate too high or too low, or too much "
+                "regularization)"
+                if len(train) >= CHANCE_EPOCHS
+                else f"{epochs} may be too few to learn: train longer before comparing "
+                "(if it stays there, the learning rate or the regularization is off)"
             )
-        elif len(val) >= CHANCE_EPOCHS and max(val) <= near and max(train) > 2 * near:
+            out.append(
+                f"training accuracy {train[-1]:.2f} after {epochs} is chance level "
+                f"(1/{num_classes} = {chance:.2f}): {why}"
+            )
+        elif val and max(val) <= near and max(train) > 2 * near:
             hint = (
                 ": BatchNorm's moving statistics may lag the weights (bn_momentum='auto', "
                 "regkit.auto_bn_momentum)"
@@ -539,6 +551,12 @@ def run_warnings(
             out.append(
                 f"validation accuracy stays at chance ({max(val):.2f}) while training "
                 f"accuracy reaches {max(train):.2f}{hint}"
+            )
+        elif test is not None and test <= near:
+            out.append(
+                f"test accuracy {test:.2f} is chance level (1/{num_classes} = {chance:.2f}) "
+                "although training and validation accuracy are not: the best weights do not "
+                "carry over to the test split"
             )
     if batch_norm:
         out.extend(_effective_lr_warnings(history, penalty=penalty))
