@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import zipfile
 from typing import Any
 
@@ -23,6 +24,7 @@ from regkit._checks import (
     check_keras_model,
     invalid,
 )
+from regkit._version import __version__
 from regkit.config import Regularization
 
 # Moved to regkit.introspect (reading built models); kept importable from here, where 0.1
@@ -360,6 +362,44 @@ def _load_under_its_policy(file: Any, compile: bool) -> keras.Model:
         keras.config.set_dtype_policy(caller)
 
 
+def _unregistered(path: Any, file: Any, error: Exception) -> TypeError:
+    """A short error for a `.keras` file that needs a class registered nowhere in this
+    process: the class, the module it was saved from and what to do (Keras' own message
+    repeats the object's whole config, thousands of characters, with that line inside)."""
+    found = re.search(r"Could not locate (?:class|function) '([^']+)'", str(error))
+    name = found.group(1) if found else "?"
+    module = registered = None
+    try:
+        with zipfile.ZipFile(file) as archive:
+            stack: list[Any] = [json.loads(archive.read("config.json"))]
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        stack = []
+    while stack and module is None:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("class_name") == name and isinstance(item.get("module"), str):
+                module, registered = item["module"], item.get("registered_name")
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    saved = f" (registered as {registered!r}, saved from module {module!r})" if module else ""
+    if module is not None and module.split(".")[0] == "regkit":
+        fix = (
+            f"this regkit ({__version__}) has no such class; load the file with the regkit "
+            "version that saved it"
+        )
+    else:
+        fix = (
+            f"import {'the module that defines it' if module is None else module} before "
+            "loading (its class decorated with @keras.saving.register_keras_serializable())"
+        )
+    return TypeError(
+        f"Cannot load {os.fspath(path)!r}: it needs the class {name!r}{saved}, which is not "
+        f"registered in this process: {fix}. regkit's own layers (DropPath, DropBlock2D) "
+        "need nothing: regkit.load_model imports regkit.layers."
+    )
+
+
 def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.Model:
     """Loads a `.keras` model and keeps BatchNorm parameters and biases out of weight decay.
 
@@ -384,8 +424,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
 
     Raises:
         ValueError: `path` does not end in ``.keras`` or is not a file.
-        TypeError: The file holds a class that is registered nowhere in this process (the
-            message says which and what to import).
+        TypeError: The file holds a class that is registered nowhere in this process (a
+            short message names the class, the module it was saved from and what to
+            import; `keras.saving.load_model` would print the object's whole config).
 
     Example:
         >>> model = compile_model(build_cnn((32, 32, 3), 10, reg="bn"), weight_decay=1e-4)
@@ -400,15 +441,9 @@ def load_model(path: str | os.PathLike[str], *, compile: bool = True) -> keras.M
     try:
         model = _load_under_its_policy(file, compile)
     except TypeError as error:
-        if "Could not locate class" not in str(error):
+        if "Could not locate" not in str(error):
             raise
-        raise TypeError(
-            f"{os.fspath(path)!r} holds a layer or object whose class is not registered in this "
-            "process (regkit's own layers are: regkit.load_model imports regkit.layers). "
-            "Import the module that defines it, decorated with "
-            "@keras.saving.register_keras_serializable(), before loading. "
-            f"Keras said: {error}"
-        ) from error
+        raise _unregistered(path, file, error) from None  # Keras' message: the whole config
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None:
         exclude_from_decay(optimizer, model)
