@@ -61,6 +61,7 @@ from regkit.experiments.study.command_line import (
 from regkit.experiments.study.config import StudyConfig
 from regkit.experiments.study.records import Variant
 from regkit.experiments.study.specs import load_study, parse_sweep, parse_variants
+from regkit.experiments.study.tuning import parse_tune
 
 __all__ = ["DEFAULT_EPOCHS", "DEFAULT_VARIANTS", "build_parser", "main"]
 
@@ -155,6 +156,13 @@ def _sweep(text: str) -> tuple[str, tuple[Any, ...]]:
         raise argparse.ArgumentTypeError(_cli_message(exc)) from None
 
 
+def _tune(text: str) -> tuple[str, dict[str, tuple[Any, ...]]]:
+    try:
+        return parse_tune(text)
+    except (TypeError, ValueError) as exc:
+        raise argparse.ArgumentTypeError(_cli_message(exc)) from None
+
+
 def _augment(text: str) -> bool | str | dict[str, Any]:
     """`default` -> True (the dataset's default); a preset name; `flip,rotation=15` -> dict."""
     text = text.strip()
@@ -208,6 +216,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "seeds": _seeds,
     "augment": _augment,
     "sweep": _sweep,
+    "tune": _tune,
     "bn_momentum": _bn_momentum,
     "model_kwargs": _model_kwargs,
     "path": Path,
@@ -383,12 +392,15 @@ def _study_settings(
     if args.quiet:
         kwargs["verbose"] = 0
     kwargs["variants"] = args.variants
-    sweep: dict[str, Any] = {}
-    for field, values in args.sweep or []:
-        if field in sweep:
-            parser.error(f"argument --sweep: {field!r} is swept twice")
-        sweep[field] = values
-    kwargs["sweep"] = sweep or None
+    for field in dataclasses.fields(StudyConfig):  # repeatable FIELD=... options: a mapping
+        if field.metadata["cli"].get("action") != "append":
+            continue
+        merged: dict[str, Any] = {}
+        for key, values in kwargs[field.name] or []:
+            if key in merged:
+                parser.error(f"argument {field.metadata['flag']}: {key!r} is given twice")
+            merged[key] = values
+        kwargs[field.name] = merged or None
     from_file: dict[str, Any] = {}
     study = None
     given: set[str] = set()

@@ -223,7 +223,7 @@ def compare(
         tune: `{field: [candidates]}`: for each field, the reference variant with each
             candidate value is trained on selection seeds, the best on validation
             accuracy is chosen by successive halving, and the chosen strength becomes one
-            arm (`"l2 (tuned: 0.0001)"`) compared with the reference on the study's own
+            arm (`"l2 (tuned=0.0001)"`) compared with the reference on the study's own
             seeds, which took no part in the choice. `{"l2+dropout": {"l2": [...],
             "dropout": [...]}}` tunes two fields of one arm jointly (their grid).
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from regkit.experiments.report.collapse import collapse_cause, no_better_than_majority
+from regkit.experiments.report.decisions import verdict_fields, verdicts
 from regkit.experiments.report.stats import (
     METRIC_BOUNDS,
     ci95,
@@ -194,12 +195,16 @@ def reference_comparison(
 
 
 def reference_comparisons(report: Any) -> dict[str, dict[str, Any] | None]:
-    """Every variant but the first against the first, with Holm-adjusted p-values.
+    """Every variant but the first against the first, with Holm-adjusted p-values and
+    verdicts.
 
     Returns:
         `{variant: reference_comparison(...) | None}` for all but the reference; each
         comparison gains `"p_adjusted"`: Holm's adjustment over the other variants' p-values
-        when more than one comparison has a p-value, else None (nothing to adjust for).
+        when more than one comparison has a p-value, else None (nothing to adjust for); and
+        `"verdict"` (`"better"`, `"worse"`, `"equivalent"` or `"undecided"`) with `"margin"`
+        (`decisions.verdict_fields`: an undecided one also says what it could still detect
+        and how many more seeds would decide it).
     """
     names = list(report.variants)
     if not names:
@@ -215,6 +220,10 @@ def reference_comparisons(report: Any) -> dict[str, dict[str, Any] | None]:
     adjusted = holm(p_values) if several else [None] * len(compared)
     for comparison, p_adjusted in zip(compared, adjusted, strict=True):
         comparison["p_adjusted"] = p_adjusted
+    decided = verdicts({name: report.runs_for(name) for name in names}, config=report.config)
+    for name, found in out.items():
+        if found is not None:
+            found.update(verdict_fields(decided[name]))
     return out
 
 

@@ -1,8 +1,10 @@
 """A whole study: `run_comparison` runs every (variant, seed) of a checked `Plan`.
 
-The top of the experiments chain: it opens the study folder (`ledger.Study`), runs the
-slots one after the other (`runner.run_sequentially`) or on workers
-(`parallel.run_in_parallel`), and saves the `Report`.
+The top of the run wing: it opens the study folder (`ledger.Study`), chooses the tuned
+arms' values on selection seeds (`tuning.tune_arms`), runs the study's rounds
+(`rounds.run_rounds`: one round, or more with adaptive seeds) one run after the other
+(`runner.run_sequentially`) or on workers (`parallel.run_in_parallel`), and saves the
+`Report`.
 
 Example:
     >>> from regkit.experiments.run.plan import plan_comparison
@@ -20,7 +22,9 @@ from regkit.experiments.run.ledger import Study
 from regkit.experiments.run.parallel import run_in_parallel
 from regkit.experiments.run.plan import Plan
 from regkit.experiments.run.preflight import check_executor
+from regkit.experiments.run.rounds import run_rounds
 from regkit.experiments.run.runner import run_sequentially
+from regkit.experiments.run.tuning import tune_arms
 
 __all__ = ["run_comparison"]
 
@@ -63,10 +67,15 @@ def run_comparison(plan: Plan) -> Report:
         workdir = Path(tmp.name)
     try:
         with Study(plan, restart=plan.study.restart, workdir=workdir) as study:
-            if plan.study.jobs > 1 or plan.study.executor is not None:
-                run_in_parallel(plan, study, report)
-            else:
-                run_sequentially(plan, study, report)
+            parallel = plan.study.jobs > 1 or plan.study.executor is not None
+            run_slots = run_in_parallel if parallel else run_sequentially
+            tuned, trails, selection = tune_arms(plan, workdir, run_slots)
+            if tuned:  # each chosen arm joins the study, on the study's own seeds
+                plan.variants.update(tuned)
+                report.variants.update(tuned)
+                plan.config["tuning"] = trails
+                study.add([(name, seed) for seed in report.seeds for name in tuned])
+            run_rounds(plan, study, report, run_slots, spent=lambda: selection)
             report.complete = True
             if plan.study.out_dir is not None:
                 report.save(plan.study.out_dir, plots=plan.study.plots)

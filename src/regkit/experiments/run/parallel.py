@@ -31,6 +31,7 @@ import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -271,7 +272,9 @@ def _terminate(executor: Executor) -> None:
             process.kill()
 
 
-def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
+def run_in_parallel(
+    plan: Any, study: Study, report: Report, slots: Sequence[RunSlot] | None = None
+) -> None:
     """Runs the study's runs as tasks on `plan.study.executor` or `plan.study.jobs` local workers.
 
     The parent keeps the ledger: reused runs are recorded at once, each run folder gets
@@ -285,6 +288,7 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
         plan: The checked plan.
         study: The opened study (lock held, run folders checked).
         report: The report to fill.
+        slots: The runs to run (default: every slot of the study).
 
     Raises:
         KeyboardInterrupt: after stopping the workers.
@@ -292,7 +296,7 @@ def run_in_parallel(plan: Any, study: Study, report: Report) -> None:
     """
 
     say = say_for(plan)
-    slots = study.slots()
+    slots = study.slots() if slots is None else list(slots)
     total = len(slots)
     queue: list[RunSlot] = []
     for slot in slots:

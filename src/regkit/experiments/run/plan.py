@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import itertools
 import math
 import os
 import sys
@@ -36,6 +37,7 @@ from regkit._io import LOCK_NAME
 from regkit.config import AUTO_BN_MOMENTUM, Regularization, auto_bn_momentum
 from regkit.data.augment import AUGMENT_RECIPES, Augment
 from regkit.device import strategy as default_strategy
+from regkit.experiments.report.sequential import plan_looks
 from regkit.experiments.run.ledger import check_before_loading
 from regkit.experiments.study.config import ALWAYS_BATCH_NORM, MODELS, ON_ERROR, StudyConfig
 from regkit.experiments.study.records import Variant, jsonable
@@ -46,6 +48,7 @@ from regkit.experiments.study.specs import (
     parse_spec,
     parse_variants,
 )
+from regkit.experiments.study.tuning import coerce_tune
 
 __all__ = [
     "AUTO_BN_MOMENTUM",
@@ -388,6 +391,8 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
     """
     plan_variants, sweep_record = _apply_sweep(coerce_variants(variants), s.sweep)
     checked = {name: s.checked(name) for name in StudyConfig.names()}  # each field's own check
+    design = _design(checked)
+    tune = coerce_tune(s.tune)
     jobs, executor = _check_parallel(s)
     model = s.model
     if isinstance(model, str):
@@ -477,6 +482,9 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
         "strategy": type(strategy).__name__,
         "replicas": int(strategy.num_replicas_in_sync),
     }
+    config["design"] = design
+    if tune:
+        config["tune"] = jsonable(tune)
     # every setting that changes the figures, as checked (the seeds too, for the report)
     for name in (*StudyConfig.invalidating(), "seeds"):
         config.setdefault(name, jsonable(getattr(study, name)))
@@ -492,6 +500,23 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
         build_kwargs=build_kwargs,
         config=config,
     )
+
+
+def _design(checked: Mapping[str, Any]) -> dict[str, Any]:
+    """The study's design as report.json records it: the error rate and margin of the
+    verdicts, and for adaptive seeds (`max_seeds`) the seed counts it looks at and every
+    seed it may use (the given ones, then the smallest unused, up to `max_seeds`)."""
+    seeds, most = list(checked["seeds"]), checked["max_seeds"]
+    design = {"alpha": checked["alpha"], "margin": checked["margin"], "max_seeds": most}
+    if most is None:
+        return {**design, "looks": None, "seeds": seeds}
+    if len(seeds) < 2:
+        raise invalid("seeds", "at least 2 seeds to start adaptive seeds (max_seeds)", seeds)
+    if most < len(seeds):
+        raise invalid("max_seeds", f"at least as many as the {len(seeds)} seeds given", most)
+    extra = (seed for seed in itertools.count() if seed not in set(seeds))
+    seeds += list(itertools.islice(extra, most - len(seeds)))
+    return {**design, "looks": list(plan_looks(len(checked["seeds"]), most)), "seeds": seeds}
 
 
 def _input_shape(

@@ -424,9 +424,13 @@ def say_for(plan: Plan) -> Any:
     return (lambda text: print(text, flush=True)) if plan.study.verbose else (lambda text: None)
 
 
-def run_sequentially(plan: Plan, study: Study, report: Report) -> None:
+def run_sequentially(
+    plan: Plan, study: Study, report: Report, slots: Sequence[RunSlot] | None = None
+) -> None:
+    """Runs `slots` (default: every slot of the study) one after the other in this process,
+    reusing finished ones."""
     say = say_for(plan)
-    slots = study.slots()
+    slots = study.slots() if slots is None else list(slots)
     for index, slot in enumerate(slots, 1):
         describe = slot.variant.describe()
         say(f"[{index}/{len(slots)}] variant {slot.name!r} seed {slot.seed}: {describe}")
@@ -469,8 +473,10 @@ def run_slot(plan: Plan, study: Study, slot: RunSlot, report: Report) -> RunResu
 def record(plan: Plan, report: Report, result: RunResult, say: Any) -> None:
     """Adds a finished run to the report, says how it went, and saves the partial report."""
     report.runs.append(result)
-    seeds, names = list(plan.config["seeds"]), list(plan.variants)  # runs in plan order, however
-    report.runs.sort(key=lambda r: (seeds.index(r.seed), names.index(r.variant)))  # they end
+    # runs in the study's seed order, variants in plan order, however they end
+    seeds = {seed: i for i, seed in enumerate(plan.config["design"]["seeds"])}
+    names = {name: i for i, name in enumerate(plan.variants)}
+    report.runs.sort(key=lambda r: (seeds.get(r.seed, len(seeds)), r.seed, names[r.variant]))
     result.warnings = warnings_for(report, result)
     name, seed = result.variant, result.seed
     if result.status == "failed":
