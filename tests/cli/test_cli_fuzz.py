@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from regkit import cli
+from regkit.experiments.study.specs import STUDY_KEYS
 
 FAST, SLOW = 60, 1000
 
@@ -141,3 +142,59 @@ def test_the_fuzzer_reaches_both_outcomes(capsys, no_training, tmp_path):
     good = ["compare", "--variants", "baseline,l2=1e-3", "--epochs", "1", "--limit", "40"]
     assert check(good, capsys, tmp_path / "a") == "planned"
     assert check(["compare", "--epochs", "nan"], capsys, tmp_path / "b") == "refused"
+
+
+# ---------------------------------------------------------------------------- study files
+#: TOML values of every type, each as TOML text.
+TOML_VALUES = st.one_of(
+    st.sampled_from(['"3"', '""', '"a/b"', '"nan"', '"keep"', '"seed000"', '"tls://x:1"']),
+    st.sampled_from(["3", "0", "-1", "9223372036854775807", "1.5", "nan", "inf", "1e300"]),
+    st.sampled_from(["true", "false", "[]", "[1, 2]", '["a"]', "{}", "{ a = 1 }"]),
+    st.sampled_from(["[[1]]", "1979-05-27", '{ filters = "x" }', "[0, 0]"]),
+)
+FILE_KEYS = sorted({*STUDY_KEYS, "out"} - {"variants", "sweep", "dataset"})
+
+
+@st.composite
+def study_files(draw):
+    """A study file of one to four settings with values of any TOML type, and a valid
+    variant (`dataset` stays digits: a random name would be looked up in tfds)."""
+    keys = draw(st.lists(st.sampled_from(FILE_KEYS), min_size=1, max_size=4, unique=True))
+    lines = [f"{key} = {draw(TOML_VALUES)}" for key in keys]
+    return "\n".join([*lines, 'variants = "baseline"', "limit = 40", ""]).replace(
+        "limit = 40\n", "" if "limit" in keys else "limit = 40\n"
+    )
+
+
+def check_study_file(text, capsys, tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    return check(["compare", "--config", str(path)], capsys, tmp_path / "study")
+
+
+@settings(max_examples=20, **_SETTINGS)
+@given(text=study_files())
+def test_fuzz_study_files(text, capsys, no_training, tmp_path):
+    check_study_file(text, capsys, tmp_path)
+
+
+@pytest.mark.slow
+@settings(max_examples=700, **_SETTINGS)
+@given(text=study_files())
+def test_fuzz_study_files_slow(text, capsys, no_training, tmp_path):
+    check_study_file(text, capsys, tmp_path)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'epochs = "3"',
+        "out = 3",
+        "model = {}",
+        "tensorboard = [1, 2]",
+        "model_kwargs = [1, 2]",
+        "seeds = 1.5",
+    ],
+)
+def test_the_issues_wrong_typed_study_files_exit_2_in_one_line(text, capsys, no_training, tmp_path):
+    assert check_study_file(f'{text}\nvariants = "baseline"\n', capsys, tmp_path) == "refused"

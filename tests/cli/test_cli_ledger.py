@@ -79,3 +79,17 @@ def test_an_unwritable_report_is_one_line_and_exit_1(tmp_path, capsys, monkeypat
     assert err == [
         f"regkit: cannot write the report in {where}: [Errno 28] No space left on device"
     ]
+
+
+def test_a_folder_of_other_files_exits_2_and_keeps_them(tmp_path, capsys):
+    folder = tmp_path / "f"
+    folder.mkdir()
+    (folder / "report.md").write_text("MY THESIS")
+    (folder / "old" / "seed1").mkdir(parents=True)
+    (folder / "old" / "seed1" / "log.csv").write_text("x")
+    for extra in ((), ("--restart",)):
+        code, err = _exit(lambda extra=extra: _compare(folder, *extra), capsys)
+        assert code == 2 and "Traceback" not in err
+        assert "argument --out" in err and "an empty folder or a regkit study folder" in err
+    assert (folder / "report.md").read_text() == "MY THESIS"
+    assert sorted(p.name for p in folder.rglob("*")) == ["log.csv", "old", "report.md", "seed1"]

@@ -122,3 +122,72 @@ def test_fuzz_compare_slow(case, no_training, tmp_path):
 def test_the_fuzzer_reaches_both_outcomes(no_training, tmp_path):
     assert check((dict(VALID), {"epochs"}), tmp_path / "a") == "planned"
     assert check((dict(VALID, epochs=float("nan")), {"epochs"}), tmp_path / "b") == "refused"
+
+
+# ---------------------------------------------------------------------------- out folders
+NAMES = st.sampled_from(
+    [
+        "baseline", "l2", "old", "seed0", "seed1", "backup", "tensorboard", "settings.json",
+        "result.json", "log.csv", "best.weights.h5", "report.md", "report.json",
+        "curves.png", "notes.txt", ".regkit-manifest.json", ".regkit.lock",
+    ]
+)  # fmt: skip
+
+
+@st.composite
+def foreign_trees(draw):
+    """Files of a user's at random paths of up to three parts, with regkit's names among
+    them, and whether the study restarts; maybe in a folder regkit made first."""
+    paths = draw(st.lists(st.lists(NAMES, min_size=1, max_size=3), min_size=1, max_size=6))
+    return [tuple(p) for p in paths], draw(st.booleans()), draw(st.booleans())
+
+
+def _tree(folder):
+    return sorted(
+        (str(p.relative_to(folder)), p.is_file() and p.read_bytes()) for p in folder.rglob("*")
+    )
+
+
+def check_foreign(case, folder, monkeypatch):
+    from regkit.experiments.run import runner
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no training here")
+
+    monkeypatch.setattr(runner, "run_one", fail)
+    paths, restart, made_first = case
+    quick = {**VALID, "on_error": "record"}
+    variants = quick.pop("variants")
+    if made_first:
+        compare(variants, out_dir=folder, **quick)
+    placed = []
+    for parts in paths:
+        path = folder.joinpath(*parts)
+        if path.exists() or any(p.is_file() for p in path.parents):
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"the user's {'/'.join(parts)}")
+        placed.append(path)
+    before = {str(p): p.read_text() for p in placed}
+    try:
+        compare(variants, out_dir=folder, **{**quick, "restart": restart})
+        outcome = "ran"
+    except ValueError as error:
+        assert "`out_dir`" in str(error), error
+        outcome = "refused"
+    assert all(p.is_file() for p in placed), outcome
+    assert {str(p): p.read_text() for p in placed} == before, outcome
+    return outcome
+
+
+@settings(max_examples=4, **_SETTINGS)
+@given(case=foreign_trees())
+def test_fuzz_foreign_files_in_the_out_folder_survive(case, tmp_path_factory, monkeypatch):
+    check_foreign(case, tmp_path_factory.mktemp("out"), monkeypatch)
+
+
+@pytest.mark.slow
+@settings(max_examples=200, **_SETTINGS)
+@given(case=foreign_trees())
+def test_fuzz_foreign_files_in_the_out_folder_survive_slow(case, tmp_path_factory, monkeypatch):
+    check_foreign(case, tmp_path_factory.mktemp("out"), monkeypatch)

@@ -100,3 +100,97 @@ def test_a_deeply_nested_study_file_is_a_named_error(tmp_path):
     path.write_text("epochs = " + "[" * 50_000 + "]" * 50_000 + "\n")
     with pytest.raises((ValueError, TypeError), match=r"study\.toml"):
         load_study(path)
+
+
+# ---------------------------------------------------------------------------- special files
+def _special(kind, tmp_path):
+    """A path that is not a regular file: a FIFO (reading it would block forever), a
+    character device that never ends, an empty device, a folder."""
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "special"
+        os.mkfifo(path)
+        return path
+    if kind == "folder":
+        path = tmp_path / "special"
+        path.mkdir()
+        return path
+    return {"zero": "/dev/zero", "null": "/dev/null"}[kind]
+
+
+@pytest.mark.timeout(60, func_only=True)
+@pytest.mark.parametrize("kind", ["fifo", "zero", "null", "folder"])
+def test_no_reader_blocks_or_reads_forever_on_a_special_file(tmp_path, kind):
+    from regkit.experiments.study.specs import load_study
+
+    path = _special(kind, tmp_path)
+    with pytest.raises(ValueError, match=r"argument `path`"):
+        Report.from_json(path)
+    with pytest.raises(ValueError, match=r"argument `config`"):
+        load_study(path)
+
+
+@pytest.mark.timeout(120, func_only=True)
+@pytest.mark.parametrize("name", ["settings.json", "result.json", "log.csv", "report.json"])
+def test_a_fifo_in_a_study_folder_is_refused_naming_it(tmp_path, monkeypatch, name):
+    import os
+
+    from regkit.experiments import compare
+    from regkit.experiments.run import runner
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("no training here")
+
+    monkeypatch.setattr(runner, "run_one", fail)
+    quick = {"epochs": 1, "batch_size": 8, "limit": 16, "verbose": 0, "on_error": "record"}
+    study = tmp_path / "study"
+    compare(["baseline"], out_dir=study, plots=False, **quick)
+    where = study if name == "report.json" else study / "baseline" / "seed0"
+    (where / name).unlink(missing_ok=True)
+    os.mkfifo(where / name)
+    with pytest.raises(ValueError, match=rf"{name.replace('.', '[.]')} is a FIFO"):
+        compare(["baseline"], out_dir=study, plots=False, **quick)
+
+
+# ---------------------------------------------------------------------------- run results
+RUN_FIELDS = ("variant", "seed", "status", "params", "test_accuracy", "val_loss", "history")
+
+
+@st.composite
+def damaged_runs(draw):
+    from regkit.experiments import RunResult
+
+    run = RunResult.from_history(
+        "a", 0, {"loss": [1.0], "val_loss": [1.0], "accuracy": [0.5], "val_accuracy": [0.5]}
+    ).to_dict()
+    for field in draw(st.sets(st.sampled_from(RUN_FIELDS), min_size=1, max_size=3)):
+        run[field] = draw(VALUES)
+    return run
+
+
+def _check_run(data):
+    """A damaged run is refused naming a field, or is a run whose report renders."""
+    from regkit.experiments import RunResult, Variant
+
+    try:
+        run = RunResult.from_dict(data)
+    except (TypeError, ValueError) as exc:
+        assert "`" in str(exc), exc  # names the argument or field
+        return
+    report = Report(variants={run.variant: Variant()}, runs=[run])
+    str(report)
+    report.to_markdown()
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=damaged_runs())
+def test_fuzz_damaged_run_results(data):
+    _check_run(data)
+
+
+@pytest.mark.slow
+@settings(max_examples=2000, deadline=None)
+@given(data=damaged_runs())
+def test_fuzz_damaged_run_results_slow(data):
+    _check_run(data)

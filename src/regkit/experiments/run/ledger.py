@@ -31,6 +31,7 @@ from types import TracebackType
 from typing import Any
 
 from regkit._io import (
+    LOCK_NAME,
     FolderBusyError,
     FolderLock,
     atomic_write_text,
@@ -46,6 +47,7 @@ from regkit.experiments.run.manifest import (
     describe_kind,
     foreign_entries,
     is_empty_folder,
+    lock_file_problem,
     read_settings,
 )
 from regkit.experiments.run.preflight import (
@@ -388,6 +390,9 @@ class Study:
         if self.out_dir is None:
             raise ValueError("Study needs plan.study.out_dir or a workdir")
         if self.kept:
+            problem = lock_file_problem(self.out_dir / LOCK_NAME)
+            if problem:  # a user's file of that name: opening it to lock would truncate it
+                raise _refuse(self.out_dir, f"a study folder ({problem})", "Move it away.")
             self._lock = FolderLock(self.out_dir)
             try:
                 self._lock.acquire()
@@ -429,11 +434,15 @@ class Study:
             kind = describe_kind(path)
             if kind == "missing" or (kind == "a file" and manifest.matches(name)):
                 continue
-            why = "changed since regkit wrote it" if name in manifest.files else f"{kind} regkit"
+            if kind != "a file":
+                why = f"{kind}, where regkit writes a file"
+            elif name in manifest.files:
+                why = "changed since regkit wrote it"
+            else:
+                why = "a file that regkit did not write"
             raise _refuse(
                 out_dir,
-                f"a study folder whose report files are regkit's to rewrite; {path} is "
-                + (why if name in manifest.files else f"{kind} that regkit did not write"),
+                f"a study folder whose report files are regkit's to rewrite; {path} is {why}",
                 "Move it away (or write to another folder with --out / out_dir).",
             )
         self.manifest = manifest
@@ -443,9 +452,8 @@ class Study:
         manifest = self.manifest
         if manifest is not None and self._lock is not None and self._slots:  # opened
             try:
-                for rel in sorted(self._begun):
-                    finished = (manifest.abs(rel) / RESULT_FILE).is_file()
-                    manifest.rescan_run(rel, close=finished)
+                for rel in sorted(self._begun):  # over, finished or failed: only a killed
+                    manifest.rescan_run(rel, close=True)  # study leaves its runs open
                 manifest.record_report_files()
                 manifest.save()
             except OSError:  # a full disk: the next study records them (runs left open)

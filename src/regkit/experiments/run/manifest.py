@@ -49,6 +49,7 @@ __all__ = [
     "ManifestError",
     "describe_kind",
     "is_old_run_settings",
+    "lock_file_problem",
 ]
 
 #: The manifest's file name, at the top of the study folder.
@@ -391,10 +392,27 @@ def _own_run_file(top: Path, inner: Path) -> bool:
 def is_empty_folder(out_dir: Path) -> bool:
     """Whether `out_dir` holds nothing but regkit's lock, manifest and temporary files."""
     for entry in out_dir.iterdir():
-        if entry.name in _OWN_TOP or temp_target(entry.name) in (*_OWN_TOP, *REPORT_FILES):
+        if entry.name == MANIFEST_NAME or lock_file_problem(entry) is None:
+            continue
+        if temp_target(entry.name) in (*_OWN_TOP, *REPORT_FILES) and _stamp(entry):
             continue
         return False
     return True
+
+
+def lock_file_problem(path: Path) -> str | None:
+    """Why `path` (named `.regkit.lock`) is not the empty lock file regkit keeps, or None.
+
+    The lock holds nothing (the operating system's lock is on the open file), so a file
+    of that name with content, or anything else of that name, is not regkit's."""
+    if path.name != LOCK_NAME:
+        return f"{path} is not regkit's lock file"
+    stamp = _stamp(path)
+    if stamp is None and describe_kind(path) != "missing":
+        return f"{path} is {describe_kind(path)}, where regkit keeps its (empty) lock file"
+    if stamp is not None and stamp["size"] != 0:
+        return f"{path} holds {stamp['size']} bytes, where regkit keeps its (empty) lock file"
+    return None
 
 
 def _problem_kind(path: Path, want_dir: bool) -> str | None:
