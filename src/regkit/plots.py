@@ -299,11 +299,12 @@ def _legend(
 def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     """Draws the curves of all variants of a comparison overlaid, and their weight norms.
 
-    Writes `curves.png` (loss and accuracy per epoch: one colour per variant, train solid,
+    Writes `curves.png` (loss and accuracy in % per epoch: one colour per variant, train solid,
     validation dashed; with several seeds a thin line per seed and a thick one for their
     mean; a dot at each seed's best epoch, an x where a run diverged, a triangle where a
     curve leaves the axes), `weight_norms.png` when the histories hold `WeightNormLogger`
-    logs (global kernel norm per epoch), `differences.png` when the report compares
+    logs (global kernel norm per epoch; its axis follows the norms rather than starting at
+    0, so close lines stay apart), `differences.png` when the report compares
     variants over several seeds (see `plot_differences`) and, for a sweep, `sweep.png`
     (see `plot_sweep`).
     A diverging run never sets the axes: the loss axis is sized by the healthy curves and
@@ -356,8 +357,9 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
         for ax, key, limit in ((axes[0], "loss", top), (axes[1], acc_key, None)):
             if key is None:
                 continue
+            scale = 1.0 if key == "loss" else 100.0  # accuracy in percent, as the tables
             for prefix, style in (("", "-"), ("val_", "--")):
-                curves = [list(r.history.get(prefix + key, [])) for r in runs]
+                curves = [[scale * v for v in r.history.get(prefix + key, [])] for r in runs]
                 curves = [c for c in curves if c]
                 if curves:
                     clipped |= _draw_variant(ax, curves, style, color, limit)
@@ -371,7 +373,7 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
         extra.append(("x", "diverged (loss or weights NaN/inf)"))
     if clipped:
         extra.append(("^", "off the scale (clipped)"))
-    for ax, title in ((axes[0], "Loss"), (axes[1], "Accuracy")):
+    for ax, title in ((axes[0], "Loss"), (axes[1], "Accuracy (%)")):
         ax.set_title(title)
         ax.set_xlabel("Epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -379,7 +381,7 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     if top is not None:
         axes[0].set_ylim(bottom=0, top=top)
     if axes[1].has_data():
-        axes[1].set_ylim(-0.02, 1.02)
+        axes[1].set_ylim(-2, 102)
     if axes[0].has_data():
         _legend(fig, names, colors, seeds, extra)
     fig.suptitle(report.title())
@@ -399,8 +401,8 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
         ax.set_xlabel("Epoch")
         ax.set_ylabel("‖W‖₂ (all conv/dense kernels)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        if norm_top is not None:
-            ax.set_ylim(bottom=0, top=norm_top)
+        if norm_top is not None:  # the bottom follows the norms: close lines stay apart
+            ax.set_ylim(top=norm_top)
         ax.grid(alpha=0.3)
         from matplotlib.lines import Line2D
 
@@ -428,8 +430,15 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
 
 
 # ---------------------------------------------------------------------------- differences
-#: The verdicts of `Report.difference_rows` and their colours in `plot_differences`.
+#: The verdicts of `Report.difference_rows` and their colours in `plot_differences`: the
+#: sequential verdict (`"decision"`) where the report has one, else the t-test's words.
 _VERDICT_COLORS = {"higher": "tab:green", "lower": "tab:red", "not distinguishable": "0.45"}
+_DECISION_COLORS = {
+    "better": "tab:green",
+    "worse": "tab:red",
+    "equivalent": "tab:blue",
+    "undecided": "0.45",
+}
 
 
 def _p_text(p: float) -> str:
@@ -444,19 +453,22 @@ def plot_differences(
     metric: str = "test accuracy",
     percent: bool = True,
 ) -> Path | None:
-    """Draws each variant's paired difference from the reference with its 95% interval.
+    """Draws each variant's paired difference from the reference with its 95 % CI.
 
     One row per variant (`Report.difference_rows()`), the reference at zero: a dot at the mean
-    difference over seeds, a bar for its interval, green where the variant is higher than
-    the reference, red where lower, grey where the seeds cannot tell (after Holm's
-    adjustment when several variants are compared); the p-values are written beside each
-    row. Easier to read than the table when a study has many variants. `plot_report`
-    writes it as `differences.png` whenever a comparison has an interval.
+    difference over seeds, a bar for its interval. Where the report has sequential verdicts
+    (rows with a ``"decision"``), the colour is the verdict (better green, worse red,
+    equivalent blue, undecided grey), the word is written beside the row, and a shaded band
+    shows the equivalence margin (±``"margin"``) when there is one; otherwise green where
+    the variant is higher than the reference, red where lower, grey where the seeds cannot
+    tell (after Holm's adjustment when several variants are compared). The p-values are
+    written beside each row. `plot_report` writes it as `differences.png` whenever a
+    comparison has an interval.
 
     Args:
-        rows: `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]`,
-            as `Report.difference_rows()` (`regkit.experiments.report.analysis.difference_rows`)
-            gives them.
+        rows: `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict",
+            "decision", "margin"}]` (the last two optional), as `Report.difference_rows()`
+            (`regkit.experiments.report.analysis.difference_rows`) gives them.
         path: The PNG to write (its folder is created).
         reference: The reference's name, for the axis label.
         metric: What the differences are of, for the axis label.
@@ -481,12 +493,18 @@ def plot_differences(
     scale = 100.0 if percent else 1.0
     fig = Figure(figsize=(9.5, 1.2 + 0.42 * len(rows)), layout="constrained")
     ax = fig.subplots()
+    decided = any(row.get("decision") for row in rows)
+    colors = _DECISION_COLORS if decided else _VERDICT_COLORS
+    margin = next((row["margin"] for row in rows if row.get("margin")), None)
+    if margin:
+        ax.axvspan(-margin * scale, margin * scale, color="tab:blue", alpha=0.12, lw=0)
     for y, row in enumerate(rows):
-        color = _VERDICT_COLORS[row["verdict"]]
+        color = colors.get(str(row.get("decision") if decided else row["verdict"]), "0.45")
         lo, hi = row["lo"] * scale, row["hi"] * scale
         ax.plot([lo, hi], [y, y], color=color, lw=2.5, solid_capstyle="butt")
         ax.plot([row["mean_diff"] * scale], [y], "o", color=color, ms=6)
-        words = [] if row["p_value"] is None else [f"p {_p_text(row['p_value'])}"]
+        words = [str(row["decision"])] if decided and row.get("decision") else []
+        words += [] if row["p_value"] is None else [f"p {_p_text(row['p_value'])}"]
         if row["p_adjusted"] is not None:
             words.append(f"Holm {_p_text(row['p_adjusted'])}")
         ax.annotate(
@@ -502,17 +520,21 @@ def plot_differences(
     ax.axvline(0.0, color="0.2", lw=1)
     ax.set_yticks(range(len(rows)), [row["variant"] for row in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)  # the first variant on top
-    unit = " (percentage points)" if percent else ""
+    unit = ", percentage points" if percent else ""
     against = f" {reference}" if reference else " the reference"
-    ax.set_xlabel(f"{metric}: variant minus{against}{unit}, paired by seed, 95% interval")
+    ax.set_xlabel(f"{metric}: variant minus{against}{unit}; mean and 95 % CI over paired seeds")
     ax.grid(axis="x", alpha=0.3)
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
-    handles = [
+    handles: list[Any] = [
         Line2D([], [], color=color, lw=2.5, marker="o", label=label)
-        for label, color in _VERDICT_COLORS.items()
+        for label, color in colors.items()
     ]
-    fig.legend(handles=handles, fontsize="small", loc="outside lower center", ncols=3)
+    if margin:
+        shown = f"±{margin * scale:.2f}{' points' if percent else ''}"
+        handles.append(Patch(color="tab:blue", alpha=0.12, label=f"equivalence margin {shown}"))
+    fig.legend(handles=handles, fontsize="small", loc="outside lower center", ncols=5)
     return _save_png(fig, path)
 
 
@@ -538,9 +560,10 @@ def _sweep_axis(ax: Any, field: str, values: Sequence[Any]) -> Any:
 def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
     """Draws `sweep.png` for a report with a sweep: figures against the swept value.
 
-    Left: validation (circles, solid) and test accuracy (squares, dashed); right: the
-    generalization gap (train - validation accuracy). One colour per base variant, the mean
-    over seeds with its Student-t 95% interval as error bars, and each seed as a small dot.
+    Left: validation (circles, solid) and test accuracy (squares, dashed) in percent; right:
+    the generalization gap (train - validation accuracy) in percentage points. One colour
+    per base variant, the mean over seeds with its 95 % CI as error bars (Student t, as in
+    the report's tables), and each seed as a small dot.
     Strengths (`l1`, `l2`, `weight_decay`, `learning_rate`) get a log axis (linear
     around 0 when 0 is swept too). A value whose every run diverged is marked with an x.
 
@@ -600,34 +623,27 @@ def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
                 x = position(p["values"][field])
                 entry = p[metric]
                 for v in entry["values"]:
-                    ax.plot([x], [v], ".", color=color, alpha=0.35, ms=4)
+                    ax.plot([x], [100 * v], ".", color=color, alpha=0.35, ms=4)
                 if entry["mean"] is None:
                     if metric != "test_accuracy":
-                        ax.plot(
-                            [x],
-                            [0.0],
-                            "x",
-                            color=color,
-                            ms=9,
-                            mew=2,
-                        )
+                        ax.plot([x], [0.0], "x", color=color, ms=9, mew=2)
                         failed_marked = True
                     continue
-                xs.append(x)
-                ys.append(entry["mean"])
+                xs.append(x)  # in percent (the gap in points), as the report's tables
+                ys.append(100 * entry["mean"])
                 ci = entry["ci95"] or [entry["mean"], entry["mean"]]
-                lo.append(entry["mean"] - ci[0])
-                hi.append(ci[1] - entry["mean"])
+                lo.append(100 * (entry["mean"] - ci[0]))
+                hi.append(100 * (ci[1] - entry["mean"]))
             if xs:
                 ax.errorbar(
                     xs, ys, yerr=[lo, hi], fmt=marker + style, color=color, capsize=3, ms=5, lw=1.5
                 )
     low, high = axes[0].get_ylim()
-    axes[0].set_ylim(low, min(high, 1.005))  # intervals may reach past 1: accuracy cannot
+    axes[0].set_ylim(low, min(high, 100.5))  # accuracy cannot pass 100 %
     axes[0].set_title("Accuracy against " + field)
-    axes[0].set_ylabel("accuracy")
+    axes[0].set_ylabel("accuracy (%)")
     axes[1].set_title("Generalization gap (train - validation accuracy)")
-    axes[1].set_ylabel("gap")
+    axes[1].set_ylabel("gap (percentage points)")
     axes[1].axhline(0.0, color="0.5", lw=0.8)
     for ax in axes:
         ax.set_xlabel(field)
@@ -649,7 +665,7 @@ def plot_sweep(report: Any, directory: str | os.PathLike[str]) -> Path | None:
                 ls="",
                 marker="|",
                 ms=10,
-                label=f"mean and 95% CI over {n_seeds} seeds",
+                label=f"mean and 95 % CI over {n_seeds} seeds",
             )
         )
     if failed_marked:

@@ -57,7 +57,7 @@ def test_repr_is_one_short_line_with_study_variants_seeds_and_best():
     text = repr(_report())
     assert "\n" not in text and len(text) <= 120
     assert text == (
-        "<Report cnn on digits: 2 variants (baseline, l2), seeds 0,1,2; best l2 (test acc 0.9525)>"
+        "<Report cnn on digits: 2 variants (baseline, l2), seeds 0,1,2; best l2 (test acc 95.2%)>"
     )
     assert repr(Report(variants={"a": "baseline"})).endswith("; no runs yet>")
 
@@ -66,8 +66,9 @@ def test_html_shows_the_table_with_intervals_and_the_main_figure_inline():
     pytest.importorskip("matplotlib")
     page = _report()._repr_html_()
     assert page.count("<tr>") == 3  # header + one row per variant
-    assert "<th>Test acc</th>" in page and "Test acc vs baseline (paired)" in page
-    assert re.search(r"0\.9525 \[0\.\d{4}, 0\.\d{4}\]", page)  # mean [95% CI]
+    assert "<th>Test acc %</th>" in page and "Test acc vs baseline, points (paired)" in page
+    assert re.search(r"95\.25 \[\d\d\.\d\d, \d\d\.\d\d\]", page)  # mean [95 % CI], in %
+    assert "in %" in page and "with its 95 % CI in brackets" in page  # said once
     assert "p = " in page and "reference" in page
     assert "failed (1/3 seeds)" in page  # the status column
     png = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
@@ -95,11 +96,15 @@ def test_to_frame_has_one_row_per_run_with_every_metric():
     assert list(frame.columns[:4]) == ["variant", "seed", "status", "origin"]
     assert set(METRICS) <= set(frame.columns)
     row = frame[(frame.variant == "l2") & (frame.seed == 1)].iloc[0]
-    assert row.test_accuracy == pytest.approx(0.955) and row.status == "ok"
+    assert row.test_accuracy == pytest.approx(95.5) and row.status == "ok"  # in %
     assert row.origin == "trained"
     failed = frame[frame.status == "failed"].iloc[0]
     assert failed.error == "ValueError: boom" and pd.isna(failed.test_accuracy)
-    assert frame.groupby("variant")["test_accuracy"].mean()["baseline"] == pytest.approx(0.915)
+    assert frame.groupby("variant")["test_accuracy"].mean()["baseline"] == pytest.approx(91.5)
+    assert "in %" in frame.attrs["units"] and frame.attrs["reference"] == "baseline"
+    verdict = (_report().comparisons()["l2"] or {}).get("verdict")  # None before verdicts
+    assert set(frame[frame.variant == "baseline"].verdict) == {"reference"}
+    assert set(frame[frame.variant == "l2"].verdict) == {verdict}
 
 
 def test_sweep_frame_has_one_row_per_point_with_its_interval():
@@ -108,8 +113,8 @@ def test_sweep_frame_has_one_row_per_point_with_its_interval():
     assert list(frame.variant) == ["baseline", "l2"]
     assert list(frame.l2) == [0.0, 1e-3]
     point = frame.iloc[1]
-    assert point.test_accuracy == pytest.approx(0.9525)
-    assert 0 < point.test_accuracy_lo < point.test_accuracy < point.test_accuracy_hi < 1
+    assert point.test_accuracy == pytest.approx(95.25)  # in %, as every table
+    assert 0 < point.test_accuracy_lo < point.test_accuracy < point.test_accuracy_hi < 100
     assert (point.ok, point.failed, point.collapsed) == (2, 1, 0)
     assert _report().sweep_frame().empty
 

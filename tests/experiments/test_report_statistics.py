@@ -74,13 +74,13 @@ def test_report_md_says_plainly_when_a_difference_is_not_distinguishable():
     markdown = _report().to_markdown()
     assert "## Statistics over seeds" in markdown
     lo, hi = _logit_interval([0.90, 0.92, 0.94])
-    assert f"0.9200 [{lo:.4f}, {hi:.4f}]" in markdown  # the reference's test accuracy
+    assert f"92.00 [{100 * lo:.2f}, {100 * hi:.2f}]" in markdown  # the reference's, in %
     row = next(
         line for line in markdown.splitlines() if line.startswith("| all ") and "p =" in line
     )
-    assert "+0.0200 [-0.0048, +0.0448], p = 0.0742: not distinguishable from zero at 3 seeds" in row
-    # ... and how blind the study was
-    assert "(could detect differences of about 0.025; about 4 seeds would resolve 0.02)" in row
+    assert "+2.00 [-0.48, +4.48], p = 0.0742: not distinguishable from zero at 3 seeds" in row
+    # ... and how blind the study was (in percentage points, as the whole table)
+    assert "(could detect differences of about 2.5; about 4 seeds would resolve 2)" in row
 
 
 def test_one_seed_says_no_interval_can_be_given():
@@ -139,7 +139,8 @@ def test_the_terminal_table_fits_a_terminal_and_the_markdown_keeps_every_figure(
     report = _report()
     text = str(report)
     assert max(len(line) for line in text.splitlines()) <= 110
-    assert "0.9200±0.0200" in text  # test accuracy of the reference, mean ± std
+    lo, hi = _logit_interval([0.90, 0.92, 0.94])  # the reference's test accuracy, in %
+    assert f"92.0 [{100 * lo:.1f}, {100 * hi:.1f}]" in text and "±" not in text
     markdown = report.to_markdown()
     assert "Weight norm" in markdown and "Weight norm" not in text
 

@@ -89,8 +89,8 @@ def test_markdown_has_one_row_per_variant_and_says_diverged():
     assert set(table[1]) <= set("|-: ")
     baseline_row = next(line for line in table if line.startswith("| baseline"))
     hot_row = next(line for line in table if line.startswith("| hot"))
-    assert "0.1000" in baseline_row  # the gap, +0.1000
-    assert "0.6900" in baseline_row  # test accuracy
+    assert "+10.00" in baseline_row  # the gap, in percentage points (0.1)
+    assert "69.00" in baseline_row  # test accuracy, in percent (0.69)
     assert "diverged (epoch 2)" in hot_row
     assert "diverged" not in baseline_row
     assert "cnn on digits" in md
@@ -134,7 +134,12 @@ def test_mean_and_std_over_seeds():
     assert summary["std"]["train_accuracy"] == pytest.approx(math.sqrt(0.005))
     assert summary["mean"]["generalization_gap"] == pytest.approx(0.15)
     assert summary["status"] == "diverged (1/3 seeds)"
-    assert "0.9500 ± 0.0707" in report.to_markdown()
+    from regkit.experiments.report.analysis import interval
+
+    lo, hi = interval([0.9, 1.0], "train_accuracy")  # the 95 % CI, not the std
+    markdown = report.to_markdown()
+    assert f"95.00 [{100 * lo:.2f}, {100 * hi:.2f}]" in markdown and "±" not in markdown
+    assert "mean over seeds 0, 1, 2 with its 95 % CI in brackets" in markdown  # said once
 
 
 def test_failed_run_reports_its_error():

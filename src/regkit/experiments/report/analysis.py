@@ -239,9 +239,12 @@ def difference_rows(
         alpha: The significance level.
 
     Returns:
-        `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict"}]` in the
-        order given; `"verdict"` is `stats.verdict`'s (`"higher"`, `"lower"` or
-        `"not distinguishable"`), the decision behind report.md's words.
+        `[{"variant", "mean_diff", "lo", "hi", "p_value", "p_adjusted", "verdict",
+        "decision", "margin"}]` in the order given; `"verdict"` is `stats.verdict`'s
+        (`"higher"`, `"lower"` or `"not distinguishable"`), the decision behind report.md's
+        words; `"decision"` and `"margin"` are the sequential verdict (`"better"`,
+        `"worse"`, `"equivalent"`, `"undecided"`) and its equivalence margin, None in a
+        report without them.
     """
     rows = []
     for name, comparison in comparisons.items():
@@ -259,6 +262,8 @@ def difference_rows(
                 "p_value": p_value,
                 "p_adjusted": p_adjusted,
                 "verdict": verdict(diff, (lo, hi), p_value, p_adjusted=p_adjusted, alpha=alpha),
+                "decision": comparison.get("verdict"),
+                "margin": comparison.get("margin"),
             }
         )
     return rows

@@ -21,17 +21,14 @@ import datetime as _dt
 import importlib.util
 import json
 import os
-import shutil
 import tempfile
 import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from regkit._checks import check_choice, invalid
 from regkit._io import atomic_write_text, read_regular_text
 from regkit.device import versions
-from regkit.device.export import export_model
 from regkit.experiments.report.analysis import (
     add_statistics,
     difference_rows,
@@ -41,7 +38,14 @@ from regkit.experiments.report.analysis import (
     status_counts,
     sweep_points,
 )
+from regkit.experiments.report.run_models import (
+    EXPORT_FORMATS,
+    MODEL_FILE,
+    export_run_model,
+    load_run_model,
+)
 from regkit.experiments.report.tables import (
+    PERCENT_METRICS,
     align_table,
     config_line,
     html_report,
@@ -50,8 +54,8 @@ from regkit.experiments.report.tables import (
     report_sections,
     table_rows,
     terminal_table,
+    units_line,
 )
-from regkit.experiments.study.build import build_from_config
 from regkit.experiments.study.records import (
     ACCURACY_KEYS,
     METRICS,
@@ -62,7 +66,6 @@ from regkit.experiments.study.records import (
     Variant,
     jsonable,
 )
-from regkit.experiments.study.specs import CHECKPOINT_NAME, folder_name
 from regkit.plots import plot_report
 
 __all__ = [
@@ -76,13 +79,6 @@ __all__ = [
     "RunResult",
     "Variant",
 ]
-
-#: A finished run's model, as evaluated (its best weights), in its run folder: a `.keras`
-#: file that `keras.saving.load_model` and `regkit.load_model` read (`Report.load_model`
-#: prefers it; `regkit export` converts it).
-MODEL_FILE = "model.keras"
-#: `Report.export`'s formats and the suffix of the path each writes by default.
-EXPORT_FORMATS: dict[str, str] = {"keras": ".keras", "savedmodel": "", "tflite": ".tflite"}
 
 
 # ---------------------------------------------------------------------------- report
@@ -226,11 +222,13 @@ class Report:
         return sweep_points(self)
 
     def to_markdown(self) -> str:
-        """A markdown report: title, configuration, one table row per variant, notes.
+        """A markdown report: title, configuration, units, one table row per variant, notes.
 
-        After the table: 95% intervals over seeds and the paired comparison of each
-        variant with the first (the reference), or a plain statement that one seed gives
-        no interval; a sweep table; and the runs' warnings.
+        Accuracies are in percent and the gap in percentage points, each figure the mean
+        over seeds with its 95 % CI (said once, above the table). After the table: the
+        statistics over seeds and the paired comparison of each variant with the first
+        (the reference) with its verdict, or a plain statement that one seed gives no
+        interval; a sweep table; and the runs' warnings.
 
         A variant whose loss went NaN/inf says `diverged` in its Status cell; resumed and
         reused runs are listed in the notes.
@@ -240,6 +238,8 @@ class Report:
                 f"# {self.title()}",
                 "",
                 config_line(self) + ".",
+                "",
+                units_line(self),
                 "",
                 align_table(table_rows(self), markdown=True),
                 "",
@@ -278,9 +278,15 @@ class Report:
         """The runs as a pandas DataFrame: one row per run.
 
         Columns: `variant`, `seed`, `status`, `origin`, every figure in `METRICS` (None
-        where a run has none: a failed run, a figure not measured), `warnings` (how many
-        the run carries) and `error`. Rows are in report order (seed, then variant). For a
-        sweep, `sweep_frame()` gives one row per swept point with its intervals.
+        where a run has none: a failed run, a figure not measured), `verdict` (the
+        variant's verdict against the reference: ``"reference"``, ``"better"``,
+        ``"worse"``, ``"equivalent"``, ``"undecided"``, or None for a report without
+        verdicts), `warnings` (how many the run carries) and `error`. Accuracies, the gap
+        and the penalty share are in percent (the gap in percentage points), as in every
+        table of the report; report.json keeps fractions. `frame.attrs` says so once
+        (``"units"``) and holds the verdicts' ``"margin"`` (in points, or None) and the
+        ``"reference"``. Rows are in report order (seed, then variant). For a sweep,
+        `sweep_frame()` gives one row per swept point with its intervals.
 
         Returns:
             A `pandas.DataFrame`.
@@ -293,6 +299,8 @@ class Report:
             >>> frame.groupby("variant")["test_accuracy"].mean()  # doctest: +SKIP
         """
         pd = _pandas("to_frame")
+        names = list(self.variants)
+        comparisons = self.comparisons()
         rows = []
         for run in self.runs:
             row: dict[str, Any] = {
@@ -301,20 +309,30 @@ class Report:
                 "status": run.status,
                 "origin": run.origin,
             }
-            row.update({metric: getattr(run, metric) for metric in METRICS})
+            row.update({metric: _shown(metric, getattr(run, metric)) for metric in METRICS})
+            found = (comparisons.get(run.variant) or {}).get("verdict")
+            row["verdict"] = "reference" if names and run.variant == names[0] else found
             row["warnings"] = len(run.warnings)
             row["error"] = run.error
             rows.append(row)
-        columns = ["variant", "seed", "status", "origin", *METRICS, "warnings", "error"]
-        return pd.DataFrame(rows, columns=columns)
+        columns = ["variant", "seed", "status", "origin", *METRICS, "verdict", "warnings"]
+        frame = pd.DataFrame(rows, columns=[*columns, "error"])
+        margins = [c["margin"] for c in comparisons.values() if c and c.get("margin")]
+        frame.attrs.update(
+            units=_FRAME_UNITS,
+            margin=100 * margins[0] if margins else None,
+            reference=names[0] if names else None,
+        )
+        return frame
 
     def sweep_frame(self) -> Any:
         """A sweep's points as a pandas DataFrame: one row per swept variant.
 
         Columns: `variant`, `base`, each swept field, then for `val_accuracy`,
         `test_accuracy` and `generalization_gap` the mean over the measured seeds and its
-        95% interval (`<metric>`, `<metric>_lo`, `<metric>_hi`), and the runs of each
-        status (`ok`, `collapsed`, `diverged`, `failed`). Empty without a sweep.
+        95 % CI (`<metric>`, `<metric>_lo`, `<metric>_hi`), in percent (the gap in
+        percentage points) as in `to_frame`, and the runs of each status (`ok`,
+        `collapsed`, `diverged`, `failed`). Empty without a sweep.
 
         Raises:
             ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
@@ -329,10 +347,13 @@ class Report:
             for metric in ("val_accuracy", "test_accuracy", "generalization_gap"):
                 figures = point[metric]
                 low, high = figures["ci95"] or (None, None)
-                row.update({metric: figures["mean"], f"{metric}_lo": low, f"{metric}_hi": high})
+                row[metric] = _shown(metric, figures["mean"])
+                row[f"{metric}_lo"], row[f"{metric}_hi"] = _shown(metric, low), _shown(metric, high)
             row.update(point["counts"])
             rows.append(row)
-        return pd.DataFrame(rows)
+        frame = pd.DataFrame(rows)
+        frame.attrs["units"] = _FRAME_UNITS
+        return frame
 
     def __str__(self) -> str:
         lines = [self.title(), textwrap.fill(config_line(self), 100), ""]
@@ -494,26 +515,7 @@ class Report:
             >>> report.export("bn", seed=0, path="bn.tflite", format="tflite")  # doctest: +SKIP
             PosixPath('bn.tflite')
         """
-        check_choice("format", format, tuple(EXPORT_FORMATS))
-        target = Path(
-            path
-            if path is not None
-            else f"{folder_name(variant)}-seed{seed}{EXPORT_FORMATS[format]}"
-        )
-        if format == "keras" and target.suffix != ".keras":
-            raise invalid("path", "a path ending in '.keras' for format='keras'", str(target))
-        saved = run_folder_of(self, variant, seed) / MODEL_FILE
-        if target.parent != Path(""):
-            target.parent.mkdir(parents=True, exist_ok=True)
-        if format == "keras" and saved.is_file():
-            shutil.copyfile(saved, target)  # the file the run wrote, byte for byte
-            return target
-        model = self.load_model(variant, seed)
-        if format == "keras":
-            model.save(target)
-        else:
-            export_model(model, target, "tf_saved_model" if format == "savedmodel" else "litert")
-        return target
+        return export_run_model(self, variant, seed, path, format)
 
     def plot(self, directory: str | os.PathLike[str]) -> list[Path]:
         """Draws the curves of all variants overlaid, and their weight norms.
@@ -544,6 +546,20 @@ class Report:
         if plots:
             written["plots"] = self.plot(directory)
         return written
+
+
+#: What `Report.to_frame` and `Report.sweep_frame` say about their figures (`frame.attrs`).
+_FRAME_UNITS = (
+    "accuracies and the penalty share in %, the gap in percentage points "
+    f"({', '.join(PERCENT_METRICS)}); intervals (_lo, _hi) are 95 % CIs"
+)
+
+
+def _shown(metric: str, value: Any) -> Any:
+    """A figure as the frames show it: percent for `PERCENT_METRICS`."""
+    if metric in PERCENT_METRICS and isinstance(value, (int, float)) and value is not True:
+        return 100.0 * value
+    return value
 
 
 def _pandas(method: str) -> Any:
@@ -611,40 +627,3 @@ def read_report(cls: Any, path: str | os.PathLike[str]) -> Any:
         raise bad(f"the report is damaged ({type(exc).__name__})") from None
     report.directory = path.parent
     return report
-
-
-def run_folder_of(report: Any, variant: str, seed: int) -> Path:
-    """The folder of one run of `report`'s study (checked: the run exists, and the report
-    has a study folder)."""
-    runs = [r for r in report.runs_for(variant) if r.seed == seed]
-    if not runs:
-        seeds = [r.seed for r in report.runs_for(variant)]
-        raise invalid("seed", f"a seed {variant!r} ran with ({seeds})", seed)
-    if report.directory is None:
-        raise ValueError(
-            f"Cannot load {variant!r} seed {seed}: this report has no study folder "
-            "(compare(..., out_dir=...) keeps each run's weights; Report.from_json "
-            "reads them back)."
-        )
-    return Path(report.directory) / folder_name(variant) / f"seed{seed}"
-
-
-def load_run_model(report: Any, variant: str, seed: int) -> Any:
-    """`Report.load_model`: one run's best model: its `model.keras`, else rebuilt,
-    compiled and given the checkpoint's weights."""
-    folder = run_folder_of(report, variant, seed)
-    if (folder / MODEL_FILE).is_file():  # the model as evaluated, saved by the run
-        from regkit.regularization import load_model  # defers Keras (heavy)
-
-        return load_model(folder / MODEL_FILE)
-    weights = folder / CHECKPOINT_NAME
-    if not weights.is_file():
-        run = next(r for r in report.runs_for(variant) if r.seed == seed)
-        raise ValueError(
-            f"Cannot load {variant!r} seed {seed}: no weights at {weights} (the run "
-            f"{run.status}{': ' + run.error if run.error else ''})."
-        )
-    model = build_from_config(report.config, report.variants[variant])
-    model.optimizer.build(model.trainable_variables)  # the file holds its state too
-    model.load_weights(weights)
-    return model

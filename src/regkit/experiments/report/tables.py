@@ -1,5 +1,10 @@
-"""A report as text: its tables (mean ± std cells), configuration line, notes and the
-statistics, sweep and warnings sections, and the terminal table.
+"""A report as text: its tables, configuration line, notes and the statistics, sweep and
+warnings sections, the terminal table and the notebook's HTML.
+
+Every output follows one convention, said once in its header (`units_line`): accuracies
+and the penalty share in percent, the gap and differences in percentage points, each
+figure the mean over seeds with its 95 % confidence interval in brackets, epochs as whole
+epochs (the range over seeds). report.json keeps fractions.
 
 The functions take a `regkit.experiments.Report`; `Report.to_markdown` and `str(report)`
 put them together.
@@ -14,7 +19,6 @@ from typing import Any
 from regkit.data.augment import Augment
 from regkit.experiments.report.analysis import (
     INTERVAL_METRICS,
-    comparison_text,
     interval,
     measured_values,
     reference_comparisons,
@@ -22,18 +26,21 @@ from regkit.experiments.report.analysis import (
     sweep_points,
     warnings_for,
 )
-from regkit.experiments.report.stats import approx_text, mean
+from regkit.experiments.report.stats import approx_text, comparison_words, mean
 from regkit.experiments.study.config import skipped_images_note
 
 __all__ = [
     "COLUMNS",
+    "PERCENT_METRICS",
     "TERMINAL_COLUMNS",
     "align_table",
     "best_variant",
     "config_line",
     "describe_augment",
-    "format_cell",
+    "figure_text",
+    "has_verdicts",
     "html_report",
+    "paired_text",
     "report_line",
     "report_notes",
     "report_sections",
@@ -42,83 +49,119 @@ __all__ = [
     "sweep_lines",
     "table_rows",
     "terminal_table",
+    "units_line",
+    "verdict_margin",
+    "verdict_text",
     "warning_lines",
 ]
 
+#: Figures shown in percent (the gap in percentage points); report.json keeps fractions.
+PERCENT_METRICS = (
+    "train_accuracy",
+    "val_accuracy",
+    "generalization_gap",
+    "test_accuracy",
+    "reg_loss_share",
+)
+#: Decimals of each kind of figure in report.md and HTML (the terminal shows one less).
+_DIGITS = {"acc": 2, "gap": 2, "pct": 1, "loss": 4, "float": 2}
 
-def format_cell(
-    value: float | None, std: float | None, kind: str, several: bool, *, compact: bool = False
+
+def figure_text(
+    values: Sequence[float],
+    kind: str,
+    *,
+    metric: str | None = None,
+    epochs: int | None = None,
+    digits: int | None = None,
+    spread: bool = True,
 ) -> str:
-    """One table cell: `value` formatted by `kind` (a `COLUMNS` kind), `± std` over seeds.
+    """One figure over seeds: its mean and, from two values on, its 95 % CI in brackets.
 
-    `compact=True` is the terminal table's form: percentages without decimals, `±`
-    without spaces, and a spread that rounds to zero left out.
+    `kind` (a `COLUMNS` kind) says the unit: ``"acc"`` and ``"pct"`` in percent, ``"gap"``
+    in signed percentage points, ``"epoch"`` whole epochs (the one value, or the range
+    over seeds), ``"int"`` a count, ``"loss"`` and ``"float"`` as measured. The interval
+    is `analysis.interval`'s (Student t, inside the metric's bounds; `epochs` bounds the
+    figures counted in epochs).
+
+    Args:
+        values: The figure's finite values over seeds (`analysis.measured_values`).
+        kind: How to show it.
+        metric: The figure's name (its bounds).
+        epochs: The study's epochs.
+        digits: Decimals (default: 2 for accuracies, 1 for shares, 4 for losses).
+        spread: Show the interval (False: the mean alone).
 
     Example:
-        >>> format_cell(0.91234, 0.01, "acc", several=True)
-        '0.9123 ± 0.0100'
-        >>> format_cell(0.91234, 0.01, "acc", several=True, compact=True)
-        '0.9123±0.0100'
-        >>> format_cell(0.00046, None, "pct", several=False)  # measured, not "0.0%"
-        '0.046%'
+        >>> figure_text([0.91, 0.93, 0.92], "acc")
+        '92.00 [89.52, 94.48]'
+        >>> figure_text([0.0102, 0.0098], "gap", spread=False)
+        '+1.00'
+        >>> figure_text([3, 5, 4], "epoch"), figure_text([0.00046], "pct")
+        ('3-5', '0.046')
     """
-    if value is None:
+    centre = mean(values)
+    if centre is None:
         return "—"
+    if kind == "epoch":
+        low, high = round(min(values)), round(max(values))
+        return f"{low}" if low == high else f"{low}-{high}"
     if kind == "int":
-        if not several or not std:
-            text = f"{value:.0f}" if compact else f"{value:,.0f}"
-        else:
-            text = f"{value:.1f}" if compact else f"{value:,.1f}"
-    elif kind == "acc":
-        text = f"{value:.4f}"
-    elif kind == "gap":
-        text = f"{value:+.4f}"
-    elif kind == "pct":
-        text = f"{100 * value:.0f}%" if compact else f"{100 * value:.1f}%"
-        if value and text.strip("0.%") == "":  # a small share is shown, not rounded to 0
-            text = f"{approx_text(100 * value)}%"
-    elif kind == "loss":
-        text = f"{value:.4f}"
-    else:  # "float"
-        text = f"{value:.2f}" if abs(value) < 1000 else f"{value:,.0f}"
-    if not several or std is None:
+        return f"{centre:,.0f}"
+    scale = 100.0 if kind in ("acc", "gap", "pct") else 1.0
+    places = _DIGITS.get(kind, 2) if digits is None else digits
+    sign = "+" if kind == "gap" else ""
+
+    def show(value: float) -> str:
+        if kind == "float" and abs(value) >= 1000:
+            return f"{value:,.0f}"
+        return f"{scale * value:{sign}.{places}f}"
+
+    text = show(centre)
+    if kind == "pct" and centre and text.strip("0.") == "":  # a small share, not "0.0"
+        text = approx_text(100 * centre)
+    if not spread or len(values) < 2:
         return text
-    if compact:
-        if not std:
-            return text
-        if kind == "pct":
-            spread = f"{100 * std:.0f}%"
-        elif kind in ("acc", "gap", "loss"):
-            spread = f"{std:.4f}"
-        elif kind == "float":
-            spread = f"{std:.2f}"
-        else:
-            spread = f"{std:.1f}"
-        # a spread that rounds to zero is not shown
-        return text + "±" + spread if spread.strip("0.%") else text
-    if kind == "int" and std == 0:
-        return text  # parameters, or epochs that agree across seeds
-    if kind == "int":
-        return text + f" ± {std:.1f}"
-    if kind == "pct":
-        return text + f" ± {100 * std:.1f}%"
-    if kind == "float":
-        return text + f" ± {std:.2f}"
-    return text + f" ± {std:.4f}"
+    found = interval(values, metric, epochs=epochs)
+    return text if found is None else f"{text} [{show(found[0])}, {show(found[1])}]"
+
+
+def units_line(report: Any, *, short: bool = False) -> str:
+    """What every figure of the report's tables is, said once: units and interval.
+
+    Example:
+        >>> units_line(report)  # doctest: +SKIP
+        'Accuracies and the penalty share in %, the gap and differences in percentage points; ...'
+    """
+    seeds = list(report.seeds)
+    if short:
+        over = f"mean [95 % CI] over {len(seeds)} seeds" if len(seeds) > 1 else "one seed"
+        return f"Accuracy in %, gap in points; {over}; Best: best epoch"
+    if len(seeds) > 1:
+        over = (
+            f"each figure is the mean over seeds {', '.join(map(str, seeds))} with its 95 % "
+            "CI in brackets (Student t; accuracies on the logit scale, inside [0, 100])"
+        )
+    else:
+        over = f"one seed ({seeds[0] if seeds else '-'}): no interval can be given"
+    return (
+        "Accuracies and the penalty share are in %, the gap and differences in percentage "
+        f"points; {over}; epochs are whole epochs (the range over seeds)."
+    )
 
 
 #: The report table's columns: (metric, header, kind).
 COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("params", "Params", "int"),
-    ("epochs_run", "Epochs", "int"),
-    ("best_epoch", "Best epoch", "int"),
-    ("train_accuracy", "Train acc", "acc"),
-    ("val_accuracy", "Val acc", "acc"),
-    ("generalization_gap", "Gap (train-val)", "gap"),
-    ("test_accuracy", "Test acc", "acc"),
+    ("epochs_run", "Epochs", "epoch"),
+    ("best_epoch", "Best epoch", "epoch"),
+    ("train_accuracy", "Train acc %", "acc"),
+    ("val_accuracy", "Val acc %", "acc"),
+    ("generalization_gap", "Gap (train-val), points", "gap"),
+    ("test_accuracy", "Test acc %", "acc"),
     ("train_loss", "Train loss", "loss"),
     ("val_loss", "Val loss", "loss"),
-    ("reg_loss_share", "Reg. loss share", "pct"),
+    ("reg_loss_share", "Reg. loss share %", "pct"),
     ("weight_norm", "Weight norm", "float"),
     ("wall_time", "Time (s)", "float"),
 )
@@ -156,14 +199,15 @@ def shorten(text: str, width: int) -> str:
 
 def table_rows(report: Any) -> list[list[str]]:
     """Header + one row per variant: name, regularization, the `COLUMNS`, status."""
-    summary = report.summary()
-    several = len(report.seeds) > 1
+    epochs = (report.config or {}).get("epochs")
     header = ["Variant", "Regularization", *(h for _, h, _ in COLUMNS), "Status"]
     rows = [header]
-    for name, entry in summary.items():
-        row = [name, entry["description"]]
+    for name, variant in report.variants.items():
+        runs = report.runs_for(name)
+        row = [name, variant.describe()]
         for metric, _, kind in COLUMNS:
-            row.append(format_cell(entry["mean"][metric], entry["std"][metric], kind, several))
+            values = measured_values(runs, metric)
+            row.append(figure_text(values, kind, metric=metric, epochs=epochs))
         status = status_cell(report, name)  # "ok, 2 warnings": never `ok` without a word
         errors = [r.error for r in report.runs_for(name) if r.error]
         if errors:
@@ -205,10 +249,7 @@ def report_notes(report: Any) -> list[str]:
     ]
     notes.extend(_averaging_notes(report))
     if len(report.seeds) > 1:
-        notes.append(
-            f"Mean ± sample std over seeds {', '.join(map(str, report.seeds))} "
-            "(diverged or failed runs excluded)."
-        )
+        notes.append("Diverged and failed runs count in no figure but epochs, time and size.")
     if not report.complete:
         notes.append("**Partial report:** the comparison is still running or was stopped.")
     for origin, text in (
@@ -259,14 +300,70 @@ def describe_augment(augment: Any) -> str:
 
 
 # ---------------------------------------------------------------------------- sections
-def _interval_text(values: Sequence[float], metric: str, digits: int = 4) -> str:
-    centre = mean(values)
-    if centre is None:
+_KINDS = {"val_accuracy": "acc", "test_accuracy": "acc", "generalization_gap": "gap"}
+
+
+def paired_text(comparison: Mapping[str, Any] | None) -> str:
+    """A comparison with the reference in percentage points: the mean paired difference,
+    its 95 % CI and p-value (Holm's when several), then `stats.comparison_words`.
+
+    Example:
+        >>> paired_text({"mean_diff": 0.02, "ci95": [-0.0048, 0.0448], "p_value": 0.0742,
+        ...              "seeds": 3})
+        '+2.00 [-0.48, +4.48], p = 0.0742: not distinguishable from zero at 3 seeds'
+    """
+    if comparison is None:
+        return "no seed where both ran"
+    diff = 100 * comparison["mean_diff"]
+    if comparison["ci95"] is None:
+        return f"{diff:+.2f} (one seed: no interval can be given)"
+    lo, hi = (100 * v for v in comparison["ci95"])
+    text = f"{diff:+.2f} [{lo:+.2f}, {hi:+.2f}], p = {comparison['p_value']:.3g}"
+    adjusted = comparison.get("p_adjusted")
+    if adjusted is not None:
+        text += f" (Holm {adjusted:.3g})"
+    detectable, needed = comparison.get("detectable"), comparison.get("seeds_needed")
+    words = comparison_words(  # in points: every figure scaled alike, the same decision
+        diff,
+        (lo, hi),
+        comparison["p_value"],
+        comparison["seeds"],
+        p_adjusted=adjusted,
+        detectable=None if detectable is None else 100 * detectable,
+        seeds_needed=needed,
+    )
+    return f"{text}: {words}"
+
+
+def verdict_text(comparison: Mapping[str, Any] | None) -> str:
+    """The sequential verdict against the reference (``better``, ``worse``,
+    ``equivalent``, ``undecided``; an undecided one with what the study could still
+    detect and the seeds that would decide it), or "—" for a report without verdicts.
+
+    Example:
+        >>> verdict_text({"verdict": "undecided", "detectable": 0.012, "seeds_to_decide": 5})
+        'undecided (could detect 1.2 points; about 5 more seeds would decide)'
+    """
+    word = (comparison or {}).get("verdict")
+    if not word:
         return "—"
-    found = interval(values, metric)
-    if found is None:
-        return f"{centre:.{digits}f}"
-    return f"{centre:.{digits}f} [{found[0]:.{digits}f}, {found[1]:.{digits}f}]"
+    if word != "undecided":
+        return str(word)
+    detectable, seeds = comparison.get("detectable"), comparison.get("seeds_to_decide")  # type: ignore[union-attr]
+    parts = [] if detectable is None else [f"could detect {approx_text(100 * detectable)} points"]
+    if seeds:
+        parts.append(f"about {seeds} more seed{'s' if seeds != 1 else ''} would decide")
+    return f"undecided ({'; '.join(parts)})" if parts else "undecided"
+
+
+def verdict_margin(comparisons: Mapping[str, Any]) -> float | None:
+    """The equivalence margin the verdicts share (a fraction), or None."""
+    margins = [c.get("margin") for c in comparisons.values() if c and c.get("margin")]
+    return float(margins[0]) if margins else None
+
+
+def has_verdicts(comparisons: Mapping[str, Any]) -> bool:
+    return any(c and c.get("verdict") for c in comparisons.values())
 
 
 def statistics_lines(report: Any) -> list[str]:
@@ -280,39 +377,45 @@ def statistics_lines(report: Any) -> list[str]:
         lines += [
             "One seed: no confidence interval can be given, and a difference between "
             "variants cannot be told from seed noise. Run several seeds (e.g. "
-            "`--seeds 0,1,2`) for 95% intervals and a paired comparison with the reference.",
+            "`--seeds 0,1,2`) for 95 % intervals and a paired comparison with the reference.",
             "",
         ]
         return lines
     reference = names[0]
     comparisons = reference_comparisons(report)
-    rows = [
-        [
-            "Variant",
-            "Val acc [95% CI]",
-            "Test acc [95% CI]",
-            "Gap [95% CI]",
-            f"Test acc vs {reference} (paired)",
-        ]
-    ]
+    decided = has_verdicts(comparisons)
+    header = ["Variant", "Val acc %", "Test acc %", "Gap, points"]
+    header.append(f"Test acc vs {reference}, points (paired)")
+    rows = [header + (["Verdict"] if decided else [])]
     for name in names:
         runs = report.runs_for(name)
-        row = [name, *(_interval_text(measured_values(runs, m), m) for m in INTERVAL_METRICS)]
-        row.append("reference" if name == reference else comparison_text(comparisons[name]))
+        row = [name]
+        for metric in INTERVAL_METRICS:
+            row.append(figure_text(measured_values(runs, metric), _KINDS[metric], metric=metric))
+        ours = comparisons.get(name)
+        row.append("reference" if name == reference else paired_text(ours))
+        if decided:
+            row.append("reference" if name == reference else verdict_text(ours))
         rows.append(row)
+    margin = verdict_margin(comparisons)
     lines += [
         align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
         "",
-        f"Mean [95% confidence interval] over the `ok` and `collapsed` runs of seeds "
-        f"{', '.join(map(str, report.seeds))}: Student-t, computed on the logit scale for "
-        "accuracies so that it stays inside [0, 1]. The last column is the mean difference "
-        "in test accuracy over the same seeds, its 95% interval and a paired t-test "
-        "p-value, with Holm's adjustment for the number of variants compared with the "
-        "reference when there are several; the words follow the adjusted p-value. A "
-        "difference that is not distinguishable from seed noise says how fine a difference "
-        "these seeds could detect and how many seeds would resolve the one seen.",
+        "Units as above. The paired column is the mean difference in test accuracy "
+        "over the same seeds, its 95 % CI and a paired t-test p-value, with Holm's "
+        "adjustment for the number of variants compared with the reference when there are "
+        "several; the words follow the adjusted p-value. A difference that is not "
+        "distinguishable from seed noise says how fine a difference these seeds could "
+        "detect and how many seeds would resolve the one seen.",
         "",
     ]
+    if decided:
+        within = f" (within ±{100 * margin:.2f} points)" if margin else ""
+        lines += [
+            f"Verdict: the sequential test's decision against {reference}, at the study's "
+            f"family-wise error rate: better, worse, equivalent{within} or undecided.",
+            "",
+        ]
     return lines
 
 
@@ -322,11 +425,11 @@ def sweep_lines(report: Any) -> list[str]:
     if not points:
         return []
     fields = list((report.config.get("sweep") or {}).get("fields") or points[0]["values"])
-    header = ["Base", *fields, "Val acc [95% CI]", "Test acc [95% CI]", "Gap [95% CI]", "Runs"]
+    header = ["Base", *fields, "Val acc %", "Test acc %", "Gap, points", "Runs"]
     rows = [header]
     for p in points:
         row = [str(p["base"]), *(_value_text(p["values"].get(f)) for f in fields)]
-        row += [_interval_text(p[m]["values"], m) for m in INTERVAL_METRICS]
+        row += [figure_text(p[m]["values"], _KINDS[m], metric=m) for m in INTERVAL_METRICS]
         row.append(_runs_text(p["counts"]))
         rows.append(row)
     return [
@@ -334,8 +437,8 @@ def sweep_lines(report: Any) -> list[str]:
         "",
         align_table([[c.replace("|", "/") for c in r] for r in rows], markdown=True),
         "",
-        "Each row is one base variant with the swept value; mean [95% CI] over the seeds "
-        "that ran `ok` or `collapsed` (`sweep.png` plots the same).",
+        "Each row is one base variant with the swept value, over the seeds that ran `ok` or "
+        "`collapsed`, in the units above (`sweep.png` plots the same).",
         "",
     ]
 
@@ -382,41 +485,57 @@ def report_sections(report: Any) -> list[str]:
     ]
 
 
-#: The terminal table's columns: (metric, header, kind); report.md has the full table.
-TERMINAL_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("val_accuracy", "Val acc", "acc"),
-    ("generalization_gap", "Gap", "gap"),
-    ("test_accuracy", "Test acc", "acc"),
-    ("reg_loss_share", "Penalty", "pct"),
-    ("best_epoch", "Best", "int"),
+#: The terminal table's columns: (metric, header, kind, with its interval); report.md has
+#: the full table.
+TERMINAL_COLUMNS: tuple[tuple[str, str, str, bool], ...] = (
+    ("val_accuracy", "Val acc", "acc", False),
+    ("generalization_gap", "Gap", "gap", False),
+    ("test_accuracy", "Test acc", "acc", True),
+    ("reg_loss_share", "Penalty", "pct", False),
+    ("best_epoch", "Best", "epoch", False),
 )
 
 
 def terminal_table(report: Any, *, width: int = 24) -> str:
     """The report as a plain table that fits a terminal (about 100-120 characters).
 
-    Variant, validation and test accuracy, gap, penalty share, best epoch and status
-    (mean ± std over seeds); the wide table with every figure is in report.md.
+    Variant, validation accuracy, gap, test accuracy with its 95 % CI, penalty share,
+    best epoch (the range over seeds), the verdict against the reference when the report
+    has verdicts, and status; `units_line(short=True)` says the units above it. The wide
+    table with every figure is in report.md.
     """
-    summary = report.summary()
-    several = len(report.seeds) > 1
-    rows = [["Variant", *(h for _, h, _ in TERMINAL_COLUMNS), "Status"]]
-    for name, entry in summary.items():
+    epochs = (report.config or {}).get("epochs")
+    names = list(report.variants)
+    comparisons = reference_comparisons(report) if len(report.seeds) > 1 else {}
+    decided = has_verdicts(comparisons)
+    header = ["Variant", *(h for _, h, _, _ in TERMINAL_COLUMNS)]
+    rows = [[*header, *([f"vs {shorten(names[0], 12)}"] if decided else []), "Status"]]
+    for name in names:
+        runs = report.runs_for(name)
         row = [shorten(name, width)]
-        for metric, _, kind in TERMINAL_COLUMNS:
+        for metric, _, kind, spread in TERMINAL_COLUMNS:
+            values = measured_values(runs, metric)
+            digits = 0 if kind == "pct" else max(0, _DIGITS.get(kind, 2) - 1)
             row.append(
-                format_cell(
-                    entry["mean"][metric], entry["std"][metric], kind, several, compact=True
+                figure_text(
+                    values, kind, metric=metric, epochs=epochs, digits=digits, spread=spread
                 )
             )
+        if decided:
+            word = (comparisons.get(name) or {}).get("verdict")
+            row.append("reference" if name == names[0] else str(word or "—"))
         row.append(shorten(status_cell(report, name), 36))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     last = len(widths) - 1
-    lines = []
+    verdict = last - 1 if decided else None
+    lines = [units_line(report, short=True)]
+    margin = verdict_margin(comparisons)
+    if decided and margin:
+        lines[0] += f"; vs {names[0]}: the verdict, equivalent within ±{100 * margin:.2f} points"
     for r, row in enumerate(rows):
         cells = [
-            text.ljust(widths[i]) if i in (0, last) else text.rjust(widths[i])
+            text.ljust(widths[i]) if i in (0, last, verdict) else text.rjust(widths[i])
             for i, text in enumerate(row)
         ]
         lines.append("  ".join(cells).rstrip())
@@ -445,7 +564,7 @@ def report_line(report: Any) -> str:
 
     Example:
         >>> report_line(report)  # doctest: +SKIP
-        "<Report cnn on digits: 2 variants (baseline, l2), seeds 0,1; best l2 (test acc 0.9712)>"
+        "<Report cnn on digits: 2 variants (baseline, l2), seeds 0,1; best l2 (test acc 97.1%)>"
     """
     config = report.config or {}
     study = f"{config.get('model', 'model')} on {config.get('dataset', 'data')}"
@@ -458,15 +577,16 @@ def report_line(report: Any) -> str:
         tail = "no runs yet" if not report.runs else "no figures"
     else:
         label = "test acc" if best[1] == "test_accuracy" else "val acc"
-        tail = f"best {shorten(best[0], 30)} ({label} {best[2]:.4f})"
+        tail = f"best {shorten(best[0], 30)} ({label} {100 * best[2]:.1f}%)"
     if not report.complete:
         tail += ", partial"
     return f"<Report {study}: {len(names)} variant{plural} ({shown}), seeds {seeds}; {tail}>"
 
 
 def html_report(report: Any, figure_png: str | None = None) -> str:
-    """The report as HTML for a notebook: title, configuration, the comparison table with
-    the 95% intervals and the paired comparison with the reference, and the main figure.
+    """The report as HTML for a notebook: title, configuration, the units line, the
+    comparison table with the 95 % CIs, the paired comparison with the reference and its
+    verdict, and the main figure.
 
     Args:
         report: The `Report`.
@@ -477,26 +597,29 @@ def html_report(report: Any, figure_png: str | None = None) -> str:
     """
     esc = html.escape
     names = list(report.variants)
-    summary = report.summary()
     comparisons = reference_comparisons(report)
     several = len(report.seeds) > 1
-    header = ["Variant", "Regularization", "Val acc", "Test acc", "Gap", "Penalty"]
+    decided = several and has_verdicts(comparisons)
+    header = ["Variant", "Regularization", "Val acc %", "Test acc %", "Gap, points", "Penalty %"]
     if several:
-        header.append(f"Test acc vs {names[0]} (paired)" if names else "vs reference")
+        header.append(f"Test acc vs {names[0]}, points (paired)" if names else "vs reference")
+    if decided:
+        header.append("Verdict")
     header.append("Status")
     rows = []
     for name in names:
         runs = report.runs_for(name)
-        entry = summary[name]
-        cells = [f"<b>{esc(name)}</b>", esc(entry["description"])]
+        cells = [f"<b>{esc(name)}</b>", esc(report.variants[name].describe())]
         for metric in INTERVAL_METRICS:
             values = measured_values(runs, metric)
-            cells.append(esc(_interval_text(values, metric) if several else _single(values)))
-        share = entry["mean"]["reg_loss_share"]
-        cells.append(esc(format_cell(share, None, "pct", False)))
+            cells.append(esc(figure_text(values, _KINDS[metric], metric=metric)))
+        share = measured_values(runs, "reg_loss_share")
+        cells.append(esc(figure_text(share, "pct", spread=False)))
+        ours = comparisons.get(name)
         if several:
-            text = "reference" if name == names[0] else comparison_text(comparisons.get(name))
-            cells.append(esc(text))
+            cells.append(esc("reference" if name == names[0] else paired_text(ours)))
+        if decided:
+            cells.append(esc("reference" if name == names[0] else verdict_text(ours)))
         cells.append(esc(status_cell(report, name)))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
@@ -504,12 +627,15 @@ def html_report(report: Any, figure_png: str | None = None) -> str:
         '<div class="regkit-report">',
         f"<h3>{esc(report.title())}</h3>",
         f"<p>{esc(config_line(report))}.</p>",
+        f"<p><small>{esc(units_line(report))}</small></p>",
         f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>",
     ]
     if several:
+        margin = verdict_margin(comparisons) if decided else None
+        within = f"; equivalent: within ±{100 * margin:.2f} points" if margin else ""
         parts.append(
-            "<p><small>Mean [95% confidence interval] over seeds; paired differences in test "
-            "accuracy with Holm-adjusted p-values (see report.md).</small></p>"
+            "<p><small>Paired differences in test accuracy with Holm-adjusted p-values "
+            f"(see report.md){esc(within)}.</small></p>"
         )
     if not report.complete:
         parts.append("<p><b>Partial report:</b> the comparison is still running or stopped.</p>")
@@ -517,8 +643,3 @@ def html_report(report: Any, figure_png: str | None = None) -> str:
         parts.append(f'<img alt="{esc(report.title())}" src="data:image/png;base64,{figure_png}"/>')
     parts.append("</div>")
     return "\n".join(parts)
-
-
-def _single(values: Sequence[float]) -> str:
-    centre = mean(values)
-    return "—" if centre is None else f"{centre:.4f}"
