@@ -152,12 +152,20 @@ def _tuning_optuna(ns: dict[str, Any], out: str) -> None:
     assert ns["study"].best_value >= 0.3, out
 
 
+def _export_from_a_study(ns: dict[str, Any], out: str) -> None:
+    # "it gives the report's test accuracy"; the copy is the run's own file
+    assert abs(ns["accuracy"] - ns["report"].runs_for("bn")[0].test_accuracy) < 1e-6, out
+    run_file = Path("runs/export-demo/bn/seed0/model.keras")
+    assert Path("bn.keras").read_bytes() == run_file.read_bytes()
+
+
 CLAIMS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "README.md#2": _readme_first_model,
     "getting-started.md#1": _getting_started_first_model,
     "getting-started.md#2": _getting_started_compare,
     "regularization.md#1": _regularization_seed000_table,
     "designing-a-study.md#1": _designing_a_study,
+    "export.md#1": _export_from_a_study,
     "regularizers.md#4": _regularizers_structural_study,
     "regularizers.md#6": _regularizers_ema,
     "regularizers.md#7": _regularizers_swa,
