@@ -152,6 +152,24 @@ def _tuning_optuna(ns: dict[str, Any], out: str) -> None:
     assert ns["study"].best_value >= 0.3, out
 
 
+def _designing_a_study_adaptive(ns: dict[str, Any], out: str) -> None:
+    from collections import Counter
+
+    report = ns["report"]
+    verdicts = {name: c["verdict"] for name, c in report.comparisons().items()}
+    seeds = Counter(run.variant for run in report.runs)
+    assert verdicts["crushed"] == "worse" and seeds["crushed"] == 2, out  # "worse at once"
+    assert verdicts["same"] == "equivalent" and seeds["same"] == 2, out
+    assert seeds["lr"] <= 4 and seeds["baseline"] == max(seeds.values()), out
+
+
+def _designing_a_study_tuned(ns: dict[str, Any], out: str) -> None:
+    trail = ns["trail"]
+    assert trail["chosen"]["l2"] != 1.0, out  # the crushing strength is never chosen
+    assert min(trail["selection_seeds"]) >= 1_000_000
+    assert {run.seed for run in ns["report"].runs} == {0, 1, 2}
+
+
 def _export_from_a_study(ns: dict[str, Any], out: str) -> None:
     # "it gives the report's test accuracy"; the copy is the run's own file
     assert abs(ns["accuracy"] - ns["report"].runs_for("bn")[0].test_accuracy) < 1e-6, out
@@ -166,6 +184,8 @@ CLAIMS: dict[str, Callable[[dict[str, Any], str], None]] = {
     "regularization.md#1": _regularization_seed000_table,
     "designing-a-study.md#1": _designing_a_study,
     "export.md#1": _export_from_a_study,
+    "designing-a-study.md#3": _designing_a_study_adaptive,
+    "designing-a-study.md#4": _designing_a_study_tuned,
     "regularizers.md#4": _regularizers_structural_study,
     "regularizers.md#6": _regularizers_ema,
     "regularizers.md#7": _regularizers_swa,
