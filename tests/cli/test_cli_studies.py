@@ -33,7 +33,7 @@ def _exit_code(argv, capsys):
         (["--sweep", "l2"], "argument --sweep: expected FIELD=V1,V2,..."),
         (["--sweep", "l9=1,2"], "argument --sweep: unknown field 'l9'"),
         (["--sweep", "l2=1,x"], "`l2` in sweep['l2'] expects a finite number. Received: l2='x'"),
-        (["--sweep", "l2=1", "--sweep", "l2=2"], "argument --sweep: 'l2' is swept twice"),
+        (["--sweep", "l2=1", "--sweep", "l2=2"], "argument --sweep: 'l2' is given twice"),
         (["--variants", "bn", "--sweep", "dropout=0.5,1.0"], "`dropout`: expected a float in"),
     ],
 )
