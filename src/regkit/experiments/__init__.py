@@ -45,6 +45,27 @@ __all__ = [
 ]
 
 
+#: Names kept for two minor releases after they were renamed (docs/stability.md):
+#: old name -> (the name to use, the release that removes the old one).
+DEPRECATED: dict[str, tuple[str, str]] = {"VariantSpec": ("Variant", "0.6.0")}
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names: they keep working, with a `DeprecationWarning` naming the new one."""
+    if name in DEPRECATED:
+        import warnings
+
+        new, removed = DEPRECATED[name]
+        warnings.warn(
+            f"regkit.experiments.{name} is deprecated and will be removed in regkit "
+            f"{removed}; use regkit.experiments.{new} (the same class)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return globals()[new]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def kernel_norm(model: Any) -> float:
     """Global L2 norm of every kernel of `model` (0.1 name of
     `regkit.introspect.total_kernel_norm`).
