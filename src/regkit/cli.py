@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="ADDRESS",
         help="run the runs on a running Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
-        "regkit[dask]; workers need regkit and, for --out, the same file system)",
+        "regkit-keras[dask]; workers need regkit and, for --out, the same file system)",
     )
     cmp.add_argument(
         "-q", "--quiet", action="store_true", help="no progress output, only the report"
@@ -453,7 +453,7 @@ def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
     try:
         from distributed import Client
     except ImportError:
-        parser.error("argument --scheduler: needs Dask: pip install 'regkit[dask]'")
+        parser.error("argument --scheduler: needs Dask: pip install 'regkit-keras[dask]'")
     try:
         client = Client(address, timeout=10)
     except (OSError, TimeoutError, TypeError, ValueError) as exc:

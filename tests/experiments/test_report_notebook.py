@@ -123,7 +123,7 @@ def test_without_pandas_the_error_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "pandas", None)  # `import pandas` raises ImportError
     report = _report()
     for method in (report.to_frame, report.sweep_frame):
-        with pytest.raises(ImportError, match=re.escape('pip install "regkit[pandas]"')):
+        with pytest.raises(ImportError, match=re.escape('pip install "regkit-keras[pandas]"')):
             method()
 
 

@@ -1,4 +1,4 @@
-"""regkit under Keras' JAX backend (slow tier; `pip install regkit[jax]`).
+"""regkit under Keras' JAX backend (slow tier; `pip install regkit-keras[jax]`).
 
 regkit builds stock Keras layers, so its builders, compile_model, callbacks, pipelines
 (tf.data feeds any backend) and compare run under JAX as under TensorFlow. The checks run
@@ -19,7 +19,7 @@ SCRIPT = Path(__file__).parent / "scripts" / "backend_checks.py"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs regkit[jax]")
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs regkit-keras[jax]")
 def test_public_api_runs_under_jax():
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(
@@ -71,7 +71,7 @@ print("ok layers")
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs regkit[jax]")
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="needs regkit-keras[jax]")
 def test_regkit_layers_train_and_round_trip_under_jax():
     env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="2")
     result = subprocess.run(

@@ -36,7 +36,7 @@ PAGE_BOUNDS = {
 }
 needs_onnx = pytest.mark.skipif(
     importlib.util.find_spec("tf2onnx") is None or importlib.util.find_spec("onnxruntime") is None,
-    reason='needs regkit[onnx] (pip install "regkit[onnx]")',
+    reason='needs regkit-keras[onnx] (pip install "regkit-keras[onnx]")',
 )
 
 

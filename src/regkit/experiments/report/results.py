@@ -292,7 +292,7 @@ class Report:
             A `pandas.DataFrame`.
 
         Raises:
-            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+            ImportError: pandas is not installed (`pip install "regkit-keras[pandas]"`).
 
         Example:
             >>> frame = report.to_frame()  # doctest: +SKIP
@@ -335,7 +335,7 @@ class Report:
         `collapsed`, `diverged`, `failed`). Empty without a sweep.
 
         Raises:
-            ImportError: pandas is not installed (`pip install "regkit[pandas]"`).
+            ImportError: pandas is not installed (`pip install "regkit-keras[pandas]"`).
         """
         pd = _pandas("sweep_frame")
         fields = list(((self.config or {}).get("sweep") or {}).get("fields") or [])
@@ -521,7 +521,7 @@ class Report:
         """Draws the curves of all variants overlaid, and their weight norms.
 
         A thin wrapper around `regkit.plots.plot_report` (see there); needs matplotlib
-        (`pip install regkit[plots]`).
+        (`pip install regkit-keras[plots]`).
 
         Args:
             directory: Where to write the images (created if missing).
@@ -569,7 +569,7 @@ def _pandas(method: str) -> Any:
     except ImportError as exc:
         raise ImportError(
             f"Report.{method} needs pandas, which is not installed. Install it with: "
-            'pip install "regkit[pandas]"'
+            'pip install "regkit-keras[pandas]"'
         ) from exc
     return pandas
 

@@ -440,7 +440,7 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
     if plots and path is not None and importlib.util.find_spec("matplotlib") is None:
         warnings.warn(
             "matplotlib is not installed, so compare will write no plots "
-            "(pip install 'regkit[plots]'; Report.plot can draw them later).",
+            "(pip install 'regkit-keras[plots]'; Report.plot can draw them later).",
             stacklevel=3,
         )
         plots = False
