@@ -93,6 +93,7 @@ REPORT_FILES: tuple[str, ...] = (
     "weight_norms.png",
     "differences.png",
     "sweep.png",
+    "tuning.png",
 )
 #: Names a study folder uses for its own files: no variant may be called so.
 RESERVED_NAMES: tuple[str, ...] = (*REPORT_FILES, "study.toml")
