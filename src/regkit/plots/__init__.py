@@ -1,7 +1,7 @@
 """Every figure regkit draws, as PNG files: one training history (`plot_history`: loss and
 accuracy side by side, weight norms when logged) and a comparison report (`plot_report`:
 all variants overlaid; `plot_differences`: each variant against the reference, with its
-interval).
+interval; `plot_tuning`, in `regkit.plots.tuning`: how tuned arms chose their values).
 
 matplotlib is imported inside the plotting functions (it is an optional dependency,
 `regkit-keras[plots]`), and figures are drawn on matplotlib's Agg canvas through
@@ -22,6 +22,7 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit._io import atomic_write_bytes
+from regkit.plots.tuning import plot_tuning
 
 __all__ = [
     "LOG_FIELDS",
@@ -30,6 +31,7 @@ __all__ = [
     "plot_history",
     "plot_report",
     "plot_sweep",
+    "plot_tuning",
 ]
 
 _NORM_SUFFIX = "_kernel_norm"
@@ -305,8 +307,8 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     curve leaves the axes), `weight_norms.png` when the histories hold `WeightNormLogger`
     logs (global kernel norm per epoch; its axis follows the norms rather than starting at
     0, so close lines stay apart), `differences.png` when the report compares
-    variants over several seeds (see `plot_differences`) and, for a sweep, `sweep.png`
-    (see `plot_sweep`).
+    variants over several seeds (see `plot_differences`), for a sweep `sweep.png`
+    (see `plot_sweep`) and, for tuned arms, `tuning.png` (see `plot_tuning`).
     A diverging run never sets the axes: the loss axis is sized by the healthy curves and
     values above it are clipped and marked. Epoch ticks are integers. `Report.plot` calls
     this.
@@ -426,6 +428,9 @@ def plot_report(report: Any, directory: str | os.PathLike[str]) -> list[Path]:
     sweep = plot_sweep(report, directory)
     if sweep is not None:
         written.append(sweep)
+    tuning = plot_tuning((report.config or {}).get("tuning"), directory / "tuning.png")
+    if tuning is not None:
+        written.append(tuning)
     return written
 
 
