@@ -52,10 +52,12 @@ from regkit.experiments.report.tables import (
     report_line,
     report_notes,
     report_sections,
+    stopped_early,
     table_rows,
     terminal_table,
     units_line,
 )
+from regkit.experiments.report.tuning_trail import trail_summary, tuned_trails
 from regkit.experiments.study.records import (
     ACCURACY_KEYS,
     METRICS,
@@ -358,6 +360,13 @@ class Report:
     def __str__(self) -> str:
         lines = [self.title(), textwrap.fill(config_line(self), 100), ""]
         lines.append(terminal_table(self))
+        stopped = stopped_early(self)
+        if stopped:
+            lines += ["", f"Stopped early: {stopped}; open verdicts stay undecided."]
+        trails = tuned_trails(self.config)
+        if trails:  # how each tuned arm's value was chosen; report.md has the rounds
+            lines += ["", "Tuned on validation accuracy over selection seeds (see report.md):"]
+            lines += [f"  {trail_summary(arm, trail)}" for arm, trail in trails.items()]
         if not self.complete:
             lines += ["", "(partial: the comparison is still running or was stopped)"]
         return "\n".join(lines)

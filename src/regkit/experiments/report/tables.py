@@ -27,6 +27,7 @@ from regkit.experiments.report.analysis import (
     warnings_for,
 )
 from regkit.experiments.report.stats import approx_text, comparison_words, mean
+from regkit.experiments.report.tuning_trail import trail_html, trail_notes, trail_rows, tuned_trails
 from regkit.experiments.study.config import skipped_images_note
 
 __all__ = [
@@ -46,9 +47,11 @@ __all__ = [
     "report_sections",
     "shorten",
     "statistics_lines",
+    "stopped_early",
     "sweep_lines",
     "table_rows",
     "terminal_table",
+    "tuning_lines",
     "units_line",
     "verdict_margin",
     "verdict_text",
@@ -167,11 +170,11 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def align_table(rows: list[list[str]], *, markdown: bool) -> str:
-    """Header + rows as a markdown table or as aligned plain text (numbers right-aligned)."""
+def align_table(rows: list[list[str]], *, markdown: bool, left: set[int] | None = None) -> str:
+    """Header + rows as a markdown table or as aligned plain text (numbers right-aligned;
+    `left`: the left-aligned columns, by default the first two and the last)."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    # numbers right-aligned, names and status left-aligned
-    left = {0, 1, len(widths) - 1}
+    left = {0, 1, len(widths) - 1} if left is None else left
 
     def cell(text: str, i: int) -> str:
         return text.ljust(widths[i]) if i in left else text.rjust(widths[i])
@@ -252,6 +255,12 @@ def report_notes(report: Any) -> list[str]:
         notes.append("Diverged and failed runs count in no figure but epochs, time and size.")
     if not report.complete:
         notes.append("**Partial report:** the comparison is still running or was stopped.")
+    stopped = stopped_early(report)
+    if stopped:  # adaptive seeds ran out of budget: the open verdicts stay open
+        notes.append(
+            f"**Stopped early:** {stopped}; the verdicts still open stay undecided (budget "
+            "spent). Rerun with a larger budget to continue the study."
+        )
     for origin, text in (
         ("resumed", "Resumed after an interruption"),
         ("reused", "Reused from the study folder (finished earlier, same settings)"),
@@ -335,10 +344,18 @@ def paired_text(comparison: Mapping[str, Any] | None) -> str:
     return f"{text}: {words}"
 
 
-def verdict_text(comparison: Mapping[str, Any] | None) -> str:
+def stopped_early(report: Any) -> str | None:
+    """Why an adaptive study stopped before its verdicts were decided (its budget was
+    spent: report.json's ``config["design"]["stopped"]``), or None."""
+    stopped = ((report.config or {}).get("design") or {}).get("stopped")
+    return str(stopped) if stopped else None
+
+
+def verdict_text(comparison: Mapping[str, Any] | None, *, stopped: bool = False) -> str:
     """The sequential verdict against the reference (``better``, ``worse``,
     ``equivalent``, ``undecided``; an undecided one with what the study could still
-    detect and the seeds that would decide it), or "—" for a report without verdicts.
+    detect and the seeds that would decide it, and "budget spent" when the study
+    `stopped` early), or "—" for a report without verdicts.
 
     Example:
         >>> verdict_text({"verdict": "undecided", "detectable": 0.012, "seeds_to_decide": 5})
@@ -350,7 +367,8 @@ def verdict_text(comparison: Mapping[str, Any] | None) -> str:
     if word != "undecided":
         return str(word)
     detectable, seeds = comparison.get("detectable"), comparison.get("seeds_to_decide")  # type: ignore[union-attr]
-    parts = [] if detectable is None else [f"could detect {approx_text(100 * detectable)} points"]
+    parts = ["budget spent"] if stopped else []
+    parts += [] if detectable is None else [f"could detect {approx_text(100 * detectable)} points"]
     if seeds:
         parts.append(f"about {seeds} more seed{'s' if seeds != 1 else ''} would decide")
     return f"undecided ({'; '.join(parts)})" if parts else "undecided"
@@ -384,6 +402,7 @@ def statistics_lines(report: Any) -> list[str]:
     reference = names[0]
     comparisons = reference_comparisons(report)
     decided = has_verdicts(comparisons)
+    stopped = stopped_early(report) is not None
     header = ["Variant", "Val acc %", "Test acc %", "Gap, points"]
     header.append(f"Test acc vs {reference}, points (paired)")
     rows = [header + (["Verdict"] if decided else [])]
@@ -395,7 +414,7 @@ def statistics_lines(report: Any) -> list[str]:
         ours = comparisons.get(name)
         row.append("reference" if name == reference else paired_text(ours))
         if decided:
-            row.append("reference" if name == reference else verdict_text(ours))
+            row.append("reference" if name == reference else verdict_text(ours, stopped=stopped))
         rows.append(row)
     margin = verdict_margin(comparisons)
     lines += [
@@ -476,11 +495,36 @@ def warning_lines(report: Any, warnings_of: Any) -> list[str]:
     return ["## Warnings", "", *items, ""]
 
 
+def tuning_lines(report: Any) -> list[str]:
+    """The report's "Tuning" section (markdown lines): for each tuned arm, every
+    candidate's mean validation accuracy per round of successive halving, which were
+    dropped when, the chosen value, and the selection seeds; empty without tuning."""
+    trails = tuned_trails(report.config)
+    if not trails:
+        return []
+    reference = next(iter(report.variants), "the reference")
+    lines = ["## Tuning", ""]
+    for arm, trail in trails.items():
+        rows = [[c.replace("|", "/") for c in r] for r in trail_rows(trail, bold=True)]
+        left = {*range(len(trail["fields"])), len(rows[0]) - 1}
+        lines += [f"### {arm}", "", align_table(rows, markdown=True, left=left), ""]
+        lines += [
+            line for note in trail_notes(trail, reference, report.seeds) for line in (note, "")
+        ]
+    lines += [
+        "Each round's figure is a candidate's mean validation accuracy in %, over every "
+        "selection seed it had run by then (the header says how many); `tuning.png` plots it.",
+        "",
+    ]
+    return lines
+
+
 def report_sections(report: Any) -> list[str]:
-    """The markdown sections after the main table: statistics, sweep, warnings."""
+    """The markdown sections after the main table: statistics, sweep, tuning, warnings."""
     return [
         *statistics_lines(report),
         *sweep_lines(report),
+        *tuning_lines(report),
         *warning_lines(report, lambda run: warnings_for(report, run)),
     ]
 
@@ -522,8 +566,9 @@ def terminal_table(report: Any, *, width: int = 24) -> str:
                 )
             )
         if decided:
-            word = (comparisons.get(name) or {}).get("verdict")
-            row.append("reference" if name == names[0] else str(word or "—"))
+            word = str((comparisons.get(name) or {}).get("verdict") or "—")
+            word += " (budget spent)" if word == "undecided" and stopped_early(report) else ""
+            row.append("reference" if name == names[0] else word)
         row.append(shorten(status_cell(report, name), 36))
         rows.append(row)
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
@@ -619,7 +664,8 @@ def html_report(report: Any, figure_png: str | None = None) -> str:
         if several:
             cells.append(esc("reference" if name == names[0] else paired_text(ours)))
         if decided:
-            cells.append(esc("reference" if name == names[0] else verdict_text(ours)))
+            shown = verdict_text(ours, stopped=stopped_early(report) is not None)
+            cells.append(esc("reference" if name == names[0] else shown))
         cells.append(esc(status_cell(report, name)))
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr>"
@@ -639,6 +685,9 @@ def html_report(report: Any, figure_png: str | None = None) -> str:
         )
     if not report.complete:
         parts.append("<p><b>Partial report:</b> the comparison is still running or stopped.</p>")
+    if stopped_early(report):
+        parts.append(f"<p><b>Stopped early:</b> {esc(str(stopped_early(report)))}.</p>")
+    parts.append(trail_html(report.config, names[0] if names else "the reference", report.seeds))
     if figure_png:
         parts.append(f'<img alt="{esc(report.title())}" src="data:image/png;base64,{figure_png}"/>')
     parts.append("</div>")
