@@ -32,7 +32,8 @@ class PipelineOptions:
     `augment` is `None` when nothing is to be applied (not training, or an inactive
     `Augment`); `shuffle` is a bool or a buffer size, never `None`; `epoch` is `None`
     unless the training passes follow it; `output_range` is (0, 1) or the model's input
-    range, and `model_input_shape` the model's input shape (or `None`).
+    range, and `model_input_shape` the model's input shape (or `None`); `repeat` is the
+    number of passes (0: one, not repeated; -1: without end).
     """
 
     batch_size: int
@@ -49,6 +50,7 @@ class PipelineOptions:
     epoch: tf.Variable | None = None
     output_range: tuple[float, float] = (0.0, 1.0)
     model_input_shape: tuple[int | None, ...] | None = None
+    repeat: int = 0
 
 
 def check_options(
@@ -66,6 +68,7 @@ def check_options(
     value_range: Any = None,
     epoch: Any = None,
     model: Any = None,
+    repeat: Any = False,
 ) -> PipelineOptions:
     """Checks `image_pipeline`'s arguments (not yet against the data).
 
@@ -121,6 +124,7 @@ def check_options(
         epoch=_check_epoch(epoch),
         output_range=output_range,
         model_input_shape=input_shape,
+        repeat=_check_repeat(repeat),
     )
 
 
@@ -129,6 +133,27 @@ def _expand(path: str) -> Path:
         return Path(path).expanduser()
     except RuntimeError:  # `~nosuchuser`
         return Path(path)
+
+
+#: The most passes `repeat=` may ask for (more is `repeat=True`, without end).
+MAX_PASSES = 2**31 - 1
+
+
+def _check_repeat(repeat: Any) -> int:
+    """0 (no repeat), a number of passes, or -1 (`True`: without end)."""
+    kind = type(repeat)
+    if kind.__module__ == "numpy" and kind.__name__ in ("bool", "bool_"):  # a NumPy bool
+        repeat = bool(repeat)
+    if repeat is False or repeat is None:
+        return 0
+    if repeat is True:
+        return -1
+    try:
+        return check_count("repeat", repeat, maximum=MAX_PASSES)
+    except ValueError:
+        raise invalid(
+            "repeat", f"a bool or a number of passes in [1, {MAX_PASSES}]", repeat
+        ) from None
 
 
 def _check_epoch(epoch: Any) -> tf.Variable | None:

@@ -51,6 +51,7 @@ def image_pipeline(
     value_range: tuple[float, float] | None = None,
     epoch: tf.Variable | None = None,
     model: Any = None,
+    repeat: bool | int = False,
 ) -> tf.data.Dataset:
     """Builds a batched tf.data pipeline of float32 images in [0, 1] and their labels.
 
@@ -110,6 +111,15 @@ def image_pipeline(
         model: A `keras.Model` the batches are for: images come out in the range it
             expects (`regkit.introspect.input_value_range`: 0-255 when it starts with
             regkit's `Rescaling(1/255)`, else [0, 1]); its input size must match.
+        repeat: Pass over the data several times in one iteration: `True` without end,
+            an int that many times. Give `fit` one pass as `steps_per_epoch` (with an
+            int, `int(dataset.cardinality()) // repeat` when the size is known): Keras
+            then keeps one iterator for the whole `fit`, where a one-pass dataset gets
+            a new one every epoch (and another after its last batch). With `epoch`,
+            pass k of an iteration is the pass of epoch `e + k`, `e` being the
+            variable's value when the iteration starts, exactly as if the variable had
+            been set before each pass; each pass must then have the same number of
+            batches (a known size, or `drop_remainder`).
 
     Returns:
         A `tf.data.Dataset` of `(images, labels)`: images float32 `(batch, height, width,
@@ -147,6 +157,7 @@ def image_pipeline(
         value_range=value_range,
         epoch=epoch,
         model=model,
+        repeat=repeat,
     )
     source = resolve_source(data, options.num_classes, options.value_range)
     plan = plan_stages(source, options)
@@ -154,10 +165,12 @@ def image_pipeline(
     random = plan.shuffle_buffer > 0 or plan.batch_augment is not None
     if options.epoch is not None and options.training and random:
         seed = options.seed if options.seed is not None else draw_seed()
-        dataset = build_passes(source, options, plan, options.epoch, seed)
+        dataset = build_passes(source, options, plan, options.epoch, seed, options.repeat)
     else:
         dataset = example_stage(source, options, plan)
         dataset = batch_stage(dataset, source, options, plan)
+        if options.repeat:
+            dataset = dataset.repeat(options.repeat)
     return dataset.prefetch(_AUTOTUNE)
 
 
@@ -166,29 +179,60 @@ def image_pipeline(
 
 
 def build_passes(
-    source: Source, options: PipelineOptions, plan: StagePlan, epoch: tf.Variable, seed: int
+    source: Source,
+    options: PipelineOptions,
+    plan: StagePlan,
+    epoch: tf.Variable,
+    seed: int,
+    repeat: int = 0,
 ) -> tf.data.Dataset:
     """Stages 3 and 4 rebuilt at the start of every pass from a stateless seed derived from
-    (`seed`, the value of `epoch` then): the pass for epoch 3 is the same whether or not
-    passes 0-2 ran before it in this process."""
+    (`seed`, the pass's epoch): the pass for epoch 3 is the same whether or not passes 0-2
+    ran before it in this process.
+
+    The first pass of an iteration is that of the epoch `epoch` holds when the iteration
+    starts; with `repeat` (a number of passes, or -1 without end) the next ones are those
+    of the following epochs, so that one iterator serves a whole `fit`. A pass of a known
+    size is checked to have exactly its number of batches, so that the passes stay
+    aligned with `fit`'s epochs.
+    """
     base = tf.constant([seed, 0x5EED], dtype=tf.int64)
     # Keras' RandAugment layer holds variables: made once, outside the passes' function.
     randaugment = RandAugmentStage(options) if plan.randaugment else None
-
-    def read_epoch(_: tf.Tensor) -> tf.Tensor:
-        return tf.cast(epoch.read_value(), tf.int64)
-
-    def one_pass(epoch_value: tf.Tensor) -> tf.data.Dataset:
-        pass_seed = tf.random.experimental.stateless_fold_in(base, epoch_value)
-        dataset = example_stage(source, options, plan, pass_seed, randaugment)
-        return batch_stage(dataset, source, options, plan, pass_seed)
-
-    dataset = tf.data.Dataset.range(1).map(read_epoch).flat_map(one_pass)
+    batches = None
     if source.size is not None:
         batches = source.size // options.batch_size
         if not options.drop_remainder and source.size % options.batch_size:
             batches += 1
-        dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+    def read_epoch(_: tf.Tensor) -> tf.Tensor:
+        return tf.cast(epoch.read_value(), tf.int64)
+
+    def following(first: tf.Tensor) -> tf.data.Dataset:
+        # the first pass's epoch is read once, when the iteration starts; never again, since
+        # the prefetched next pass would read it before fit sets the next epoch
+        count = tf.int64.max - first if repeat < 0 else max(repeat, 1)
+        return tf.data.Dataset.range(first, first + count)
+
+    def one_pass(epoch_value: tf.Tensor) -> tf.data.Dataset:
+        pass_seed = tf.random.experimental.stateless_fold_in(base, epoch_value)
+        dataset = example_stage(source, options, plan, pass_seed, randaugment)
+        dataset = batch_stage(dataset, source, options, plan, pass_seed)
+        if batches is not None and repeat:
+            dataset = dataset.apply(tf.data.experimental.assert_cardinality(batches))
+        return dataset
+
+    dataset = tf.data.Dataset.range(1).map(read_epoch)
+    if repeat:
+        dataset = dataset.flat_map(following)
+    dataset = dataset.flat_map(one_pass)
+    if repeat < 0:
+        dataset = dataset.apply(
+            tf.data.experimental.assert_cardinality(tf.data.INFINITE_CARDINALITY)
+        )
+    elif batches is not None:
+        total = batches * max(repeat, 1)
+        dataset = dataset.apply(tf.data.experimental.assert_cardinality(total))
     return dataset
 
 
