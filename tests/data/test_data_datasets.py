@@ -254,9 +254,16 @@ def cifar_files(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def empty_keras_home(tmp_path, monkeypatch) -> Path:
+    """An empty Keras cache, and no system copy (Debian's Fashion-MNIST) to fall back on,
+    so the tests read what they wrote whatever the machine has installed."""
+    from regkit.data import idx
+
     home = tmp_path / "keras_home"
     home.mkdir()
     monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(
+        idx, "SYSTEM_DIRS", {name: tmp_path / "no-system-copy" for name in idx.SYSTEM_DIRS}
+    )
     return home
 
 

@@ -83,6 +83,7 @@ def test_a_worker_task_carries_every_study_setting_a_run_needs():
     task = task_for(plan, "all", plan.variants["all"], 1, "/tmp/x")
     kept_by_parent = {"seeds", "bn_momentum", "verbose", "plots", "out_dir", "sweep"}
     kept_by_parent |= {"restart", "jobs", "executor", "callbacks", "strategy", "on_error"}
+    kept_by_parent |= {"max_seeds", "budget", "margin", "alpha", "tune"}  # the parent's rounds
     assert set(task["settings"]) == set(StudyConfig.names()) - kept_by_parent
     assert task["settings"]["epochs"] == 2 and task["settings"]["limit"] == 48
     assert task["settings"]["model_kwargs"] == dict(plan.study.model_kwargs)
