@@ -130,3 +130,14 @@ def test_limit_caps_every_split():
     assert plan.splits.num_examples == {"train": 40, "validation": 40, "test": 40}
     assert sum(1 for _ in plan.splits.test) == 40
     assert plan.config["limit"] == 40
+
+
+def test_a_dataset_given_as_splits_is_recorded_by_name_not_copied():
+    """The report's config records a DatasetSplits by its name: copying it (tf.data inside)
+    failed with 'cannot pickle Graph'."""
+    from regkit.data import load_dataset
+    from regkit.experiments.run.plan import plan_comparison
+
+    splits = load_dataset("digits").take(32)
+    plan = plan_comparison(["baseline"], dataset=splits, epochs=1, verbose=0)
+    assert isinstance(plan.config["dataset"], str)

@@ -487,7 +487,8 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
         config["tune"] = jsonable(tune)
     # every setting that changes the figures, as checked (the seeds too, for the report)
     for name in (*StudyConfig.invalidating(), "seeds"):
-        config.setdefault(name, jsonable(getattr(study, name)))
+        if name not in config:  # (the data set, given as objects, is recorded by its name)
+            config[name] = jsonable(getattr(study, name))
     skipped = getattr(splits, "skipped", None)
     if skipped:  # an image folder's unreadable images left out: the report's notes count them
         config["skipped_images"] = [str(p) for p in skipped]
