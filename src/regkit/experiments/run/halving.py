@@ -38,7 +38,7 @@ from typing import Any
 
 from regkit._checks import check_finite_float, check_positive_int, invalid
 
-__all__ = ["HalvingRound", "Trail", "halving_rounds", "select"]
+__all__ = ["HalvingRound", "Trail", "halving_rounds", "ranked", "select"]
 
 
 def halving_rounds(
@@ -141,6 +141,19 @@ def _tie_order(values: Sequence[Hashable]) -> dict[Hashable, int]:
     return {v: i for i, v in enumerate(ordered)}
 
 
+def ranked(means: Mapping[Any, float]) -> list[Any]:
+    """Candidates best first by mean validation accuracy; ties go to the smaller value
+    when the candidates are numbers (the weaker regularization), else to the one listed
+    first. The order `select` keeps and drops by.
+
+    Example:
+        >>> ranked({1e-3: 0.9, 1e-4: 0.9, 1e-2: 0.95})
+        [0.01, 0.0001, 0.001]
+    """
+    tie = _tie_order(list(means))
+    return sorted(means, key=lambda v: (-means[v], tie[v]))
+
+
 def _check_rounds(rounds: Any, count: int) -> list[tuple[int, int]]:
     expected = (
         f"a list of (candidates, seeds) pairs, starting with {count} candidates and "
@@ -191,7 +204,6 @@ def select(
     names = list(scores)
     plan = halving_rounds(len(names)) if rounds is None else _check_rounds(rounds, len(names))
     values = {v: [check_finite_float("scores", x) for x in scores[v]] for v in names}
-    tie = _tie_order(names)
     alive = names
     used = 0
     trail = []
@@ -203,17 +215,17 @@ def select(
                 "scores", f"at least {used} accuracies for each candidate of round {index}", short
             )
         means = {v: math.fsum(values[v][:used]) / used for v in alive}
-        ranked = sorted(alive, key=lambda v: (-means[v], tie[v]))
+        order = ranked(means)
         keep = plan[index + 1][0] if index + 1 < len(plan) else 1
         trail.append(
             HalvingRound(
                 index=index,
                 seeds=used,
-                candidates=tuple(ranked),
-                means=tuple(means[v] for v in ranked),
-                kept=tuple(ranked[:keep]),
-                dropped=tuple(ranked[keep:]),
+                candidates=tuple(order),
+                means=tuple(means[v] for v in order),
+                kept=tuple(order[:keep]),
+                dropped=tuple(order[keep:]),
             )
         )
-        alive = ranked[:keep]
+        alive = order[:keep]
     return Trail(rounds=tuple(trail), chosen=alive[0])

@@ -26,7 +26,7 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit.experiments.report.results import Report
-from regkit.experiments.run.halving import halving_rounds, select
+from regkit.experiments.run.halving import halving_rounds, ranked, select
 from regkit.experiments.run.ledger import RunSlot, Study
 from regkit.experiments.run.plan import Plan
 from regkit.experiments.run.runner import say_for
@@ -186,13 +186,14 @@ def _scores(report: Report, label: str, seeds: Sequence[int]) -> list[float]:
 def _ranked(
     alive: Sequence[str], report: Report, seeds: Sequence[int], key: Mapping[str, Any]
 ) -> list[str]:
-    """`alive`, best mean validation accuracy first; ties to the smaller value (numbers)
-    or the candidate listed first, as `halving.select` breaks them."""
-    means = {label: math.fsum(s := _scores(report, label, seeds)) / len(s) for label in alive}
-    values = [key[label] for label in alive]
-    numeric = all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
-    tie = sorted(alive, key=lambda label: float(key[label])) if numeric else list(alive)
-    return sorted(alive, key=lambda label: (-means[label], tie.index(label)))
+    """`alive`, best first by mean validation accuracy over `seeds` (`halving.ranked`'s
+    order: ties to the smaller value)."""
+    label_of = {key[label]: label for label in alive}
+    means = {}
+    for label in alive:
+        scores = _scores(report, label, seeds)
+        means[key[label]] = math.fsum(scores) / len(scores)
+    return [label_of[value] for value in ranked(means)]
 
 
 def _grid_text(fields: Mapping[str, Sequence[Any]]) -> str:
