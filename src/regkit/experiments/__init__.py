@@ -50,6 +50,27 @@ __all__ = [
 DEPRECATED: dict[str, tuple[str, str]] = {"VariantSpec": ("Variant", "0.6.0")}
 
 
+def deprecated_module(old: str, new: str) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
+    """Makes module `old` a deprecated alias of module `new`: warns once, on import, naming
+    the new path and the release that removes the old one, and returns the
+    `(__getattr__, __dir__)` pair that hands out `new`'s names.
+
+    Example (the whole of `regkit/experiments/stats.py`)::
+
+        __getattr__, __dir__ = deprecated_module(__name__, "regkit.experiments.report.stats")
+    """
+    import importlib
+    import warnings
+
+    target = importlib.import_module(new)
+    warnings.warn(
+        f"{old} is deprecated since regkit 0.4 and will be removed in 0.6; import {new} instead",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return (lambda name: getattr(target, name)), (lambda: dir(target))
+
+
 def __getattr__(name: str) -> Any:
     """Deprecated names: they keep working, with a `DeprecationWarning` naming the new one."""
     if name in DEPRECATED:

@@ -1,27 +1,6 @@
-"""Deprecated alias of `regkit.experiments.study.records` (moved there in 0.4; removed in 0.6).
+"""Deprecated alias of `regkit.experiments.study.records` (moved there in 0.4; removed in 0.6,
+docs/stability.md)."""
 
-The study runner is in three wings since 0.4 (docs/architecture.md); this module keeps
-`import regkit.experiments.records` working for two minor releases (docs/stability.md).
-"""
+from regkit.experiments import deprecated_module
 
-from __future__ import annotations
-
-import warnings
-from typing import Any
-
-from regkit.experiments.study import records as _moved
-
-warnings.warn(
-    "regkit.experiments.records is deprecated since regkit 0.4 and will be removed in 0.6; "
-    "import regkit.experiments.study.records instead",
-    DeprecationWarning,
-    stacklevel=2,
-)
-
-
-def __getattr__(name: str) -> Any:
-    return getattr(_moved, name)
-
-
-def __dir__() -> list[str]:
-    return dir(_moved)
+__getattr__, __dir__ = deprecated_module(__name__, "regkit.experiments.study.records")
