@@ -152,6 +152,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
             initial_value_threshold=initial_value_threshold,
         )
         self.target = Path(path)
+        #: (epoch, `state_mark`) of the weights file last moved into place, if weights-only.
+        self.saved_state: tuple[int, tuple[float, ...] | None] | None = None
 
     @property
     def partial_path(self) -> Path:
@@ -161,6 +163,7 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         super().on_train_begin(logs)
         self.partial_path.unlink(missing_ok=True)  # left over from a killed save
+        self.saved_state = None
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         partial = self.partial_path
@@ -175,6 +178,8 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
         if partial.exists():
             fsync_file(partial)
             os.replace(partial, self.target)
+            # what TrainingStateBackup may link instead of writing the same weights again
+            self.saved_state = (epoch, state_mark(self.model)) if self.save_weights_only else None
             if verbose:
                 before = "inf" if previous is None else f"{float(previous):.5f}"
                 what = (
@@ -311,12 +316,13 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         partial = weights.with_name(f".partial-{name}")
         partial.unlink(missing_ok=True)  # a file (or planted link) there is never written into
         try:
-            with contextlib.ExitStack() as stack:  # averaging callbacks: the training weights
-                for cb in self.tracked:
-                    if callable(getattr(cb, "training_weights", None)):
-                        stack.enter_context(cb.training_weights())
-                self.model.save_weights(partial, overwrite=True)
-            fsync_file(partial)
+            if not self._link_checkpoint(partial):
+                with contextlib.ExitStack() as stack:  # averaging callbacks: training weights
+                    for cb in self.tracked:
+                        if callable(getattr(cb, "training_weights", None)):
+                            stack.enter_context(cb.training_weights())
+                    self.model.save_weights(partial, overwrite=True)
+                fsync_file(partial)
             os.replace(partial, weights)
         except BaseException:  # a failed save leaves no half-written file behind
             partial.unlink(missing_ok=True)
@@ -332,6 +338,30 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
         else:
             atomic_write_bytes(self._record_path, json.dumps(record).encode())
         self._prune_weights()
+
+    def _link_checkpoint(self, partial: Path) -> bool:
+        """Links the weights file a tracked `AtomicModelCheckpoint` saved at this epoch's end
+        as `partial`, when it holds exactly what `save_weights` would write now (the same
+        epoch, the same `state_mark`: no callback changed the weights or the optimizer
+        since, and no averaging callback shows averages instead of the training weights).
+        An improving epoch then writes its weights once, not twice. False when it cannot
+        (the caller saves): another epoch, a changed state, or no hard links there."""
+        if any(callable(getattr(cb, "training_weights", None)) for cb in self.tracked):
+            return False
+        epoch = self._current_epoch - 1
+        for cb in self.tracked:
+            saved = getattr(cb, "saved_state", None)
+            if not isinstance(cb, AtomicModelCheckpoint) or saved is None or saved[0] != epoch:
+                continue
+            if saved[1] is None or saved[1] != state_mark(self.model):
+                return False
+            try:
+                os.link(cb.target, partial)
+            except OSError:  # a file system without hard links, another device, ...
+                partial.unlink(missing_ok=True)
+                return False
+            return True
+        return False
 
     def _records(self) -> list[dict[str, Any]]:
         """The readable backup records, newest first."""
@@ -496,6 +526,24 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
             except (OSError, ValueError, KeyError):
                 continue
         return None
+
+
+def state_mark(model: keras.Model) -> tuple[float, ...] | None:
+    """A cheap summary of what `model.save_weights` writes: each model variable's sum,
+    the optimizer's step count and learning rate (the variables a callback changes at an
+    epoch's end, e.g. `ReduceLROnPlateau`). Equal marks at two moments of one epoch's end
+    mean the same weights file; None when a value cannot be read (never equal)."""
+    try:
+        values = [float(np.sum(np.asarray(v, dtype=np.float64))) for v in model.variables]
+        optimizer = getattr(model, "optimizer", None)
+        if optimizer is not None and getattr(optimizer, "built", False):
+            for name in ("iterations", "learning_rate"):
+                value = getattr(optimizer, name, None)
+                if value is not None:
+                    values.append(float(np.asarray(value, dtype=np.float64)))
+    except (TypeError, ValueError, AttributeError):
+        return None
+    return tuple(values)
 
 
 def epoch_seed(seed: int, epoch: int, index: int = 0) -> int:
