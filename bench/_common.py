@@ -108,6 +108,14 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _regkit_version() -> str:
+    """The version of the regkit being measured (this checkout's, whatever the distribution
+    is called: regkit-keras since 0.4, and a stale `regkit` egg-info may linger)."""
+    from regkit._version import __version__
+
+    return __version__
+
+
 def machine() -> dict[str, Any]:
     """Where and when the figures were taken (no TensorFlow import needed)."""
     load = [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
@@ -120,7 +128,7 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "tensorflow": _version("tensorflow"),
         "keras": _version("keras"),
-        "regkit": _version("regkit"),
+        "regkit": _regkit_version(),
         "gpu": "NVIDIA driver present" if nvidia else "none visible",
     }
 
