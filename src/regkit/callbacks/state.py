@@ -267,7 +267,9 @@ class TrainingStateBackup(keras.callbacks.BackupAndRestore):
     whose weights load wins, so the weights, the epoch and the callbacks' state always
     belong to the same epoch; if nothing loads, it warns and starts from epoch 0. Place it
     last in the callback list, so it saves after the others have updated for the epoch. The
-    backup folder is deleted when training finishes.
+    backup folder is deleted when training finishes. At an epoch where a tracked
+    weights-only `AtomicModelCheckpoint` saved and nothing changed since (`state_mark`),
+    the weights file is a hard link to the checkpoint's, written once instead of twice.
 
     A tracked weight-averaging callback (`regkit.callbacks.EMA`, `regkit.callbacks.SWA`:
     anything with ``averaging_state``, ``set_averaging_state`` and ``training_weights``)
