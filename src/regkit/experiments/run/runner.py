@@ -102,34 +102,39 @@ def build_and_compile(plan: Plan, variant: Variant, num_classes: int) -> Any:
 
 def _pipelines(
     plan: Plan, seed: int, epoch: Any, model: Any, augment: Any = None, one_hot: bool = False
-) -> tuple[Any, Any, Any, int | None, int | None]:
-    """Train, validation and test pipelines, and the batches of one training and one
-    validation pass (`fit`'s `steps_per_epoch` and `validation_steps`, or None).
+) -> tuple[Any, Any, Any, int | None]:
+    """Train, validation and test pipelines, and the batches of one training pass (`fit`'s
+    `steps_per_epoch`, or None).
 
     The training pass of epoch e (the first from the `epoch` variable, then the ones
     after it) shuffles and augments (with `augment`, the variant's augmentation) as a
     function of (seed, e) only; `one_hot`: the variant's labels are one-hot. The training
-    and validation pipelines hold every epoch's pass, so that `fit` keeps one iterator of
-    each (`_fit_pipeline`)."""
+    pipeline holds every epoch's pass, so that `fit` keeps one iterator (`_fit_pipeline`).
+    The validation pipeline has one pass: Keras' `evaluate` starts a new iterator at every
+    validation whatever it is given, and dropping one that was still prefetching the next
+    pass took seconds at times on a loaded machine."""
+    from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
+
     common: dict[str, Any] = {
         **plan.pipeline_kwargs(),
         "one_hot": one_hot,
         "num_classes": int(plan.splits.num_classes),
         "model": model,  # images in the range the model expects
     }
-    passes = plan.study.epochs + 1
     train, train_steps = _fit_pipeline(
-        plan.splits.train, passes, augment=augment, training=True, seed=seed, epoch=epoch, **common
+        plan.splits.train,
+        plan.study.epochs + 1,
+        augment=augment,
+        training=True,
+        seed=seed,
+        epoch=epoch,
+        **common,
     )
-    validation, validation_steps = _fit_pipeline(
-        plan.splits.validation, passes, training=False, **common
-    )
+    validation = image_pipeline(plan.splits.validation, training=False, **common)
     test = None
     if plan.splits.test is not None:
-        from regkit.data.pipeline import image_pipeline  # defers TensorFlow (heavy)
-
         test = image_pipeline(plan.splits.test, training=False, **common)
-    return train, validation, test, train_steps, validation_steps
+    return train, validation, test, train_steps
 
 
 def _fit_pipeline(data: Any, passes: int, **kwargs: Any) -> tuple[Any, int | None]:
@@ -252,9 +257,7 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="regkit_epoch")
     augment = variant.augment_for(plan.study.augment)
     one_hot = variant.one_hot_for(plan.study.augment)
-    train, validation, test, train_steps, validation_steps = _pipelines(
-        plan, seed, epoch, model, augment, one_hot
-    )
+    train, validation, test, train_steps = _pipelines(plan, seed, epoch, model, augment, one_hot)
     callbacks = [
         EpochSeeding(seed, epoch_variable=epoch),  # first: seeds the epoch before it runs
         *standard_callbacks(
@@ -281,7 +284,6 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
         validation_data=validation,
         epochs=plan.study.epochs,
         steps_per_epoch=train_steps,  # one pass: one iterator for the whole fit
-        validation_steps=validation_steps,
         callbacks=callbacks,
         verbose=keras_verbose,
         shuffle=False,  # the pipeline shuffles, with the run's seed
@@ -307,8 +309,6 @@ def _train(plan: Plan, name: str, variant: Variant, seed: int, run_dir: Path) ->
     )
     result.origin = "resumed" if resumed else "trained"
     result.initial_weight_norm = initial_norm
-    if validation_steps is not None:  # one pass of the validation split
-        validation = validation.take(validation_steps)
     judge(plan, result, model, validation)  # "collapsed" when it learned nothing
     return result
 
