@@ -90,7 +90,7 @@ def test_splits_are_tf_data_that_carry_their_arrays(digits):
     import tensorflow as tf
 
     from regkit.data import LabeledDataset
-    from regkit.data.inputs import resolve_source
+    from regkit.data.source import resolve_source
 
     train = digits.train
     assert isinstance(train, tf.data.Dataset) and isinstance(train, LabeledDataset)
@@ -108,7 +108,7 @@ def test_splits_are_tf_data_that_carry_their_arrays(digits):
 
 
 def test_take_caps_every_split_and_keeps_the_arrays(digits):
-    from regkit.data.inputs import resolve_source
+    from regkit.data.source import resolve_source
 
     small = digits.take(50)
     assert small is not digits and digits.num_examples["train"] == 1149  # unchanged

@@ -226,8 +226,8 @@ def test_batches_of_files_are_resized_whole_as_tf_image_resize_would(tmp_path):
     """Decoded files are padded into one canvas per batch and resized (with flips and
     quarter turns) in one resampling pass: the same pixels as resizing each image."""
     from regkit.data import Augment
-    from regkit.data.inputs import resolve_source
     from regkit.data.options import check_options
+    from regkit.data.source import resolve_source
     from regkit.data.stage_plan import plan_stages
 
     rng = np.random.default_rng(3)

@@ -175,8 +175,8 @@ def test_images_of_varying_sizes_need_image_size():
 def test_streamed_images_of_varying_size_are_resized_whole_as_each_alone():
     """A stream of images of varying size is padded per batch and resized (with flips and
     turns) in one pass: the same pixels as tf.image.resize on each image."""
-    from regkit.data.inputs import resolve_source
     from regkit.data.options import check_options
+    from regkit.data.source import resolve_source
     from regkit.data.stage_plan import plan_stages
 
     rng = np.random.default_rng(7)

@@ -30,7 +30,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "from_arrays": "regkit.data.arrays",
     "load_data": "regkit.data.datasets",
     "load_dataset": "regkit.data.datasets",
-    "LabeledDataset": "regkit.data.sources",
+    "LabeledDataset": "regkit.data.labeled",
     "image_pipeline": "regkit.data.pipeline",
 }
 
@@ -51,8 +51,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from regkit.data.augment import Augment
     from regkit.data.catalog import BUILTIN_DATASETS
     from regkit.data.datasets import load_data, load_dataset
+    from regkit.data.labeled import LabeledDataset
     from regkit.data.pipeline import image_pipeline
-    from regkit.data.sources import LabeledDataset
     from regkit.data.splits import DatasetSplits
 
 

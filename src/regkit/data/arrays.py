@@ -2,7 +2,7 @@
 
 The pixel scale is never guessed where it is ambiguous (uint8 is 0-255, floats all within
 [0, 1] are [0, 1]; anything else needs `value_range`). This module needs only NumPy:
-`ArrayData.as_dataset` imports TensorFlow (through `regkit.data.sources`) when called.
+`ArrayData.as_dataset` imports TensorFlow (through `regkit.data.labeled`) when called.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from regkit._checks import check_count, check_value_range, invalid
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
-    from regkit.data.sources import LabeledDataset
+    from regkit.data.labeled import LabeledDataset
 
 __all__ = [
     "MAX_CLASSES",
@@ -63,8 +63,8 @@ class ArrayData:
         It is a `regkit.data.LabeledDataset` whose `arrays` attribute is this `ArrayData`,
         so `image_pipeline` given it gathers whole batches straight from the arrays.
         """
-        # Imported here: regkit.data.sources imports TensorFlow, which arrays need only now.
-        from regkit.data.sources import LabeledDataset
+        # Imported here: regkit.data.labeled imports TensorFlow, which arrays need only now.
+        from regkit.data.labeled import LabeledDataset
 
         return LabeledDataset.from_arrays(self)
 

@@ -476,7 +476,7 @@ def _labeled(
     import tensorflow as tf
 
     from regkit.data.decode import decode_resized
-    from regkit.data.sources import EncodedImages, LabeledDataset
+    from regkit.data.labeled import EncodedImages, LabeledDataset
 
     paths = tf.constant([str(p) for p in files], dtype=tf.string)
     label_tensor = tf.constant(np.asarray(labels, dtype=np.int64), dtype=tf.int64)

@@ -10,9 +10,9 @@ from a stateless seed attached to each batch, so the parallel map is determinist
 `seed` and each epoch still sees new augmentations.
 
 `image_pipeline` composes the stages, each in its own module, in this order:
-`check_options` (`regkit.data.options`), `resolve_source` (`regkit.data.inputs`),
+`check_options` (`regkit.data.options`), `resolve_source` (`regkit.data.source`),
 `plan_stages` (`regkit.data.stage_plan`), `cache_stage` and `example_stage`
-(`regkit.data.examples`), `batch_stage` (`regkit.data.batches`); `build_passes`, here,
+(`regkit.data.example_stage`), `batch_stage` (`regkit.data.batch_stage`); `build_passes`, here,
 rebuilds the last two for each pass when the pipeline follows an epoch variable.
 """
 
@@ -24,10 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from regkit.data.augment import Augment
-from regkit.data.batches import batch_stage
-from regkit.data.examples import RandAugmentStage, cache_stage, example_stage
-from regkit.data.inputs import Source, resolve_source
+from regkit.data.batch_stage import batch_stage
+from regkit.data.example_stage import RandAugmentStage, cache_stage, example_stage
 from regkit.data.options import PipelineOptions, check_options
+from regkit.data.source import Source, resolve_source
 from regkit.data.stage_plan import StagePlan, plan_stages
 
 __all__ = ["build_passes", "draw_seed", "image_pipeline"]

@@ -179,8 +179,8 @@ class DatasetSplits:
             >>> small.num_examples
             {'train': 64, 'validation': 64, 'test': 64}
         """
-        # Imported here: regkit.data.sources imports TensorFlow, which only splits need.
-        from regkit.data.sources import LabeledDataset
+        # Imported here: regkit.data.labeled imports TensorFlow, which only splits need.
+        from regkit.data.labeled import LabeledDataset
 
         limit = check_count("limit", limit)
         changes: dict[str, Any] = {}

@@ -11,8 +11,8 @@ import dataclasses
 
 from regkit._checks import invalid
 from regkit.data.augment import Augment
-from regkit.data.inputs import Source
 from regkit.data.options import PipelineOptions
+from regkit.data.source import Source
 
 __all__ = [
     "CANVAS_BUCKET",

@@ -101,8 +101,8 @@ def load_tfds(
     jpeg = getattr(image_feature, "encoding_format", None) == "jpeg"
 
     def make(split: str) -> tf.data.Dataset:
-        # Imported here: regkit.data.sources imports TensorFlow (so does tfds, above).
-        from regkit.data.sources import EncodedImages, LabeledDataset
+        # Imported here: regkit.data.labeled imports TensorFlow (so does tfds, above).
+        from regkit.data.labeled import EncodedImages, LabeledDataset
 
         dataset = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
         encoded = None

@@ -1,4 +1,4 @@
-"""The batch stage of `image_pipeline` (after `regkit.data.examples`).
+"""The batch stage of `image_pipeline` (after `regkit.data.example_stage`).
 
 `BatchFinisher` turns each batch of the example stage into the pipeline's output: images
 scaled to [0, 1] (or the model's input range), resized when that was left to whole
@@ -13,8 +13,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from regkit.data.inputs import Source
 from regkit.data.options import PipelineOptions
+from regkit.data.source import Source
 from regkit.data.stage_plan import StagePlan
 from regkit.data.transforms import compiled_stage
 

@@ -17,9 +17,9 @@ import tensorflow as tf
 from regkit._checks import invalid
 from regkit.data.arrays import ArrayData
 from regkit.data.decode import decode_resized, decode_scaled
-from regkit.data.inputs import Source
+from regkit.data.labeled import EncodedImages
 from regkit.data.options import PipelineOptions
-from regkit.data.sources import EncodedImages
+from regkit.data.source import Source
 from regkit.data.stage_plan import StagePlan
 
 __all__ = ["cache_stage", "example_stage", "seeded_shuffle"]

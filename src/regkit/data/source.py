@@ -14,7 +14,7 @@ import tensorflow as tf
 
 from regkit._checks import check_value_range, invalid
 from regkit.data.arrays import ArrayData, from_arrays, looks_channels_first
-from regkit.data.sources import EncodedImages, LabeledDataset
+from regkit.data.labeled import EncodedImages, LabeledDataset
 from regkit.data.splits import DatasetSplits
 
 __all__ = ["Source", "resolve_source"]
