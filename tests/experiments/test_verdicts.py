@@ -114,9 +114,11 @@ def test_a_collapsed_runs_penalty_share_is_shown_as_measured_not_as_zero():
     """At the best epoch the crushed weights leave a penalty of 0.046% of the loss: the
     table says so, and the warning gives the share before the collapse (62%)."""
     report = Report(variants={"l2=0.1": {"l2": 0.1}}, runs=[_judged(_crushed())])
-    row = next(line for line in report.to_markdown().splitlines() if line.startswith("| l2=0.1"))
-    assert " 0.046% |" in row and "0.0%" not in row
-    assert "0.046%" in str(report)
+    lines = report.to_markdown().splitlines()
+    row = next(line for line in lines if line.startswith("| l2=0.1"))
+    assert " 0.046 |" in row and " 0.0 |" not in row  # percent, said once in the header
+    assert any("Reg. loss share %" in line for line in lines)
+    assert "0.046" in str(report)
 
 
 def test_a_collapsing_l2_variant_trains_to_status_collapsed(tmp_path, capsys):
