@@ -34,6 +34,20 @@ def test_budget_and_the_next_round_are_pure():
     assert "90 minutes" in budget_spent(90 * 60.0, 1, 90 * 60.0)
 
 
+def test_a_harmful_variant_is_worse_at_the_first_look_and_a_rerun_reuses_the_study(tmp_path):
+    """The default tier's quick twin of the study below: 4 runs, then a rerun with a larger
+    max_seeds that has nothing left to decide and so trains nothing."""
+    from regkit import compare
+
+    variants = {"baseline": "baseline", "crushed": "l2=1"}
+    report = compare(variants, seeds=(0, 1), max_seeds=3, out_dir=tmp_path, **SMALL)
+    assert report.comparisons()["crushed"]["verdict"] == "worse"
+    assert Counter(run.variant for run in report.runs) == {"baseline": 2, "crushed": 2}
+    again = compare(variants, seeds=(0, 1), max_seeds=4, out_dir=tmp_path, **SMALL)
+    assert [run.origin for run in again.runs] == ["reused"] * 4
+
+
+@pytest.mark.slow
 def test_adaptive_seeds_decide_a_harmful_variant_first_and_continue_when_rerun(tmp_path):
     from regkit import compare
 
