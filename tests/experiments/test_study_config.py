@@ -33,6 +33,8 @@ def test_every_setting_has_help_and_metadata():
             "worker",
             "cli",
             "absent",
+            "file_types",
+            "resolved",
         }
 
 
@@ -92,3 +94,18 @@ def test_limits_no_real_study_reaches_are_refused_up_front(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         plan_comparison("baseline", **kwargs)
+
+
+def test_a_setting_name_stands_in_the_configuration_compare_and_where_it_acts():
+    """Issue 28: a study setting's name is declared once (StudyConfig), accepted by
+    compare's signature, and read where it acts; nothing else in the runner or the CLI
+    spells it (the ledger, workers, study files and the CLI derive it from metadata)."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[2] / "src" / "regkit"
+    files = [*(src / "experiments").rglob("*.py"), src / "cli.py"]
+    for name in ("patience", "run_eagerly", "on_error", "image_size", "bad_images"):
+        word = re.compile(rf"\b{name}\b")
+        found = sorted(str(f.relative_to(src)) for f in files if word.search(f.read_text()))
+        assert len(found) <= 3, (name, found)

@@ -63,9 +63,8 @@ def early_settings(
 ) -> dict[str, Any]:
     """The part of a run's settings (`run_settings`) known before the data loads."""
     settings: dict[str, Any] = {"variant": name, "seed": int(seed)}
-    resolved_later = {"augment", "image_size", "bn_momentum", "model", "dataset", "model_kwargs"}
     for key in StudyConfig.invalidating():
-        if key not in resolved_later:
+        if not StudyConfig.field_metadata(key)["resolved"]:  # known only with the data
             settings[key] = checked[key]
     if isinstance(study.model, str):
         settings["model"] = study.model

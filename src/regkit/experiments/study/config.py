@@ -157,6 +157,8 @@ def about(
     worker: bool = True,
     cli: Mapping[str, Any] | None = None,
     absent: Any = dataclasses.MISSING,
+    file_types: tuple[type, ...] | None = None,
+    resolved: bool = False,
 ) -> dict[str, Any]:
     """A `StudyConfig` field's metadata: what the rest of regkit reads about it.
 
@@ -178,6 +180,11 @@ def about(
         absent: What a run folder written before the setting existed counts it as (the
             field's default when not given): `precision` counts as float32 there, whatever
             the default becomes.
+        file_types: The TOML types a study file may give it (None: any; its check
+            decides).
+        resolved: Whether its recorded value is only known once the data set is loaded
+            (a name resolved against the data, a size raised to the model's minimum), so a
+            study folder's runs are compared on it after loading rather than before.
 
     Returns:
         The metadata mapping for `dataclasses.field(default=..., metadata=...)`.
@@ -191,6 +198,8 @@ def about(
         "worker": worker,
         "cli": dict(cli or {}),
         "absent": absent,
+        "file_types": file_types,
+        "resolved": resolved,
     }
 
 
@@ -215,6 +224,8 @@ class StudyConfig:
             flag="--model",
             invalidates=True,
             cli={"choices": MODELS, "help": "architecture"},
+            file_types=(str,),
+            resolved=True,
         ),
     )
     dataset: Any = dataclasses.field(
@@ -229,6 +240,8 @@ class StudyConfig:
                 "detail": "digits (embedded), fashion_mnist, mnist, cifar10, cifar100, a tfds "
                 "name such as imagenette/160px, or an image folder (one subfolder per class)",
             },
+            file_types=(str,),
+            resolved=True,
         ),
     )
     epochs: int = dataclasses.field(
@@ -277,6 +290,8 @@ class StudyConfig:
                 "'flip,rotation=15,translate=0.1' "
                 f"(keys: {', '.join(AUGMENT_FIELDS)})",
             },
+            file_types=(str, bool, dict),
+            resolved=True,
         ),
     )
     out_dir: str | os.PathLike[str] | None = dataclasses.field(
@@ -292,6 +307,7 @@ class StudyConfig:
                 "detail": "default: runs/<dataset>-<model>-<hash of the settings and "
                 "variants>, which the same command finds again",
             },
+            file_types=(str,),
         ),
     )
     learning_rate: float = dataclasses.field(
@@ -310,6 +326,7 @@ class StudyConfig:
             "Keras optimizer name of variants without their own",
             flag="--optimizer",
             invalidates=True,
+            file_types=(str,),
         ),
     )
     model_kwargs: Mapping[str, Any] | None = dataclasses.field(
@@ -323,6 +340,8 @@ class StudyConfig:
                 "metavar": "KEY=VALUE,...",
                 "detail": "e.g. --model resnet --model-kwargs depth=32,width=32",
             },
+            file_types=(dict,),
+            resolved=True,
         ),
     )
     image_size: int | tuple[int, int] | None = dataclasses.field(
@@ -337,12 +356,17 @@ class StudyConfig:
                 "detail": "NxN, needed for sets whose images vary in size, e.g. "
                 "imagenette/160px: --image-size 160",
             },
+            file_types=(int, list),
+            resolved=True,
         ),
     )
     data_dir: str | os.PathLike[str] | None = dataclasses.field(
         default=None,
         metadata=about(
-            "where data sets are read and cached", flag="--data-dir", cli={"metavar": "DIR"}
+            "where data sets are read and cached",
+            flag="--data-dir",
+            cli={"metavar": "DIR"},
+            file_types=(str,),
         ),
     )
     download: bool | None = dataclasses.field(
@@ -354,6 +378,7 @@ class StudyConfig:
                 "help": "let tensorflow-datasets download and prepare a missing set (CIFAR "
                 "is downloaded when absent anyway)"
             },
+            file_types=(bool,),
         ),
     )
     limit: int | None = dataclasses.field(
@@ -389,12 +414,17 @@ class StudyConfig:
                 "detail": "'auto': 0.9 where Keras' 0.99 would average over more steps than "
                 "an epoch has, as on digits; 'keep': each variant's own (the presets' 0.99)",
             },
+            file_types=(str, float, int),
+            resolved=True,
         ),
     )
     run_eagerly: bool = dataclasses.field(
         default=False,
         metadata=about(
-            "train without tf.function (debugging)", flag="--run-eagerly", check=check_bool
+            "train without tf.function (debugging)",
+            flag="--run-eagerly",
+            check=check_bool,
+            file_types=(bool,),
         ),
     )
     callbacks: Sequence[Any] | None = dataclasses.field(
@@ -412,6 +442,7 @@ class StudyConfig:
             flag="--verbose",
             worker=False,  # a worker runs quietly
             cli={"type": "int", "choices": (0, 1, 2)},
+            file_types=(int, str),
         ),
     )
     on_error: str = dataclasses.field(
@@ -434,6 +465,7 @@ class StudyConfig:
             cli={
                 "help": "skip the plots (curves.png, weight_norms.png, differences.png, sweep.png)"
             },
+            file_types=(bool,),
         ),
     )
     strategy: Any = dataclasses.field(
@@ -490,6 +522,7 @@ class StudyConfig:
             "log each run to TensorBoard in <run folder>/tensorboard",
             flag="--tensorboard",
             check=check_bool,
+            file_types=(bool,),
         ),
     )
     bad_images: str = dataclasses.field(
@@ -603,6 +636,11 @@ class StudyConfig:
             for f in dataclasses.fields(cls)
             if "value" in f.metadata["cli"]
         }
+
+    @classmethod
+    def field_metadata(cls, name: str) -> Mapping[str, Any]:
+        """Setting `name`'s metadata (`about`'s keys)."""
+        return next(f.metadata for f in dataclasses.fields(cls) if f.name == name)
 
     @classmethod
     def field_help(cls) -> dict[str, str]:

@@ -11,6 +11,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -18,31 +19,12 @@ from regkit.experiments.study.config import StudyConfig
 
 __all__ = ["checked_setting"]
 
-#: The TOML types each study-file setting may have (beyond its own check, which
-#: `compare` applies): a value of another type is refused naming the key.
-_FILE_TYPES: dict[str, tuple[type, ...]] = {
-    "model": (str,),
-    "dataset": (str,),
-    "out_dir": (str,),
-    "data_dir": (str,),
-    "optimizer": (str,),
-    "model_kwargs": (dict,),
-    "augment": (str, bool, dict),
-    "image_size": (int, list),
-    "bn_momentum": (str, float, int),
-    "download": (bool,),
-    "plots": (bool,),
-    "run_eagerly": (bool,),
-    "tensorboard": (bool,),
-    "verbose": (int, str),
-}
-
 
 def checked_setting(name: str, value: Any, file: Path, arg: str) -> Any:
     """A study file's setting, its type and its own check (`StudyConfig`) applied, so a
     wrong value is refused naming the file and the key before anything loads."""
     where = f"Invalid value for argument `{arg}`: study file {str(file)!r}: key {name!r}"
-    kinds = _FILE_TYPES.get(name)
+    kinds = _FILE_TYPES.get(name)  # StudyConfig's `file_types` metadata
     if kinds is not None and (
         not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds)
     ):
@@ -56,6 +38,14 @@ def checked_setting(name: str, value: Any, file: Path, arg: str) -> Any:
         raise ValueError(f"{where}: {exc}") from None
     return value
 
+
+#: The TOML types each study-file setting may have (beyond its own check, which
+#: `compare` applies), from `StudyConfig`'s metadata: a value of another type is refused.
+_FILE_TYPES: dict[str, tuple[type, ...]] = {
+    field.name: field.metadata["file_types"]
+    for field in dataclasses.fields(StudyConfig)
+    if field.metadata["file_types"]
+}
 
 _TOML_NAMES = {
     str: "a string",
