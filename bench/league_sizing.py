@@ -140,6 +140,56 @@ def spread(args: argparse.Namespace) -> None:
     )
 
 
+def curves(args: argparse.Namespace) -> None:
+    """Train and validation accuracy per epoch of one model on a small training subset.
+
+    The validation images are the 12,000 that regkit's 20% split holds out of the training
+    file (the subset is drawn from the other 48,000), so the curves show where the model
+    stops generalizing; each epoch's seconds are split into training and validation.
+    """
+    if args.precision != "float32":
+        keras.mixed_precision.set_global_policy(args.precision)
+    (x, y), _ = load_idx_arrays("fashion_mnist", download=False)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(x))
+    val, rest = order[:12000], order[12000:]
+    as_float = lambda a: (a[..., None] / 255.0).astype("float32")  # noqa: E731
+    xv, yv = as_float(x[val]), y[val].astype("int64")
+    for seed in range(args.seeds):
+        pick = np.random.default_rng(seed).permutation(rest)[: args.train]
+        xs, ys = as_float(x[pick]), y[pick].astype("int64")
+        net = compiled(args.model, seed)
+        for epoch in range(1, args.epochs + 1):
+            start = time.perf_counter()
+            hist = net.fit(xs, ys, batch_size=args.batch, epochs=1, verbose=0, shuffle=True)
+            fit_s = time.perf_counter() - start
+            start = time.perf_counter()
+            val_loss, val_acc = net.evaluate(xv, yv, batch_size=512, verbose=0)
+            val_s = time.perf_counter() - start
+            row = {
+                "seed": seed,
+                "epoch": epoch,
+                "train_acc": round(float(hist.history["accuracy"][0]), 4),
+                "val_acc": round(float(val_acc), 4),
+                "val_loss": round(float(val_loss), 4),
+                "fit_s": round(fit_s, 2),
+                "val_s": round(val_s, 2),
+            }
+            print(json.dumps(row), flush=True)
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "train": args.train,
+                "batch": args.batch,
+                "precision": args.precision,
+                "load": os.getloadavg()[0],
+            }
+        ),
+        flush=True,
+    )
+
+
 def pilot(args: argparse.Namespace) -> None:
     """The real study runner on a few variants: per-run wall time and paired spread."""
     from regkit import compare
@@ -196,6 +246,13 @@ def main(argv: list[str]) -> None:
     s.add_argument("--epochs", type=int, default=8)
     s.add_argument("--batch", type=int, default=128)
     s.add_argument("--seeds", type=int, default=4)
+    c = sub.add_parser("curves")
+    c.add_argument("--model", default="cnn-small")
+    c.add_argument("--train", type=int, default=2000)
+    c.add_argument("--epochs", type=int, default=40)
+    c.add_argument("--batch", type=int, default=128)
+    c.add_argument("--seeds", type=int, default=1)
+    c.add_argument("--precision", default="mixed_bfloat16")
     q = sub.add_parser("pilot")
     q.add_argument("--variants", nargs="+", default=["baseline", "dropout"])
     q.add_argument("--limit", type=int, default=10000)
@@ -204,7 +261,7 @@ def main(argv: list[str]) -> None:
     q.add_argument("--seeds", type=int, default=4)
     q.add_argument("--out", default="/tmp/league-pilot")
     args = p.parse_args(argv)
-    {"timing": timing, "spread": spread, "pilot": pilot}[args.what](args)
+    {"timing": timing, "spread": spread, "curves": curves, "pilot": pilot}[args.what](args)
 
 
 if __name__ == "__main__":

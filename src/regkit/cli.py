@@ -47,6 +47,7 @@ from typing import Any, NoReturn
 from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
+from regkit.data.splits import SPLIT_KEYS
 from regkit.device import describe
 from regkit.experiments.report.results import EXPORT_FORMATS, Report
 from regkit.experiments.run.comparison import run_comparison
@@ -87,6 +88,23 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"invalid positive int value: {text!r}")
     return value
+
+
+def _limit(text: str) -> int | dict[str, int]:
+    """`2000` (every split) or `train=2000,validation=5000` (the splits named)."""
+    if "=" not in text:
+        return _positive_int(text)
+    caps: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, _, count = part.partition("=")
+        key = key.strip()
+        if key not in SPLIT_KEYS or key in caps:
+            raise argparse.ArgumentTypeError(
+                f"invalid limit {text!r}: expected N or SPLIT=N,... with splits among "
+                f"{', '.join(SPLIT_KEYS)}, each once"
+            )
+        caps[key] = _positive_int(count.strip())
+    return caps
 
 
 def _positive_float(text: str) -> float:
@@ -212,6 +230,7 @@ def _augment(text: str) -> bool | str | dict[str, Any]:
 #: bool, else a value of its default's type).
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "positive_int": _positive_int,
+    "limit": _limit,
     "positive_float": _positive_float,
     "seeds": _seeds,
     "augment": _augment,

@@ -69,6 +69,9 @@ def test_version_answers_without_importing_tensorflow():
         (["compare", "--augment", "spin=3"], "unknown augmentation 'spin'"),
         (["compare", "--augment", "rotation"], "augmentation 'rotation' needs a value"),
         (["compare", "--learning-rate", "0"], "invalid positive float value: '0'"),
+        (["compare", "--limit", "train=0"], "invalid positive int value: '0'"),
+        (["compare", "--limit", "tran=40"], "invalid limit 'tran=40': expected N or SPLIT=N"),
+        (["compare", "--limit", "train=4,train=5"], "each once"),
         (["compare", "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (["launch"], "invalid choice: 'launch'"),
     ],
@@ -105,6 +108,14 @@ def test_bn_momentum_flag(capsys):
     assert parse(["compare", "--bn-momentum", "0.9"]).bn_momentum == 0.9
     code, _, err = _exit_code(["compare", "--bn-momentum", "1.5"], capsys)
     assert code == 2 and "invalid BN momentum '1.5'" in err
+
+
+def test_limit_flag_caps_every_split_or_the_splits_named():
+    parse = build_parser().parse_args
+    assert parse(["compare", "--limit", "48"]).limit == 48
+    assert parse(["compare", "--limit", "train=2000"]).limit == {"train": 2000}
+    args = parse(["compare", "--limit", "train=2000, validation=500"])
+    assert args.limit == {"train": 2000, "validation": 500}
 
 
 def test_no_command_prints_help_and_returns_2(capsys):

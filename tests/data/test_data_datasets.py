@@ -126,6 +126,17 @@ def test_take_caps_every_split_and_keeps_the_arrays(digits):
             digits.take(bad)
 
 
+def test_take_by_split_caps_only_the_splits_named(digits):
+    small = digits.take({"train": 30, "test": 20})
+    assert dict(small.num_examples) == {**digits.num_examples, "train": 30, "test": 20}
+    assert small.arrays["validation"] is digits.arrays["validation"]
+    np.testing.assert_array_equal(small.arrays["train"].images, digits.arrays["train"].images[:30])
+    assert len(list(small.train)) == 30 and len(list(small.test)) == 20
+    for bad in ({}, {"val": 3}, {"train": 0}, {"train": 2.5}):
+        with pytest.raises(ValueError, match=r"`limit(\['train'\])?`: expected a positive"):
+            digits.take(bad)
+
+
 def test_take_on_streamed_splits_keeps_the_class_count():
     import tensorflow as tf
 

@@ -132,6 +132,31 @@ def test_limit_caps_every_split():
     assert plan.config["limit"] == 40
 
 
+def test_a_limit_by_split_caps_only_the_splits_it_names(tmp_path):
+    """The overfitting regime: a small training set, whole validation and test sets."""
+    from regkit.experiments.study.specs import load_study
+
+    whole = plan_comparison(["baseline"]).splits.num_examples
+    plan = plan_comparison(["baseline"], limit={"train": 40})
+    assert plan.splits.num_examples == {**whole, "train": 40}
+    assert sum(1 for _ in plan.splits.train) == 40
+    assert sum(1 for _ in plan.splits.validation) == whole["validation"]
+    assert plan.config["limit"] == {"train": 40}
+    for bad, message in [
+        ({"training": 40}, "limit`: expected a positive int or a mapping of train, valid"),
+        ({"train": 0}, "limit['train']`: expected a positive int. Received: limit['train']=0"),
+        ({}, "Received: limit={}"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            plan_comparison(["baseline"], limit=bad)
+    path = tmp_path / "s.toml"
+    path.write_text("limit = { train = 40, test = 100 }\n", encoding="utf-8")
+    assert load_study(path).settings == {"limit": {"train": 40, "test": 100}}
+    path.write_text('limit = "40"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="key 'limit': expected an integer or a table"):
+        load_study(path)
+
+
 def test_a_dataset_given_as_splits_is_recorded_by_name_not_copied():
     """The report's config records a DatasetSplits by its name: copying it (tf.data inside)
     failed with 'cannot pickle Graph'."""

@@ -21,10 +21,31 @@ from regkit.data.sampling import shuffle_split
 if TYPE_CHECKING:  # pragma: no cover - for type checkers only
     import tensorflow as tf
 
-__all__ = ["SPLIT_KEYS", "DatasetSplits", "carve_splits"]
+__all__ = ["SPLIT_KEYS", "DatasetSplits", "carve_splits", "check_limit"]
 
 #: The split names of a `DatasetSplits`, in order.
 SPLIT_KEYS = ("train", "validation", "test")
+
+
+def check_limit(arg: str, value: Any) -> dict[str, int]:
+    """Returns `value` as ``{split: cap}``: an int caps every split, a mapping only the
+    splits it names (for example ``{"train": 2000}``: a small training set, whole
+    validation and test sets).
+
+    Raises:
+        ValueError: `value` is neither a positive int nor a non-empty mapping of split
+            names (train, validation, test) to positive ints.
+    """
+    if isinstance(value, Mapping):
+        unknown = [k for k in value if k not in SPLIT_KEYS]
+        if not value or unknown:
+            raise invalid(
+                arg, f"a positive int or a mapping of {', '.join(SPLIT_KEYS)} to one", value
+            )
+        named = (key for key in SPLIT_KEYS if key in value)
+        return {key: check_count(f"{arg}[{key!r}]", value[key]) for key in named}
+    count = check_count(arg, value)
+    return dict.fromkeys(SPLIT_KEYS, count)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -157,7 +178,7 @@ class DatasetSplits:
             )
         return carve_splits(name, train, test, validation_split, seed)
 
-    def take(self, limit: int) -> DatasetSplits:
+    def take(self, limit: int | Mapping[str, int]) -> DatasetSplits:
         """New splits holding at most the first `limit` examples of each split.
 
         In-memory splits stay in memory (their `ArrayData` is sliced), so pipelines built on
@@ -165,44 +186,49 @@ class DatasetSplits:
         `num_examples` is capped to match.
 
         Args:
-            limit: Maximum number of examples per split, a positive int.
+            limit: Maximum number of examples per split, a positive int; or a mapping that
+                caps only the splits it names (``{"train": 1000}``: a small training set
+                with whole validation and test sets, the regime where models overfit).
 
         Returns:
             A new `DatasetSplits` (this one is unchanged).
 
         Raises:
-            ValueError: `limit` is not a positive int.
+            ValueError: `limit` is not a positive int, or a mapping with a key other than
+                train, validation and test, or a value that is not a positive int.
 
         Example:
             >>> from regkit.data import load_dataset
             >>> small = load_dataset("digits").take(64)
             >>> small.num_examples
             {'train': 64, 'validation': 64, 'test': 64}
+            >>> load_dataset("digits").take({"train": 100}).num_examples
+            {'train': 100, 'validation': 288, 'test': 360}
         """
         # Imported here: regkit.data.labeled imports TensorFlow, which only splits need.
         from regkit.data.labeled import LabeledDataset
 
-        limit = check_count("limit", limit)
+        caps = check_limit("limit", limit)
         changes: dict[str, Any] = {}
         arrays = dict(self.arrays) if self.arrays is not None else None
-        for key in SPLIT_KEYS:
+        for key, cap in caps.items():
             dataset = getattr(self, key)
             if dataset is None:
                 continue
             if arrays is not None and key in arrays:
-                arrays[key] = arrays[key].take(limit)
+                arrays[key] = arrays[key].take(cap)
                 changes[key] = arrays[key].as_dataset()
             elif isinstance(dataset, LabeledDataset):
                 changes[key] = LabeledDataset(
-                    dataset.take(limit),
+                    dataset.take(cap),
                     num_classes=dataset.num_classes,
                     class_names=dataset.class_names,
-                    encoded=None if dataset.encoded is None else dataset.encoded.take(limit),
+                    encoded=None if dataset.encoded is None else dataset.encoded.take(cap),
                 )
             else:
-                changes[key] = dataset.take(limit)
+                changes[key] = dataset.take(cap)
         changes["num_examples"] = {
-            key: None if count is None else min(count, limit)
+            key: count if count is None or key not in caps else min(count, caps[key])
             for key, count in self.num_examples.items()
         }
         if arrays is not None:

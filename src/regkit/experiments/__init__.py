@@ -125,7 +125,7 @@ def compare(
     image_size: int | tuple[int, int] | None = None,
     data_dir: str | os.PathLike[str] | None = None,
     download: bool | None = None,
-    limit: int | None = None,
+    limit: int | Mapping[str, int] | None = None,
     patience: int = 7,
     bn_momentum: float | str | None = "auto",
     run_eagerly: bool = False,
@@ -204,7 +204,9 @@ def compare(
         data_dir: Passed to `load_dataset` when `dataset` is a name.
         download: Passed to `load_dataset`: None downloads CIFAR when absent but never
             tfds sets; True also downloads and prepares tfds sets; False never downloads.
-        limit: Use at most this many examples of each split (quick trials).
+        limit: Use at most this many examples of each split (quick trials); a mapping
+            caps only the splits it names: ``{"train": 2000}`` keeps a small training
+            set and whole validation and test sets (the regime where models overfit).
         patience: Early-stopping patience in epochs.
         bn_momentum: BatchNorm momentum for every variant that uses BatchNorm: `"auto"`
             (default, as the command line) applies `regkit.auto_bn_momentum`, switching to

@@ -32,6 +32,7 @@ from regkit._checks import (
     invalid,
 )
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS
+from regkit.data.splits import check_limit
 from regkit.device.precision import PRECISIONS, resolve_precision
 
 #: Limits no real study reaches, refused up front instead of failing hours later.
@@ -145,6 +146,12 @@ def _alpha(name: str, value: Any) -> float:
 
 def _optional_positive_int(name: str, value: Any) -> Any:
     return None if value is None else check_positive_int(name, value)
+
+
+def _limit(name: str, value: Any) -> Any:
+    if value is None or not isinstance(value, Mapping):
+        return _optional_positive_int(name, value)
+    return check_limit(name, value)
 
 
 def about(
@@ -381,14 +388,20 @@ class StudyConfig:
             file_types=(bool,),
         ),
     )
-    limit: int | None = dataclasses.field(
+    limit: int | Mapping[str, int] | None = dataclasses.field(
         default=None,
         metadata=about(
-            "at most this many examples per split",
+            "at most this many examples per split; {split: N} caps only the splits named "
+            "(train=2000: a small training set, whole validation and test sets)",
             flag="--limit",
             invalidates=True,
-            check=_optional_positive_int,
-            cli={"type": "positive_int", "metavar": "N", "detail": "quick trials"},
+            check=_limit,
+            cli={
+                "type": "limit",
+                "metavar": "N|SPLIT=N,...",
+                "detail": "quick trials, or train=N for the regime where models overfit",
+            },
+            file_types=(int, dict),
         ),
     )
     patience: int = dataclasses.field(
