@@ -32,6 +32,9 @@ def test_budget_and_the_next_round_are_pure():
     assert "12 runs" in budget_spent(12, 12, 0.0)
     assert budget_spent(90 * 60.0, 100, 89 * 60.0) is None
     assert "90 minutes" in budget_spent(90 * 60.0, 1, 90 * 60.0)
+    # runs side by side: their summed time over the runs at once is the wall time taken
+    assert budget_spent(90 * 60.0, 100, 170 * 60.0, at_once=2) is None
+    assert "(90.0 minutes)" in budget_spent(90 * 60.0, 100, 180 * 60.0, at_once=2)
 
 
 def test_a_harmful_variant_is_worse_at_the_first_look_and_a_rerun_reuses_the_study(tmp_path):

@@ -125,6 +125,28 @@ def test_plan_rejects_unknown_settings_by_name():
         plan_comparison(["baseline"], epoch=3, seed=1)
 
 
+def test_validation_and_test_passes_use_larger_batches():
+    """Evaluation batches are four training batches, at most 512, never fewer than one:
+    the same figures at half the cost of a validation pass (docs/benchmarks.md)."""
+    import tensorflow as tf
+
+    from regkit import build_cnn
+    from regkit.experiments.run.runner import _pipelines
+
+    sizes = {
+        b: plan_comparison(["baseline"], batch_size=b, limit=40).eval_batch_size
+        for b in (1, 32, 64, 200, 1024)
+    }
+    assert sizes == {1: 4, 32: 128, 64: 256, 200: 512, 1024: 1024}
+    plan = plan_comparison(["baseline"], batch_size=8, limit={"train": 40})
+    model = build_cnn((8, 8, 1), 10, filters=(4,), dense_units=(8,))
+    train, validation, test, steps = _pipelines(plan, 0, tf.Variable(0, dtype=tf.int64), model)
+    assert steps == 5 and next(iter(train))[0].shape[0] == 8
+    first = [len(x) for x, _ in validation.take(2)]
+    assert first == [32, 32]
+    assert next(iter(test))[0].shape[0] == 32
+
+
 def test_limit_caps_every_split():
     plan = plan_comparison(["baseline"], limit=40)
     assert plan.splits.num_examples == {"train": 40, "validation": 40, "test": 40}

@@ -67,6 +67,10 @@ _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_crop
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
 
 
+#: The largest batch `Plan.eval_batch_size` chooses by itself.
+MAX_EVAL_BATCH = 512
+
+
 @dataclasses.dataclass
 class Plan:
     """Everything `compare` checked before training: what `run_comparison` runs.
@@ -101,6 +105,21 @@ class Plan:
         """What every `image_pipeline` of the study takes: the batch size and the
         (height, width) images are resized to (None keeps their size)."""
         return {"batch_size": self.study.batch_size, "image_size": self.study.image_size}
+
+    @property
+    def eval_batch_size(self) -> int:
+        """The batch of validation and test passes: four training batches, at most
+        `MAX_EVAL_BATCH` (never below the training batch).
+
+        Evaluation keeps no activations for a backward pass, so four times the training
+        batch fits wherever training fits, and the figures are the same (BatchNorm and
+        dropout are in inference mode; accuracy and loss are per-image means). Fewer,
+        larger batches cost less per image: a 12,000-image validation pass of the
+        league's small CNN took 0.82-0.95 s at batch 64 and 0.44 s at 256 on 2 cores,
+        half of each epoch when the training set is 2,000 images.
+        """
+        batch = self.study.batch_size
+        return max(batch, min(4 * batch, MAX_EVAL_BATCH))
 
     @property
     def one_hot(self) -> bool:

@@ -31,25 +31,30 @@ __all__ = ["budget_spent", "next_round", "run_rounds"]
 RunSlots = Callable[[Plan, Study, Report, Sequence[RunSlot]], None]
 
 
-def budget_spent(budget: float | None, runs: int, seconds: float) -> str | None:
+def budget_spent(budget: float | None, runs: int, seconds: float, at_once: int = 1) -> str | None:
     """Why the study stops adding rounds, or None while the budget lasts.
 
     Args:
         budget: The checked `budget`: an int is a number of runs, a float seconds of
-            wall time (the runs' own times, so a resumed study counts what it reused).
+            wall time (from the runs' own times, so a resumed study counts what it reused).
         runs: Runs so far (tuning's selection runs included).
-        seconds: Their wall time.
+        seconds: Their times, summed.
+        at_once: Runs trained at once (`jobs`): the summed times over it is the wall time
+            they took (two runs of 40 s side by side take 40 s, not 80).
 
     Example:
         >>> budget_spent(10, 10, 5.0)
         'the budget of 10 runs is spent (10 runs)'
         >>> budget_spent(60.0, 3, 30.0) is None
         True
+        >>> budget_spent(60.0, 4, 100.0, at_once=2) is None  # 50 s of wall time
+        True
     """
     if budget is None:
         return None
     if isinstance(budget, int):
         return f"the budget of {budget} runs is spent ({runs} runs)" if runs >= budget else None
+    seconds /= max(1, at_once)
     if seconds >= budget:
         return f"the budget of {budget / 60:g} minutes is spent ({seconds / 60:.1f} minutes)"
     return None
@@ -105,6 +110,7 @@ def run_rounds(
             cast("float | None", plan.study.budget),  # checked: a run count or seconds
             len(report.runs) + extra_runs,
             sum(run.wall_time or 0.0 for run in report.runs) + extra_seconds,
+            at_once=plan.study.jobs,
         )
         if stop is not None:
             design["stopped"] = stop

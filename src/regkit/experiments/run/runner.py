@@ -130,10 +130,11 @@ def _pipelines(
         epoch=epoch,
         **common,
     )
-    validation = image_pipeline(plan.splits.validation, training=False, **common)
+    evaluation = {**common, "batch_size": plan.eval_batch_size}  # larger batches, same figures
+    validation = image_pipeline(plan.splits.validation, training=False, **evaluation)
     test = None
     if plan.splits.test is not None:
-        test = image_pipeline(plan.splits.test, training=False, **common)
+        test = image_pipeline(plan.splits.test, training=False, **evaluation)
     return train, validation, test, train_steps
 
 

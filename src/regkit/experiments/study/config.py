@@ -576,7 +576,7 @@ class StudyConfig:
         default=None,
         metadata=about(
             "stop adding rounds past this many runs (an int) or this wall time ('90m', "
-            "'2h', '45s'); None: no limit",
+            "'2h', '45s': the runs' times summed, over `jobs`); None: no limit",
             flag="--budget",
             check=_budget,
             worker=False,
