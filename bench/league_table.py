@@ -10,6 +10,14 @@ that would resolve the difference seen, and the cost: seconds per run and per tr
 step (wall time over the steps trained, evaluation included), and that time over the
 reference's. Every figure is read from report.json; nothing is recomputed but the cost
 columns' arithmetic. `make benchmark-regularizers` runs it after the studies.
+
+A study that decides (adaptive seeds, `max_seeds`, or tuned arms, `tune`: league table 2)
+gets the decided layout instead: each arm's setting (a tuned arm's chosen strength), test
+accuracy, gap, the difference from the reference with its interval, the verdict word
+(better / worse / equivalent / undecided, after the study's error control), the seeds the
+arm used, seconds per run and the runs it cost (tuning's selection runs included); then a
+count of the verdicts and each tuned arm's trail (mean validation accuracy per round of
+successive halving).
 """
 
 from __future__ import annotations
@@ -94,6 +102,84 @@ def table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def deciding(report: dict[str, Any]) -> bool:
+    """Whether a report comes from a study that decides: adaptive seeds or tuned arms."""
+    config = report.get("config") or {}
+    return bool(config.get("tuning")) or bool((config.get("design") or {}).get("looks"))
+
+
+def tuning_runs(trail: dict[str, Any]) -> int:
+    """The selection runs a tuned arm's trail records: each round ran its candidates on
+    the seeds it added (a round's ``seeds`` counts all the seeds run by then)."""
+    runs, before = 0, 0
+    for round_ in trail.get("rounds") or []:
+        seeds = int(round_.get("seeds") or 0)
+        runs += len(round_.get("candidates") or []) * (seeds - before)
+        before = seeds
+    return runs
+
+
+def decided_table(report: dict[str, Any]) -> str:
+    """The decided layout of one report.json (see the module docstring)."""
+    from regkit.experiments.report.tuning_trail import trail_rows, tuned_trails
+
+    config = report.get("config") or {}
+    variants = report["variants"]
+    names = list(variants)
+    trails = tuned_trails(config)
+    arm_of = {trail.get("variant"): arm for arm, trail in trails.items()}
+    margin = (config.get("design") or {}).get("margin")
+    lines = [
+        f"| Arm | Setting | Test accuracy, % [95 % CI] | Gap, pt | Difference from {names[0]}, "
+        "pt [95 % CI] | Verdict | Seeds | s / run | Runs (tuning + study) | Status |",
+        "|---|---|---|--:|---|---|--:|--:|--:|---|",
+    ]
+    verdicts: dict[str, int] = {}
+    for name in names:
+        entry = variants[name]
+        ci = (entry.get("ci95") or {}).get("test_accuracy")
+        versus = entry.get("vs_reference") or {}
+        seconds, _ = _run_costs(entry, None)
+        trail = trails.get(arm_of.get(name, ""), {})
+        tuned = tuning_runs(trail) if trail else 0
+        study_runs = len(entry.get("runs") or [])
+        verdict = str(versus.get("verdict") or "-") if versus else "reference"
+        if versus:
+            verdicts[verdict] = verdicts.get(verdict, 0) + 1
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    arm_of.get(name, name),
+                    str(entry.get("description") or "none"),
+                    _pt(entry.get("test_accuracy")) + _interval(ci),
+                    _pt(entry.get("generalization_gap"), sign=True),
+                    (_pt(versus.get("mean_diff"), sign=True) + _interval(versus.get("ci95"), True))
+                    if versus
+                    else "-",
+                    f"**{verdict}**" if verdict in ("better", "worse", "equivalent") else verdict,
+                    str(len(entry.get("seeds") or [])),
+                    f"{seconds:.0f}",
+                    f"{tuned} + {study_runs}" if trail else str(study_runs),
+                    str(entry.get("status", "")),
+                ]
+            )
+            + " |"
+        )
+    arms = sum(verdicts.values())
+    decided = arms - verdicts.get("undecided", 0) - verdicts.get("-", 0)
+    counts = ", ".join(f"{word} {verdicts[word]}" for word in sorted(verdicts))
+    margin_text = "" if margin is None else f"; margin ±{margin * 100:g} pt"
+    lines += ["", f"Decided: {decided} of {arms} arms ({counts}{margin_text})."]
+    for arm, trail in trails.items():
+        rows = trail_rows(trail, bold=True)
+        lines += ["", f"Tuning trail of {arm} (mean validation accuracy, %):", ""]
+        lines.append("| " + " | ".join(rows[0]) + " |")
+        lines.append("|" + "---|" * len(rows[0]))
+        lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="report.json files")
@@ -102,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         report = json.loads(path.read_text(encoding="utf-8"))
         config = report.get("config") or {}
         print(f"### {config.get('model')} on {config.get('dataset')} ({path})\n")
-        print(table(report))
+        print(decided_table(report) if deciding(report) else table(report))
         print()
     return 0
 

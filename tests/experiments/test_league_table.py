@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from regkit.config import Regularization
 from regkit.experiments import Report, RunResult
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "league_table.py"
@@ -70,3 +71,93 @@ def test_each_cell_comes_from_report_json(tmp_path, capsys):
 def test_a_missing_file_is_an_error_not_a_table(tmp_path):
     with pytest.raises(FileNotFoundError):
         _script().main([str(tmp_path / "nothing.json")])
+
+
+def _deciding_report(tmp_path):
+    """A tuned arm that gains 5 points and a twin of the reference, decided at 3 seeds."""
+    tests = {
+        "baseline": [0.900, 0.910, 0.920],
+        "l2 (tuned=0.001)": [0.950, 0.961, 0.969],
+        "same": [0.901, 0.910, 0.919],
+    }
+    runs = []
+    for name, values in tests.items():
+        for seed, accuracy in enumerate(values):
+            history = dict(HISTORY, val_accuracy=[0.6, accuracy - 0.01])
+            run = RunResult.from_history(name, seed, history, test_accuracy=accuracy)
+            run.wall_time = 30.0
+            runs.append(run)
+    trail = {
+        "fields": {"l2": [1e-4, 1e-3, 1e-2, 1e-1]},
+        "chosen": {"l2": 1e-3},
+        "variant": "l2 (tuned=0.001)",
+        "selection_seeds": [1000000, 1000001, 1000002],
+        "rounds": [
+            {
+                "round": 0,
+                "seeds": 1,
+                "candidates": [1e-3, 1e-4, 1e-2, 1e-1],
+                "mean_val_accuracy": [0.95, 0.94, 0.90, 0.50],
+                "kept": [1e-3, 1e-4],
+                "dropped": [1e-2, 1e-1],
+            },
+            {
+                "round": 1,
+                "seeds": 3,
+                "candidates": [1e-3, 1e-4],
+                "mean_val_accuracy": [0.951, 0.942],
+                "kept": [1e-3],
+                "dropped": [1e-4],
+            },
+        ],
+    }
+    design = {"alpha": 0.05, "margin": 0.02, "max_seeds": 3, "looks": [3], "seeds": [0, 1, 2]}
+    config = {
+        "model": "cnn",
+        "dataset": "digits",
+        "epochs": 2,
+        "steps_per_epoch": 50,
+        "design": design,
+        "tuning": {"l2": trail},
+    }
+    variants = {
+        "baseline": Regularization(),
+        "l2 (tuned=0.001)": Regularization(l2=1e-3),
+        "same": Regularization(),
+    }
+    report = Report(variants=variants, runs=runs, seeds=(0, 1, 2), config=config)
+    return report.to_json(tmp_path / "report.json")
+
+
+def test_a_deciding_study_gets_verdicts_seeds_runs_and_trails(tmp_path, capsys):
+    path = _deciding_report(tmp_path)
+    data = json.loads(path.read_text())
+    script = _script()
+    assert script.deciding(data)
+    assert script.main([str(path)]) == 0
+    out = capsys.readouterr().out
+    rows = {
+        line.split(" | ")[0].strip("| "): line.split(" | ")
+        for line in out.split("Decided:")[0].splitlines()
+        if line.startswith("| ") and not line.startswith("| Arm")
+    }
+    tuned = data["variants"]["l2 (tuned=0.001)"]
+    versus = tuned["vs_reference"]
+    assert rows["l2"][1] == tuned["description"] == "l2=0.001"  # the chosen strength
+    assert rows["l2"][4].startswith(f"{versus['mean_diff'] * 100:+.2f} [")
+    assert rows["l2"][5] == f"**{versus['verdict']}**"
+    assert rows["same"][5] == f"**{data['variants']['same']['vs_reference']['verdict']}**"
+    assert {versus["verdict"], data["variants"]["same"]["vs_reference"]["verdict"]} == {
+        "better",
+        "equivalent",
+    }
+    # 4 candidates on 1 seed, then 2 on 2 more: 8 selection runs, then the 3 study runs
+    assert rows["l2"][6:9] == ["3", "30", "8 + 3"]
+    assert rows["baseline"][5] == "reference"
+    assert "Decided: 2 of 2 arms (better 1, equivalent 1; margin ±2 pt)." in out
+    assert "Tuning trail of l2" in out and "| 0.001 | 95.00 | 95.10 | **chosen** |" in out
+
+
+def test_the_short_training_reports_keep_their_layout(tmp_path):
+    data = json.loads(_report(tmp_path).read_text())
+    assert not _script().deciding(data)
