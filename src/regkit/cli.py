@@ -37,13 +37,13 @@ import atexit
 import dataclasses
 import importlib.util
 import os
-import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from regkit._quiet import start_tensorflow_quietly
 from regkit._version import __version__
 from regkit.config import Regularization
 from regkit.data.augment import AUGMENT_FIELDS, AUGMENT_PRESETS, Augment
@@ -481,39 +481,6 @@ def _dask_executor(address: str, parser: argparse.ArgumentParser) -> Any:
     return client.get_executor()
 
 
-#: TensorFlow's start-up lines the command line drops: absl's pre-init notice, native log
-#: lines (oneDNN, CPU features, "could not find cuda drivers", cuInit on a GPU-less host).
-_NOISE = re.compile(
-    r"WARNING: All log messages before absl::InitializeLog\(\)"
-    r"|[IWEF]\d{4} [\d:. ]+\d+ \S+:\d+\] "
-    r"|To enable the following instructions:"
-)
-
-
-def _start_tensorflow_quietly() -> None:
-    """Imports TensorFlow and lists its devices with the process' stderr (fd 2) caught,
-    then passes on every line that is not start-up noise (the command owns its process;
-    the library, imported alone, changes nothing)."""
-    import tempfile
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as caught:
-        os.dup2(caught.fileno(), 2)
-        try:
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-        caught.seek(0)
-        for line in caught.read().decode("utf-8", "replace").splitlines():
-            if line.strip() and not _NOISE.match(line):
-                print(line, file=sys.stderr)
-
-
 def _fail(parser: argparse.ArgumentParser, message: str) -> NoReturn:
     """An error that is not about the flags' spelling: one line, no usage; `SystemExit(2)`
     as argparse raises for a bad flag."""
@@ -537,7 +504,7 @@ def _flag_names(message: str, from_file: Any = ()) -> str:
 
 def _cmd_compare(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     kwargs, from_file, study = _study_settings(args, parser)
-    _start_tensorflow_quietly()
+    start_tensorflow_quietly()
     out = kwargs["out_dir"] or default_study_folder(kwargs, kwargs["variants"])
     kwargs["out_dir"] = out = Path(out)
     if kwargs["plots"] and importlib.util.find_spec("matplotlib") is None:
@@ -615,7 +582,7 @@ def _cmd_export(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     if seed not in seeds:
         what = f"{variant!r} has no run with seed {seed}" if seed is not None else "several seeds"
         parser.error(f"argument --seed: {what}; choose from {', '.join(map(str, seeds))}")
-    _start_tensorflow_quietly()
+    start_tensorflow_quietly()
     try:
         path = report.export(variant, seed, args.out, format=args.format)
     except (OSError, ValueError) as exc:  # no model on disk, an unwritable path

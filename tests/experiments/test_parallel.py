@@ -220,3 +220,22 @@ def test_the_cli_takes_jobs_and_names_an_unreachable_scheduler(capsys):
         main(["compare", "--scheduler", "tcp://127.0.0.1:1", "--limit", "8"])
     assert info.value.code == 2
     assert "cannot reach a Dask scheduler at 'tcp://127.0.0.1:1'" in capsys.readouterr().err
+
+
+def test_a_worker_starts_tensorflow_without_its_start_up_lines():
+    """Each worker of `jobs=N` printed TensorFlow's start-up lines (absl, oneDNN, cuInit)
+    into the terminal; a worker is regkit's process, so it starts TensorFlow quietly, and
+    passes on any other line."""
+    code = (
+        "import sys\n"
+        "from regkit.experiments.run.parallel import worker_setup\n"
+        "worker_setup({'intra': 1, 'inter': 1})\n"
+        "assert 'tensorflow' in sys.modules\n"
+        "print('other line', file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "other line"

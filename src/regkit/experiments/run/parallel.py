@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from regkit._io import atomic_write_text
+from regkit._quiet import start_tensorflow_quietly
 from regkit.experiments.report.results import Report
 from regkit.experiments.run.ledger import (
     ERROR_FILE,
@@ -106,13 +107,15 @@ def gpu_assignments(workers: int) -> list[str] | None:
 
 
 def worker_setup(threads: dict[str, int], gpus: Any = None) -> None:
-    """A worker process's start: thread pools and GPU, before TensorFlow is imported."""
+    """A worker process's start: thread pools and GPU, then TensorFlow, imported without
+    its start-up lines (a terminal with two workers showed a dozen of them)."""
     os.environ["TF_NUM_INTRAOP_THREADS"] = str(threads["intra"])
     if threads["inter"]:
         os.environ["TF_NUM_INTEROP_THREADS"] = str(threads["inter"])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if gpus is not None:
         os.environ["CUDA_VISIBLE_DEVICES"] = gpus.get()
+    start_tensorflow_quietly()  # a worker is regkit's process: no start-up lines per worker
 
 
 def local_executor(jobs: int) -> ProcessPoolExecutor:
