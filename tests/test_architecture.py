@@ -39,6 +39,7 @@ RANKS: dict[str, int] = {
     "_io": 0,
     "_version": 0,
     "_tdist": 0,
+    "_quiet": 0,
     "config": 1,
     "introspect": 2,
     "regularization": 2,

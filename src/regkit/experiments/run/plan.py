@@ -65,8 +65,6 @@ __all__ = [
 # Datasets whose classes change under a horizontal flip (digits, letters).
 _NO_FLIP_DATASETS = frozenset({"digits", "mnist", "emnist", "kmnist", "svhn_cropped"})
 _MIN_IMAGE_SIZE = {"mobilenet_v2": 32}
-
-
 #: The largest batch `Plan.eval_batch_size` chooses by itself.
 MAX_EVAL_BATCH = 512
 
@@ -108,16 +106,10 @@ class Plan:
 
     @property
     def eval_batch_size(self) -> int:
-        """The batch of validation and test passes: four training batches, at most
-        `MAX_EVAL_BATCH` (never below the training batch).
-
-        Evaluation keeps no activations for a backward pass, so four times the training
-        batch fits wherever training fits, and the figures are the same (BatchNorm and
-        dropout are in inference mode; accuracy and loss are per-image means). Fewer,
-        larger batches cost less per image: a 12,000-image validation pass of the
-        league's small CNN took 0.82-0.95 s at batch 64 and 0.44 s at 256 on 2 cores,
-        half of each epoch when the training set is 2,000 images.
-        """
+        """Validation and test batches: four training batches, at most `MAX_EVAL_BATCH`,
+        never fewer than one. Evaluation keeps no activations for a backward pass, so
+        this fits where training fits; the figures are per-image means, the same at any
+        batch, and cost half as much (docs/benchmarks.md)."""
         batch = self.study.batch_size
         return max(batch, min(4 * batch, MAX_EVAL_BATCH))
 
