@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,42 @@ def test_the_league_puts_each_regularizer_in_its_own_row():
     assert variants["drop_block"].reg.drop_block == 0.1
     modern = variants["modern"]
     assert modern.reg.batch_norm and modern.reg.ema == 0.99 and modern.augment is not None
+
+
+def test_the_overfitting_league_has_every_regularizer_tuned_or_set():
+    """League table 2 (issue 34): every regularizer regkit offers a CNN is in its file,
+    each with a strength is tuned over candidates, and drop path is in its ResNet file."""
+    from regkit.experiments.study.tuning import coerce_tune
+
+    def fields(name):
+        study = load_study(next(p for p in STUDIES if p.name == name))
+        arms = coerce_tune(study.arguments().get("tune"))
+        tuned = {field for arm in arms.values() for field in arm}
+        set_ = set()
+        for variant in study.variants.values():
+            set_ |= {k for k, v in variant.reg.__dict__.items() if v and k != "bn_momentum"}
+            set_ |= {k for k, v in (variant.augment or {}).items() if v}
+        return study, arms, tuned, set_
+
+    study, arms, tuned, set_ = fields("fashion_mnist_overfitting.toml")
+    assert study.settings["limit"] == {"train": 2000}  # whole validation and test sets
+    assert {
+        "l2",
+        "weight_decay",
+        "dropout",
+        "spatial_dropout",
+        "drop_block",
+        "random_erasing",
+        "mixup",
+        "cutmix",
+        "label_smoothing",
+        "ema",
+        "swa",
+        "sam",
+    } <= tuned
+    grid = [math.prod(len(values) for values in arm.values()) for arm in arms.values()]
+    assert min(grid) >= 4  # a range of strengths, not a pair
+    assert "batch_norm" in set_  # no strength to tune: a variant of its own
+    assert {"classic", "modern"} <= set(study.variants)
+    study, arms, tuned, _ = fields("fashion_mnist_overfitting_resnet.toml")
+    assert tuned == {"drop_path"} and study.settings["model"] == "resnet"
