@@ -18,6 +18,9 @@ accuracy, gap, the difference from the reference with its interval, the verdict 
 arm used, seconds per run and the runs it cost (tuning's selection runs included); then a
 count of the verdicts and each tuned arm's trail (mean validation accuracy per round of
 successive halving).
+
+`--curves PNG` also draws the first report's reference alone (train and validation
+accuracy and loss per epoch, every seed): the picture of a baseline that overfits.
 """
 
 from __future__ import annotations
@@ -180,10 +183,39 @@ def decided_table(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def reference_curves(path: Path, png: Path) -> Path:
+    """Draws the reference's curves of report.json `path` (`regkit.plots.plot_report` on a
+    report holding the reference's runs only) into `png`."""
+    import shutil
+    import tempfile
+
+    from regkit.experiments import Report
+    from regkit.plots import plot_report
+
+    report = Report.from_json(path)
+    reference = next(iter(report.variants))
+    alone = Report(
+        variants={reference: report.variants[reference]},
+        runs=report.runs_for(reference),
+        seeds=report.seeds,
+        config=report.config,
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        plot_report(alone, tmp)
+        png.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(Path(tmp) / "curves.png", png)
+    return png
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("reports", nargs="+", type=Path, help="report.json files")
+    parser.add_argument(
+        "--curves", type=Path, metavar="PNG", help="draw the first report's reference here"
+    )
     args = parser.parse_args(argv)
+    if args.curves:
+        reference_curves(args.reports[0], args.curves)
     for path in args.reports:
         report = json.loads(path.read_text(encoding="utf-8"))
         config = report.get("config") or {}

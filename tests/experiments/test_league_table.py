@@ -161,3 +161,12 @@ def test_a_deciding_study_gets_verdicts_seeds_runs_and_trails(tmp_path, capsys):
 def test_the_short_training_reports_keep_their_layout(tmp_path):
     data = json.loads(_report(tmp_path).read_text())
     assert not _script().deciding(data)
+
+
+def test_the_reference_curves_are_drawn_alone(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    path = _deciding_report(tmp_path)
+    png = tmp_path / "img" / "baseline.png"
+    assert _script().main([str(path), "--curves", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "Decided: 2 of 2" in capsys.readouterr().out
