@@ -23,19 +23,25 @@ def _script():
     return module
 
 
+def _runs(tests, seconds):
+    """One run per (variant, seed) with the test accuracy given and `seconds[variant]`."""
+    runs = []
+    for name, values in tests.items():
+        for seed, accuracy in enumerate(values):
+            history = dict(HISTORY, val_accuracy=[0.6, accuracy - 0.01])
+            run = RunResult.from_history(name, seed, history, test_accuracy=accuracy)
+            run.wall_time = seconds[name]
+            runs.append(run)
+    return runs
+
+
 def _report(tmp_path):
     tests = {
         "baseline": [0.90, 0.91, 0.92],
         "better": [0.95, 0.961, 0.969],
         "same": [0.89, 0.93, 0.91],
     }
-    runs = []
-    for name, values in tests.items():
-        for seed, accuracy in enumerate(values):
-            history = dict(HISTORY, val_accuracy=[0.6, accuracy - 0.01])
-            run = RunResult.from_history(name, seed, history, test_accuracy=accuracy)
-            run.wall_time = {"baseline": 10.0, "better": 20.0, "same": 10.0}[name]
-            runs.append(run)
+    runs = _runs(tests, {"baseline": 10.0, "better": 20.0, "same": 10.0})
     config = {"model": "cnn", "dataset": "digits", "epochs": 2, "steps_per_epoch": 50}
     report = Report(
         variants={n: "baseline" for n in tests}, runs=runs, seeds=(0, 1, 2), config=config
@@ -80,13 +86,7 @@ def _deciding_report(tmp_path):
         "l2 (tuned=0.001)": [0.950, 0.961, 0.969],
         "same": [0.901, 0.910, 0.919],
     }
-    runs = []
-    for name, values in tests.items():
-        for seed, accuracy in enumerate(values):
-            history = dict(HISTORY, val_accuracy=[0.6, accuracy - 0.01])
-            run = RunResult.from_history(name, seed, history, test_accuracy=accuracy)
-            run.wall_time = 30.0
-            runs.append(run)
+    runs = _runs(tests, dict.fromkeys(tests, 30.0))
     trail = {
         "fields": {"l2": [1e-4, 1e-3, 1e-2, 1e-1]},
         "chosen": {"l2": 1e-3},
