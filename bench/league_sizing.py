@@ -5,11 +5,14 @@ code, so the figures hold whatever state the regularizers' code is in:
 
     python bench/league_sizing.py timing            # s/epoch and s/eval per model and batch
     python bench/league_sizing.py spread --model cnn-small --train 10000 --epochs 8 --seeds 4
+    python bench/league_sizing.py curves --train 2000 --epochs 40 --batch 64   # table 2
 
 `timing` fits each model for two epochs on a training subset (the first epoch includes
 tracing; the second is reported) and times one pass over the 10,000 test images. `spread`
 trains one configuration for several seeds and prints test accuracy per seed, its mean and
-standard deviation, and the wall time per run. Results print as JSON lines for bench/ notes.
+standard deviation, and the wall time per run. `curves` trains on a training subset and
+prints each epoch's train and validation accuracy (the 12,000 held-out images) with its
+seconds, to see where a model starts to overfit. Results print as JSON lines.
 """
 
 from __future__ import annotations
