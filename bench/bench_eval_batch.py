@@ -27,7 +27,7 @@ FILTERS, DENSE, BATCH, EPOCHS, TRAIN = (16, 32, 64), 128, 64, 6, 2000
 def study(name: str, epochs: int, workdir: Path, record: dict[str, Any], quick: bool) -> float:
     from regkit.experiments import compare
 
-    out = workdir / f"study-{len(record.setdefault('seconds', []))}"
+    out = Path(tempfile.mkdtemp(prefix="study-", dir=workdir))  # a fresh folder: no reuse
     limit = {"train": TRAIN} if name == "fashion_mnist" else None
     if quick:
         limit = {"train": 256, "validation": 512, "test": 512}
@@ -47,7 +47,7 @@ def study(name: str, epochs: int, workdir: Path, record: dict[str, Any], quick: 
         plots=False,
     )
     seconds = sum(r.wall_time or 0.0 for r in report.runs)
-    record["seconds"].append(seconds)
+    record.setdefault("seconds", []).append(seconds)
     record["test_accuracy"] = report.runs[0].test_accuracy
     return seconds
 

@@ -103,6 +103,23 @@ def test_pending_and_partial_reports():
     assert "pending" in str(report)
 
 
+def test_a_finished_study_says_incomplete_only_where_seeds_were_planned_and_not_run():
+    runs = [_run("a", s) for s in (0, 1, 2)] + [_run("b", s) for s in (0, 1)]
+    fixed = Report(variants={"a": "baseline", "b": "l2"}, runs=runs, seeds=(0, 1, 2), complete=True)
+    assert fixed.status("b") == "incomplete (2/3 seeds)"  # a fixed study planned 3 for each
+    # an adaptive study stops a variant once it is decided: fewer seeds is the plan there
+    design = {"looks": [2, 3], "alpha": 0.05, "margin": 0.005}
+    adaptive = Report(
+        variants={"a": "baseline", "b": "l2"},
+        runs=runs,
+        seeds=(0, 1, 2),
+        complete=True,
+        config={"design": design},
+    )
+    assert adaptive.status("b") == "ok"
+    assert adaptive.status("a") == "ok"
+
+
 def test_json_round_trip(tmp_path):
     report = _report(seeds=(0,))
     path = report.to_json(tmp_path / "sub" / "report.json")

@@ -142,7 +142,9 @@ class Report:
 
     def status(self, variant: str) -> str:
         """`"ok"`, `"pending"`, `"collapsed"`, `"diverged"`, `"failed"` or a mix such as
-        `"diverged (1/3 seeds)"`; collapsed runs are counted apart: `"ok 2, collapsed 1"`."""
+        `"diverged (1/3 seeds)"`; collapsed runs are counted apart: `"ok 2, collapsed 1"`. A
+        finished fixed-seed study says `"incomplete (2/3 seeds)"` for seeds it never ran; an
+        adaptive one does not (a variant it decided early stops by design)."""
         runs = self.runs_for(variant)
         if not runs:
             return "pending"
@@ -161,7 +163,9 @@ class Report:
                     parts.append(status)
             elif counts[status]:
                 parts.append(f"{status} ({counts[status]}/{total} seeds)")
-        if self.complete and total < len(self.seeds) and not parts:
+        # an adaptive study stops a variant once it is decided: fewer seeds is its plan
+        adaptive = len(((self.config or {}).get("design") or {}).get("looks") or ()) >= 2
+        if self.complete and total < len(self.seeds) and not parts and not adaptive:
             parts.append(f"incomplete ({total}/{len(self.seeds)} seeds)")
         return ", ".join(parts) or "ok"
 
