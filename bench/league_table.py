@@ -124,7 +124,7 @@ def tuning_runs(trail: dict[str, Any]) -> int:
 
 def decided_table(report: dict[str, Any]) -> str:
     """The decided layout of one report.json (see the module docstring)."""
-    from regkit.experiments.report.tuning_trail import trail_rows, tuned_trails
+    from regkit.experiments.report.tuning_trail import TIED_TEXT, trail_rows, tuned_trails
 
     config = report.get("config") or {}
     variants = report["variants"]
@@ -180,6 +180,8 @@ def decided_table(report: dict[str, Any]) -> str:
         lines.append("| " + " | ".join(rows[0]) + " |")
         lines.append("|" + "---|" * len(rows[0]))
         lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+        if trail.get("tied"):
+            lines += ["", f"{TIED_TEXT[0].upper()}{TIED_TEXT[1:]}: {arm} was not tuned."]
     return "\n".join(lines)
 
 

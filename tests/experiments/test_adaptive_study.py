@@ -127,3 +127,25 @@ def test_a_variant_that_fails_to_train_where_the_reference_trains_is_worse():
     assert decided["fine"].verdict == "equivalent"  # identical figures: zero spread
     both_failed = {"ref": runs("ref", "collapsed", 0.1), "also": runs("also", "collapsed", 0.1)}
     assert verdicts(both_failed, config={})["also"].verdict != "worse"
+
+
+def test_a_tuning_whose_candidates_all_tie_warns_that_it_chose_nothing(monkeypatch, tmp_path):
+    import types
+
+    from regkit.experiments.report.results import Report
+    from regkit.experiments.run import tuning
+    from regkit.experiments.run.halving import halving_rounds, select
+    from regkit.experiments.study.records import Variant
+
+    def select_alike(plan, folder, pool, run_slots):  # every candidate: the same accuracies
+        trail = select({s: [0.84, 0.85, 0.83] for s in (0.1, 0.25)}, halving_rounds(2))
+        return {**trail.as_dict(), "chosen_variant": next(iter(pool))}, Report(variants={})
+
+    monkeypatch.setattr(tuning, "_select", select_alike)
+    study = types.SimpleNamespace(tune={"swa": [0.1, 0.25]}, verbose=0)
+    plan = types.SimpleNamespace(
+        study=study, config={"design": {"seeds": [0, 1]}}, variants={"baseline": Variant({})}
+    )
+    with pytest.warns(UserWarning, match=r"Tuning swa: every candidate scored the same"):
+        chosen, trails, _ = tuning.tune_arms(plan, tmp_path, run_slots=None)
+    assert trails["swa"]["tied"] is True and list(chosen) == ["swa (tuned=0.1)"]

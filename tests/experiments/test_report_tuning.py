@@ -214,3 +214,19 @@ def test_a_budget_stop_is_said_in_the_notes_and_beside_each_open_verdict():
     plain = _report()  # the same report, not stopped: no budget words
     for text in (plain.to_markdown(), str(plain), plain._repr_html_()):
         assert "budget spent" not in text and "Stopped early" not in text
+
+
+def test_candidates_that_score_alike_on_every_seed_are_a_tie_said_as_one():
+    # SWA's validation figures are of the training weights, and an EMA decay its warm-up
+    # never reaches changes nothing: every candidate then scores the very same accuracies
+    alike = {share: [0.8363, 0.8402, 0.8391] for share in (0.1, 0.25, 0.5, 0.75)}
+    trail = _trail(alike, {"swa": [0.1, 0.25, 0.5, 0.75]}, "swa")
+    assert trail["tied"] is True and trail["chosen"] == {"swa": 0.1}  # the smallest, by rule
+    line = trail_summary("swa", trail)
+    assert line.endswith("every candidate scored the same: the smallest was kept by rule")
+    # one seed apart is a measurement, not a tie
+    apart = {**alike, 0.5: [0.8362, 0.8402, 0.8391]}
+    assert select(apart, halving_rounds(4)).as_dict()["tied"] is False
+    assert "tied" not in trail_summary("l2", L2) and L2["tied"] is False
+    report = _report(tuning={"swa": trail})
+    assert "every candidate scored the same" in report.to_markdown().split("## Tuning")[1]

@@ -40,6 +40,9 @@ __all__ = [
     "tuned_trails",
 ]
 
+#: Said of a trail whose candidates all scored the same (``"tied"``: see `halving.Trail`).
+TIED_TEXT = "every candidate scored the same: the smallest was kept by rule"
+
 
 def tuned_trails(config: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
     """The readable trails of a report's config: arm -> trail (each has its ``fields`` and
@@ -188,7 +191,13 @@ def trail_notes(trail: Mapping[str, Any], reference: str, seeds: Sequence[int]) 
     selection = list(trail.get("selection_seeds") or [])
     chosen = trail.get("variant") or trail.get("chosen_variant") or "the chosen arm"
     own = ", ".join(map(str, seeds)) or "-"
+    tied = [
+        f"Tied: {TIED_TEXT}, not chosen by a measurement. The strength did not change the "
+        "validation figures at all (for SWA they are of the training weights; an EMA decay "
+        "its warm-up never reaches within the run's steps changes nothing)."
+    ]
     return [
+        *(tied if trail.get("tied") else []),
         f"Selection seeds: {_seed_list(selection) or '-'} ({_seeds_text(len(selection))}).",
         "Successive halving keeps the better candidates by mean validation accuracy after "
         "each round and runs them on more seeds; the choice used validation accuracy only "
@@ -219,8 +228,10 @@ def trail_summary(arm: str, trail: Mapping[str, Any]) -> str:
     key = chosen_key(trail)
     if key in last:
         seeds = _seeds_text(rounds[-1].get("seeds"))
-        return f"{arm}: chose {text} (val acc {100 * last[key]:.1f}% over {seeds}; {tail})"
-    return f"{arm}: chose {text} ({tail})"
+        line = f"{arm}: chose {text} (val acc {100 * last[key]:.1f}% over {seeds}; {tail})"
+    else:
+        line = f"{arm}: chose {text} ({tail})"
+    return f"{line}; {TIED_TEXT}" if trail.get("tied") else line
 
 
 def trail_html(config: Mapping[str, Any] | None, reference: str, seeds: Sequence[int]) -> str:

@@ -106,10 +106,15 @@ class Trail:
     Attributes:
         rounds: The `HalvingRound`s, in order.
         chosen: The value left at the end.
+        tied: Every candidate scored exactly the same accuracies on every seed of every
+            round (with more than one candidate): the choice is the tie rule's, not a
+            measurement's. It happens when the strength cannot reach the metric (SWA's
+            validation figures are of the training weights) or has no effect at all.
     """
 
     rounds: tuple[HalvingRound, ...]
     chosen: Any
+    tied: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The trail as plain data (for report.json).
@@ -120,6 +125,7 @@ class Trail:
         """
         return {
             "chosen": self.chosen,
+            "tied": self.tied,
             "rounds": [
                 {
                     "round": r.index,
@@ -207,6 +213,7 @@ def select(
     alive = names
     used = 0
     trail = []
+    tied = len(names) > 1
     for index, (_count, seeds) in enumerate(plan):
         used += seeds
         short = [v for v in alive if len(values[v]) < used]
@@ -215,6 +222,7 @@ def select(
                 "scores", f"at least {used} accuracies for each candidate of round {index}", short
             )
         means = {v: math.fsum(values[v][:used]) / used for v in alive}
+        tied = tied and len({tuple(values[v][:used]) for v in alive}) == 1
         order = ranked(means)
         keep = plan[index + 1][0] if index + 1 < len(plan) else 1
         trail.append(
@@ -228,4 +236,4 @@ def select(
             )
         )
         alive = order[:keep]
-    return Trail(rounds=tuple(trail), chosen=alive[0])
+    return Trail(rounds=tuple(trail), chosen=alive[0], tied=tied)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,16 @@ def tune_arms(
         chosen[name] = dataclasses.replace(winner, label=name, spec=name, base=None, swept=())
         trails[arm] = {**trail, "variant": name, "chosen": values}
         say(f"Tuning {arm}: chose {name!r}")
+        if trail.get("tied"):  # a choice by the tie rule, which a user must not read as tuned
+            warnings.warn(
+                f"Tuning {arm}: every candidate scored the same validation accuracies on "
+                f"every selection seed, so {name!r} is the tie rule's choice (the smallest), "
+                "not a measurement's. The strength did not reach the validation figures: "
+                "SWA's are of the training weights, and an EMA decay that the warm-up "
+                "(1 + k) / (10 + k) does not reach within the run's steps changes nothing.",
+                UserWarning,
+                stacklevel=2,
+            )
     return chosen, jsonable(trails), (runs, seconds)
 
 
