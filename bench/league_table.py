@@ -181,7 +181,7 @@ def decided_table(report: dict[str, Any]) -> str:
         lines.append("|" + "---|" * len(rows[0]))
         lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
         if trail.get("tied"):
-            lines += ["", f"{TIED_TEXT[0].upper()}{TIED_TEXT[1:]}: {arm} was not tuned."]
+            lines += ["", f"{arm}: {TIED_TEXT}."]
     return "\n".join(lines)
 
 

@@ -156,7 +156,7 @@ def test_a_deciding_study_gets_verdicts_seeds_runs_and_trails(tmp_path, capsys):
     assert rows["baseline"][5] == "reference"
     assert "Decided: 2 of 2 arms (better 1, equivalent 1; margin ±2 pt)." in out
     assert "Tuning trail of l2" in out and "| 0.001 | 95.00 | 95.10 | **chosen** |" in out
-    assert "was not tuned" not in out
+    assert "not tuned" not in out
 
 
 def test_a_trail_whose_candidates_all_tied_says_the_arm_was_not_tuned(tmp_path, capsys):
@@ -166,7 +166,7 @@ def test_a_trail_whose_candidates_all_tied_says_the_arm_was_not_tuned(tmp_path, 
     path.write_text(json.dumps(data))
     assert _script().main([str(path)]) == 0
     out = capsys.readouterr().out
-    said = "Every candidate scored the same: the smallest was kept by rule: l2 was not tuned."
+    said = "l2: every candidate scored the same: kept by the tie rule, not tuned."
     assert said in out
 
 

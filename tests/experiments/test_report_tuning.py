@@ -223,10 +223,10 @@ def test_candidates_that_score_alike_on_every_seed_are_a_tie_said_as_one():
     trail = _trail(alike, {"swa": [0.1, 0.25, 0.5, 0.75]}, "swa")
     assert trail["tied"] is True and trail["chosen"] == {"swa": 0.1}  # the smallest, by rule
     line = trail_summary("swa", trail)
-    assert line.endswith("every candidate scored the same: the smallest was kept by rule")
+    assert line.endswith("every candidate scored the same: kept by the tie rule, not tuned")
     # one seed apart is a measurement, not a tie
     apart = {**alike, 0.5: [0.8362, 0.8402, 0.8391]}
     assert select(apart, halving_rounds(4)).as_dict()["tied"] is False
-    assert "tied" not in trail_summary("l2", L2) and L2["tied"] is False
+    assert "tie rule" not in trail_summary("l2", L2) and L2["tied"] is False
     report = _report(tuning={"swa": trail})
     assert "every candidate scored the same" in report.to_markdown().split("## Tuning")[1]

@@ -41,7 +41,7 @@ __all__ = [
 ]
 
 #: Said of a trail whose candidates all scored the same (``"tied"``: see `halving.Trail`).
-TIED_TEXT = "every candidate scored the same: the smallest was kept by rule"
+TIED_TEXT = "every candidate scored the same: kept by the tie rule, not tuned"
 
 
 def tuned_trails(config: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -192,8 +192,8 @@ def trail_notes(trail: Mapping[str, Any], reference: str, seeds: Sequence[int]) 
     chosen = trail.get("variant") or trail.get("chosen_variant") or "the chosen arm"
     own = ", ".join(map(str, seeds)) or "-"
     tied = [
-        f"Tied: {TIED_TEXT}, not chosen by a measurement. The strength did not change the "
-        "validation figures at all (for SWA they are of the training weights; an EMA decay "
+        f"Tied: {TIED_TEXT} (the tie rule keeps the smallest value, or the first listed). "
+        "The strength did not change the validation figures at all (for SWA they are of the training weights; an EMA decay "
         "its warm-up never reaches within the run's steps changes nothing)."
     ]
     return [
