@@ -193,8 +193,9 @@ def trail_notes(trail: Mapping[str, Any], reference: str, seeds: Sequence[int]) 
     own = ", ".join(map(str, seeds)) or "-"
     tied = [
         f"Tied: {TIED_TEXT} (the tie rule keeps the smallest value, or the first listed). "
-        "The strength did not change the validation figures at all (for SWA they are of the training weights; an EMA decay "
-        "its warm-up never reaches within the run's steps changes nothing)."
+        "The strength did not change the validation figures at all (for SWA they are of "
+        "the training weights; an EMA decay its warm-up never reaches within the run's "
+        "steps changes nothing)."
     ]
     return [
         *(tied if trail.get("tied") else []),

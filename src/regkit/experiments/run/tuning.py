@@ -97,8 +97,9 @@ def tune_arms(
             warnings.warn(
                 f"Tuning {arm}: every candidate scored the same validation accuracies on "
                 f"every selection seed, so {name!r} is the tie rule's choice (the smallest "
-                "value, or the first listed), not a measurement's. The strength did not reach the validation figures: "
-                "SWA's are of the training weights, and an EMA decay that the warm-up "
+                "value, or the first listed), not a measurement's. The strength did not reach "
+                "the validation figures: SWA's are of the training weights, and an EMA "
+                "decay that the warm-up "
                 "(1 + k) / (10 + k) does not reach within the run's steps changes nothing.",
                 UserWarning,
                 stacklevel=2,
