@@ -54,3 +54,15 @@ def test_a_sweep_crosses_the_variants_and_is_recorded():
 def test_bad_specs_and_sweeps_fail_before_any_data_is_loaded(kwargs, match):
     with pytest.raises(ValueError, match=match):
         plan_comparison(kwargs.pop("variants"), limit=64, **kwargs)
+
+
+def test_adaptive_seeds_continue_after_the_given_ones_never_below_them():
+    # a confirmation on fresh seeds after a pilot on 0-5 starts at 6: its extra seeds must
+    # not fall back to the pilot's
+    design = plan_comparison(["baseline", "l2"], limit=64, seeds=(6, 7, 8), max_seeds=6)
+    assert design.config["design"]["seeds"] == [6, 7, 8, 9, 10, 11]
+    unordered = plan_comparison(["baseline"], limit=64, seeds=(5, 1, 3), max_seeds=5)
+    assert unordered.config["design"]["seeds"] == [5, 1, 3, 6, 7]
+    usual = plan_comparison(["baseline"], limit=64, seeds=(0, 1, 2), max_seeds=5)
+    assert usual.config["design"]["seeds"] == [0, 1, 2, 3, 4]
+    assert usual.config["design"]["looks"] == [3, 4, 5]

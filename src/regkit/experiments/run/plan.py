@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import itertools
 import math
 import os
 import sys
@@ -517,7 +516,9 @@ def plan_study(variants: Any, s: StudyConfig) -> Plan:
 def _design(checked: Mapping[str, Any]) -> dict[str, Any]:
     """The study's design as report.json records it: the error rate and margin of the
     verdicts, and for adaptive seeds (`max_seeds`) the seed counts it looks at and every
-    seed it may use (the given ones, then the smallest unused, up to `max_seeds`)."""
+    seed it may use (the given ones, then the next ones above the largest given, up to
+    `max_seeds`: a confirmation on fresh seeds 6, 7, 8 after a pilot on 0-5 never falls
+    back to the pilot's)."""
     seeds, most = list(checked["seeds"]), checked["max_seeds"]
     design = {"alpha": checked["alpha"], "margin": checked["margin"], "max_seeds": most}
     if most is None:
@@ -526,8 +527,7 @@ def _design(checked: Mapping[str, Any]) -> dict[str, Any]:
         raise invalid("seeds", "at least 2 seeds to start adaptive seeds (max_seeds)", seeds)
     if most < len(seeds):
         raise invalid("max_seeds", f"at least as many as the {len(seeds)} seeds given", most)
-    extra = (seed for seed in itertools.count() if seed not in set(seeds))
-    seeds += list(itertools.islice(extra, most - len(seeds)))
+    seeds += list(range(max(seeds) + 1, max(seeds) + 1 + most - len(seeds)))
     return {**design, "looks": list(plan_looks(len(checked["seeds"]), most)), "seeds": seeds}
 
 
