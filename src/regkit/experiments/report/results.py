@@ -38,6 +38,7 @@ from regkit.experiments.report.analysis import (
     status_counts,
     sweep_points,
 )
+from regkit.experiments.report.decisions import design_of
 from regkit.experiments.report.run_models import (
     EXPORT_FORMATS,
     MODEL_FILE,
@@ -164,7 +165,7 @@ class Report:
             elif counts[status]:
                 parts.append(f"{status} ({counts[status]}/{total} seeds)")
         # an adaptive study stops a variant once it is decided: fewer seeds is its plan
-        adaptive = len(((self.config or {}).get("design") or {}).get("looks") or ()) >= 2
+        adaptive = design_of(self.config or {}) is not None
         if self.complete and total < len(self.seeds) and not parts and not adaptive:
             parts.append(f"incomplete ({total}/{len(self.seeds)} seeds)")
         return ", ".join(parts) or "ok"

@@ -42,6 +42,12 @@ __all__ = [
 
 #: Said of a trail whose candidates all scored the same (``"tied"``: see `halving.Trail`).
 TIED_TEXT = "every candidate scored the same: kept by the tie rule, not tuned"
+#: Why candidates tie: said by the trail's notes and by tuning's warning.
+TIED_WHY = (
+    "The strength did not change the validation figures at all (for SWA they are of the "
+    "training weights; an EMA decay its warm-up (1 + k) / (10 + k) never reaches within "
+    "the run's steps changes nothing)."
+)
 
 
 def tuned_trails(config: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -193,9 +199,7 @@ def trail_notes(trail: Mapping[str, Any], reference: str, seeds: Sequence[int]) 
     own = ", ".join(map(str, seeds)) or "-"
     tied = [
         f"Tied: {TIED_TEXT} (the tie rule keeps the smallest value, or the first listed). "
-        "The strength did not change the validation figures at all (for SWA they are of "
-        "the training weights; an EMA decay its warm-up never reaches within the run's "
-        "steps changes nothing)."
+        + TIED_WHY
     ]
     return [
         *(tied if trail.get("tied") else []),

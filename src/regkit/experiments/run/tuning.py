@@ -27,6 +27,7 @@ from typing import Any
 
 from regkit._checks import invalid
 from regkit.experiments.report.results import Report
+from regkit.experiments.report.tuning_trail import TIED_WHY
 from regkit.experiments.run.halving import halving_rounds, ranked, select
 from regkit.experiments.run.ledger import RunSlot, Study
 from regkit.experiments.run.plan import Plan
@@ -97,10 +98,7 @@ def tune_arms(
             warnings.warn(
                 f"Tuning {arm}: every candidate scored the same validation accuracies on "
                 f"every selection seed, so {name!r} is the tie rule's choice (the smallest "
-                "value, or the first listed), not a measurement's. The strength did not reach "
-                "the validation figures: SWA's are of the training weights, and an EMA "
-                "decay that the warm-up "
-                "(1 + k) / (10 + k) does not reach within the run's steps changes nothing.",
+                f"value, or the first listed), not a measurement's. {TIED_WHY}",
                 UserWarning,
                 stacklevel=2,
             )
